@@ -1,0 +1,311 @@
+//! The command line, declared with clap's derive API so the help text, validation and the
+//! usage-error exit code (2) come from one place.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::parse::{parse_duration, parse_key_value};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  not found (get/exists/ttl/expire on a missing key; set whose --nx/--xx condition failed)
+  2  usage error (bad arguments, invalid duration, bad KEY=VALUE)
+  3  cachemgrd unreachable
+  4  cachemgrd answered with an error
+  5  any other failure (local I/O, lost connection, protocol error)";
+
+/// Command-line client for cachemgrd, the local cache daemon.
+#[derive(Debug, Parser)]
+#[command(name = "cachectl", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Socket of the daemon [default: $XDG_RUNTIME_DIR/cachemgr/cachemgrd.sock, or
+    /// /run/cachemgr/cachemgrd.sock for root, or /tmp/cachemgr-<uid>/cachemgrd.sock].
+    #[arg(long, global = true, env = "CACHEMGR_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// One subcommand of `cachectl`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check that the daemon answers.
+    Ping,
+    /// Show the daemon's version, pid, uptime and paths.
+    Info,
+    /// Show hit/miss/eviction counters and memory use, per namespace.
+    Stats {
+        /// Only this namespace.
+        ns: Option<String>,
+    },
+    /// Namespace operations.
+    Ns {
+        /// What to do with namespaces.
+        #[command(subcommand)]
+        command: NsCommand,
+    },
+    /// Store a value (from VALUE, --file, or stdin when neither is given).
+    Set(SetArgs),
+    /// Write a value's raw bytes to stdout (or --out FILE); exit 1 when missing.
+    Get {
+        /// Namespace.
+        ns: String,
+        /// Key.
+        key: String,
+        /// Write the value to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Delete keys and print how many existed.
+    Del {
+        /// Namespace.
+        ns: String,
+        /// Keys to delete.
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Say whether a key exists; exit 1 when it does not.
+    Exists {
+        /// Namespace.
+        ns: String,
+        /// Key.
+        key: String,
+    },
+    /// Print a key's remaining time to live; exit 1 when missing.
+    Ttl {
+        /// Namespace.
+        ns: String,
+        /// Key.
+        key: String,
+    },
+    /// Give a key a new TTL (e.g. 10m), or remove its expiry with --persist.
+    Expire {
+        /// Namespace.
+        ns: String,
+        /// Key.
+        key: String,
+        /// New time to live: 30s, 10m, 1h30m, 500ms; a bare number is seconds.
+        #[arg(value_parser = parse_duration, required_unless_present = "persist")]
+        ttl: Option<Duration>,
+        /// Remove the key's expiry instead.
+        #[arg(long, conflicts_with = "ttl")]
+        persist: bool,
+    },
+    /// Print several values, one per line (`(nil)` when missing).
+    Mget {
+        /// Namespace.
+        ns: String,
+        /// Keys to read.
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Store several KEY=VALUE pairs in one request.
+    Mset {
+        /// Namespace.
+        ns: String,
+        /// Pairs to store; the key ends at the first `=`.
+        #[arg(required = true, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        pairs: Vec<(String, String)>,
+        /// Time to live of every pair [default: the namespace's].
+        #[arg(long, value_parser = parse_duration)]
+        ttl: Option<Duration>,
+    },
+    /// List keys matching a glob (or --regex), one per line, as they arrive.
+    Keys {
+        /// Namespace.
+        ns: String,
+        /// Redis-style glob (`*`, `?`, `[a-z]`); all keys when absent.
+        glob: Option<String>,
+        /// Match with this regular expression instead of a glob.
+        #[arg(long, value_name = "RE", conflicts_with = "glob")]
+        regex: Option<String>,
+        /// Stop after this many keys.
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+    },
+    /// Count the keys matching a glob (or --regex).
+    Count {
+        /// Namespace.
+        ns: String,
+        /// Redis-style glob; all keys when absent.
+        glob: Option<String>,
+        /// Match with this regular expression instead of a glob.
+        #[arg(long, value_name = "RE", conflicts_with = "glob")]
+        regex: Option<String>,
+    },
+    /// Delete every key matching a pattern and print how many.
+    DelPattern {
+        /// Namespace.
+        ns: String,
+        /// Glob (or regular expression with --regex).
+        pattern: String,
+        /// Read PATTERN as a regular expression.
+        #[arg(long)]
+        regex: bool,
+    },
+    /// Give every key matching a pattern a new TTL and print how many changed.
+    ExpirePattern {
+        /// Namespace.
+        ns: String,
+        /// Glob (or regular expression with --regex).
+        pattern: String,
+        /// New time to live: 30s, 10m, 1h30m; a bare number is seconds.
+        #[arg(value_parser = parse_duration, required_unless_present = "persist")]
+        ttl: Option<Duration>,
+        /// Remove the expiry of the matching keys instead.
+        #[arg(long, conflicts_with = "ttl")]
+        persist: bool,
+        /// Read PATTERN as a regular expression.
+        #[arg(long)]
+        regex: bool,
+    },
+    /// Drop every entry of a namespace (or of all namespaces with --all).
+    Clear {
+        /// Namespace to clear.
+        #[arg(required_unless_present = "all")]
+        ns: Option<String>,
+        /// Clear every namespace.
+        #[arg(long, conflicts_with = "ns")]
+        all: bool,
+    },
+    /// Make the daemon re-read its configuration file.
+    Reload,
+    /// Stop the daemon gracefully.
+    Shutdown,
+    /// Measure throughput and latency, like redis-benchmark.
+    Bench(BenchArgs),
+}
+
+/// Subcommands of `cachectl ns`.
+#[derive(Debug, Subcommand)]
+pub enum NsCommand {
+    /// List namespaces with their settings and usage.
+    List,
+}
+
+/// Arguments of `cachectl set`.
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// Namespace.
+    pub ns: String,
+    /// Key.
+    pub key: String,
+    /// The value; read from stdin (binary-safe) when neither VALUE nor --file is given.
+    #[arg(value_parser = clap::value_parser!(OsString))]
+    pub value: Option<OsString>,
+    /// Read the value from this file.
+    #[arg(long, value_name = "F", conflicts_with = "value")]
+    pub file: Option<PathBuf>,
+    /// Time to live: 30s, 10m, 1h30m, 500ms; 0 = never expires [default: the namespace's].
+    #[arg(long, value_parser = parse_duration)]
+    pub ttl: Option<Duration>,
+    /// Only store if the key does not exist.
+    #[arg(long, conflicts_with = "xx")]
+    pub nx: bool,
+    /// Only store if the key already exists.
+    #[arg(long)]
+    pub xx: bool,
+}
+
+/// One benchmark test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchTest {
+    /// `set` of a random key.
+    Set,
+    /// `get` of a random key.
+    Get,
+    /// `ping`, the protocol floor.
+    Ping,
+}
+
+/// Arguments of `cachectl bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Parallel connections.
+    #[arg(short = 'c', long, default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub clients: u32,
+    /// Total requests per test.
+    #[arg(short = 'n', long, default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: u64,
+    /// Requests sent per round trip on each connection.
+    #[arg(short = 'P', long, default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub pipeline: u32,
+    /// Value size in bytes for set.
+    #[arg(short = 'd', long = "data-size", default_value_t = 3)]
+    pub value_bytes: usize,
+    /// Comma-separated tests to run.
+    #[arg(short = 't', long, value_delimiter = ',', default_value = "set,get")]
+    pub tests: Vec<BenchTest>,
+    /// Namespace the benchmark writes to.
+    #[arg(long, default_value = "bench")]
+    pub ns: String,
+    /// Keys are `key:<n>` with n random below this.
+    #[arg(long, default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
+    pub keyspace: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn usage_errors_exit_with_2() {
+        for args in [
+            &["cachectl", "expire", "ns", "k", "soon"][..],
+            &["cachectl", "mset", "ns", "novalue"],
+            &["cachectl", "set", "ns", "k", "v", "--nx", "--xx"],
+            &["cachectl", "clear"],
+            &["cachectl", "bench", "-t", "set,flush"],
+        ] {
+            let err = Cli::try_parse_from(args).err();
+            assert_eq!(err.map(|e| e.exit_code()), Some(2), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn contract_forms_parse() {
+        for args in [
+            &["cachectl", "--socket", "/x", "--json", "ping"][..],
+            &["cachectl", "stats", "ns"],
+            &["cachectl", "ns", "list"],
+            &["cachectl", "set", "ns", "k", "--ttl", "30s", "--nx"],
+            &["cachectl", "set", "ns", "k", "--file", "f", "--xx"],
+            &["cachectl", "get", "ns", "k", "--out", "f"],
+            &["cachectl", "del", "ns", "a", "b"],
+            &["cachectl", "expire", "ns", "k", "10m"],
+            &["cachectl", "expire", "ns", "k", "--persist"],
+            &["cachectl", "mset", "ns", "a=1", "b=2"],
+            &["cachectl", "keys", "ns", "user:*", "--limit", "5"],
+            &["cachectl", "keys", "ns", "--regex", "^u"],
+            &["cachectl", "count", "ns", "--regex", "^u"],
+            &["cachectl", "del-pattern", "ns", "^u", "--regex"],
+            &["cachectl", "expire-pattern", "ns", "u*", "10m"],
+            &["cachectl", "clear", "--all"],
+            &[
+                "cachectl", "bench", "-c", "4", "-n", "10", "-P", "16", "-d", "8", "-t", "set,get",
+            ],
+        ] {
+            if let Err(err) = Cli::try_parse_from(args) {
+                panic!("{args:?}: {err}");
+            }
+        }
+    }
+}

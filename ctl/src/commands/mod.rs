@@ -1,0 +1,112 @@
+//! Runs one parsed command against the daemon: connect, call, print. One file per family of
+//! commands; this one holds what they share.
+
+mod admin;
+mod kv;
+mod pattern;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use cachectl::{default_socket_path, Client, CLIENT_NAME};
+
+use crate::cli::{Cli, Command, NsCommand};
+
+/// How a command ended when it did not fail: the exit code scripts branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: the key was missing (or a conditional set did not happen).
+    NotFound,
+}
+
+impl Outcome {
+    /// `Success` when `found`, else `NotFound`; the common tail of key commands.
+    pub fn found(found: bool) -> Self {
+        if found {
+            Outcome::Success
+        } else {
+            Outcome::NotFound
+        }
+    }
+}
+
+/// What every command needs: the connection and the output mode.
+pub struct Ctx {
+    /// The connected client.
+    pub client: Client,
+    /// Print JSON instead of text.
+    pub json: bool,
+}
+
+/// The socket to use: `--socket` / `$CACHEMGR_SOCKET` when non-empty, else the default path.
+pub fn socket_path(cli_socket: Option<PathBuf>) -> PathBuf {
+    cli_socket
+        .filter(|path| !path.as_os_str().is_empty())
+        .unwrap_or_else(default_socket_path)
+}
+
+/// Executes the parsed command line.
+pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
+    if let Command::Bench(args) = cli.command {
+        crate::bench::run(socket, &args, cli.json).await?;
+        return Ok(Outcome::Success);
+    }
+    // Read a `set` value before connecting, so the connection does not idle while stdin
+    // is being produced.
+    let set_value = match &cli.command {
+        Command::Set(args) => Some(kv::read_value(args)?),
+        _ => None,
+    };
+    let client = Client::connect(socket, CLIENT_NAME).await?;
+    let ctx = Ctx {
+        client,
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Ping => admin::ping(&ctx).await,
+        Command::Info => admin::info(&ctx).await,
+        Command::Stats { ns } => admin::stats(&ctx, ns.as_deref()).await,
+        Command::Ns {
+            command: NsCommand::List,
+        } => admin::list_namespaces(&ctx).await,
+        Command::Clear { ns, all: _ } => admin::clear(&ctx, ns.as_deref()).await,
+        Command::Reload => admin::reload(&ctx).await,
+        Command::Shutdown => admin::shutdown(&ctx).await,
+        Command::Set(args) => kv::set(&ctx, &args, set_value.unwrap_or_default()).await,
+        Command::Get { ns, key, out } => kv::get(&ctx, &ns, &key, out.as_deref()).await,
+        Command::Del { ns, keys } => kv::del(&ctx, &ns, &keys).await,
+        Command::Exists { ns, key } => kv::exists(&ctx, &ns, &key).await,
+        Command::Ttl { ns, key } => kv::ttl(&ctx, &ns, &key).await,
+        Command::Expire {
+            ns,
+            key,
+            ttl,
+            persist: _,
+        } => kv::expire(&ctx, &ns, &key, ttl).await,
+        Command::Mget { ns, keys } => kv::mget(&ctx, &ns, &keys).await,
+        Command::Mset { ns, pairs, ttl } => kv::mset(&ctx, &ns, pairs, ttl).await,
+        Command::Keys {
+            ns,
+            glob,
+            regex,
+            limit,
+        } => pattern::keys(&ctx, &ns, pattern::select(glob, regex), limit).await,
+        Command::Count { ns, glob, regex } => {
+            pattern::count(&ctx, &ns, pattern::select(glob, regex)).await
+        }
+        Command::DelPattern { ns, pattern, regex } => {
+            pattern::delete(&ctx, &ns, pattern::make(pattern, regex)).await
+        }
+        Command::ExpirePattern {
+            ns,
+            pattern,
+            ttl,
+            persist: _,
+            regex,
+        } => pattern::expire(&ctx, &ns, pattern::make(pattern, regex), ttl).await,
+        // Handled before connecting, above; it opens its own connections.
+        Command::Bench(_) => Ok(Outcome::Success),
+    }
+}

@@ -1,0 +1,36 @@
+//! Client library for cachemgrd: connect to the daemon's local socket, handshake, and call
+//! any operation of the `cachemgr-proto` protocol, pipelined over one connection.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cachectl::ClientError> {
+//! use cachectl::{default_socket_path, Client, SetCondition};
+//!
+//! let client = Client::connect(default_socket_path(), "demo/0.1").await?;
+//! client.set("sessions", "alice", b"token".to_vec(), None, SetCondition::Always).await?;
+//! let value = client.get("sessions", "alice").await?;
+//! assert_eq!(value.as_deref(), Some(&b"token"[..]));
+//! # Ok(())
+//! # }
+//! ```
+
+mod client;
+mod error;
+mod ops;
+mod socket;
+mod transport;
+mod types;
+
+pub use client::{Client, ClientOptions, Welcome, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use error::ClientError;
+pub use ops::KEYS_PAGE;
+pub use socket::{connect_stream, default_socket_path, SOCKET_ENV};
+pub use types::{response_name, ttl_to_ms, PatternStats, StatsReport};
+
+/// Re-exported so users of the typed API need not depend on the protocol crate themselves.
+pub use cachemgr_proto::{
+    CacheStats, Entry, ErrorKind, KeyPattern, NamespaceStats, NamespaceSummary, PatternSyntax,
+    PeerIdentity, ServerInfo, SetCondition,
+};
+
+/// The name and version this library announces in `hello` unless told otherwise.
+pub const CLIENT_NAME: &str = concat!("cachectl/", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,94 @@
+//! `cachectl`: the command-line client of cachemgrd. This file only parses arguments, builds
+//! a single-threaded runtime (fast start), runs the command and maps the result to an exit
+//! code; the commands live in `commands/` and `bench/`.
+
+mod bench;
+mod cli;
+mod commands;
+mod output;
+mod parse;
+
+use std::io;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Error;
+use cachectl::ClientError;
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::commands::Outcome;
+
+/// Exit code for "the key was missing".
+const EXIT_NOT_FOUND: u8 = 1;
+/// Exit code for "cachemgrd is not reachable".
+const EXIT_UNREACHABLE: u8 = 3;
+/// Exit code for "cachemgrd answered with an error".
+const EXIT_DAEMON_ERROR: u8 = 4;
+/// Exit code for every other failure.
+const EXIT_OTHER: u8 = 5;
+
+fn main() -> ExitCode {
+    // Usage errors exit here with clap's code 2.
+    let cli = Cli::parse();
+    let socket = commands::socket_path(cli.socket.clone());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(EXIT_OTHER);
+        }
+    };
+    match runtime.block_on(commands::run(cli, &socket)) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::NotFound) => ExitCode::from(EXIT_NOT_FOUND),
+        Err(err) => ExitCode::from(report(&err, &socket)),
+    }
+}
+
+/// Prints an error the way the exit code promises and returns that code.
+fn report(err: &Error, socket: &Path) -> u8 {
+    if is_broken_pipe(err) {
+        // The reader went away (`cachectl keys ns | head`): nothing left to say.
+        return 0;
+    }
+    match err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<ClientError>())
+    {
+        Some(ClientError::Unreachable { path, source }) => {
+            eprintln!(
+                "cannot reach cachemgrd at {}: {source}. Start it with `cachemgrd` (or \
+                 `systemctl --user start cachemgrd`), or point --socket / CACHEMGR_SOCKET at it.",
+                path.display()
+            );
+            EXIT_UNREACHABLE
+        }
+        Some(ClientError::HandshakeTimeout(limit)) => {
+            eprintln!(
+                "cachemgrd at {} accepted the connection but did not answer within {limit:?}",
+                socket.display()
+            );
+            EXIT_UNREACHABLE
+        }
+        Some(ClientError::Daemon { kind, message }) => {
+            eprintln!("error ({kind}): {message}");
+            EXIT_DAEMON_ERROR
+        }
+        _ => {
+            eprintln!("error: {err:#}");
+            EXIT_OTHER
+        }
+    }
+}
+
+fn is_broken_pipe(err: &Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

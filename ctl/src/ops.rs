@@ -1,0 +1,270 @@
+//! Typed helpers on [`Client`]: one method per protocol operation, turning the response
+//! variant into a plain Rust value so callers never match on `ResponseBody` themselves.
+
+use std::time::Duration;
+
+use cachemgr_proto::{
+    Entry, KeyPattern, NamespaceSummary, RequestBody, ResponseBody, ServerInfo, SetCondition,
+};
+use serde_bytes::ByteBuf;
+
+use crate::client::Client;
+use crate::error::ClientError;
+use crate::types::{response_name, ttl_to_ms, PatternStats, StatsReport};
+
+/// Page size [`Client::keys`] asks for; the daemon's default too.
+pub const KEYS_PAGE: u32 = 1000;
+
+/// The error for a well-formed answer of the wrong variant.
+pub(crate) fn unexpected(
+    request: &'static str,
+    expected: &'static str,
+    got: &ResponseBody,
+) -> ClientError {
+    ClientError::UnexpectedResponse {
+        request,
+        expected,
+        got: response_name(got),
+    }
+}
+
+/// Expands to the body of a helper: call, match one variant, else `UnexpectedResponse`.
+macro_rules! expect {
+    ($client:expr, $request:expr, $name:literal, $expected:literal, $pattern:pat => $value:expr) => {
+        match $client.call($request).await? {
+            $pattern => Ok($value),
+            other => Err(unexpected($name, $expected, &other)),
+        }
+    };
+}
+
+fn strings<K: AsRef<str>>(keys: &[K]) -> Vec<String> {
+    keys.iter().map(|key| key.as_ref().to_owned()).collect()
+}
+
+impl Client {
+    /// Liveness check: succeeds when the daemon answers `pong`.
+    pub async fn ping(&self) -> Result<(), ClientError> {
+        expect!(self, RequestBody::Ping {}, "ping", "pong", ResponseBody::Pong {} => ())
+    }
+
+    /// Version, pid, uptime and paths of the running daemon.
+    pub async fn info(&self) -> Result<ServerInfo, ClientError> {
+        expect!(self, RequestBody::Info {}, "info", "info", ResponseBody::Info(info) => info)
+    }
+
+    /// Counters of one namespace (`Some`) or of all of them plus the total (`None`).
+    pub async fn stats(&self, ns: Option<&str>) -> Result<StatsReport, ClientError> {
+        let request = RequestBody::Stats {
+            ns: ns.map(str::to_owned),
+        };
+        expect!(self, request, "stats", "stats",
+            ResponseBody::Stats { total, namespaces } => StatsReport { total, namespaces })
+    }
+
+    /// The namespaces that exist, sorted by name, with their settings.
+    pub async fn list_namespaces(&self) -> Result<Vec<NamespaceSummary>, ClientError> {
+        expect!(self, RequestBody::ListNamespaces {}, "list_namespaces", "namespaces",
+            ResponseBody::Namespaces { namespaces } => namespaces)
+    }
+
+    /// Stores a value; returns whether it was written (false when `condition` failed).
+    /// `ttl`: `None` = the namespace's default TTL, `Some(Duration::ZERO)` = never expires.
+    pub async fn set(
+        &self,
+        ns: &str,
+        key: &str,
+        value: impl Into<Vec<u8>>,
+        ttl: Option<Duration>,
+        condition: SetCondition,
+    ) -> Result<bool, ClientError> {
+        let request = RequestBody::Set {
+            ns: ns.to_owned(),
+            key: key.to_owned(),
+            value: ByteBuf::from(value.into()),
+            ttl_ms: ttl.map(ttl_to_ms),
+            condition,
+        };
+        expect!(self, request, "set", "stored", ResponseBody::Stored { stored } => stored)
+    }
+
+    /// Reads a value; `None` when the key does not exist (or expired).
+    pub async fn get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, ClientError> {
+        let request = RequestBody::Get {
+            ns: ns.to_owned(),
+            key: key.to_owned(),
+        };
+        expect!(self, request, "get", "value",
+            ResponseBody::Value { value } => value.map(ByteBuf::into_vec))
+    }
+
+    /// Deletes keys; returns how many existed.
+    pub async fn delete<K: AsRef<str>>(&self, ns: &str, keys: &[K]) -> Result<u64, ClientError> {
+        let request = RequestBody::Delete {
+            ns: ns.to_owned(),
+            keys: strings(keys),
+        };
+        expect!(self, request, "delete", "count", ResponseBody::Count { count } => count)
+    }
+
+    /// Whether a key exists and has not expired.
+    pub async fn exists(&self, ns: &str, key: &str) -> Result<bool, ClientError> {
+        let request = RequestBody::Exists {
+            ns: ns.to_owned(),
+            key: key.to_owned(),
+        };
+        expect!(self, request, "exists", "count", ResponseBody::Count { count } => count > 0)
+    }
+
+    /// `(exists, remaining)`: remaining is `None` when the key is missing or never expires.
+    pub async fn ttl(&self, ns: &str, key: &str) -> Result<(bool, Option<Duration>), ClientError> {
+        let request = RequestBody::Ttl {
+            ns: ns.to_owned(),
+            key: key.to_owned(),
+        };
+        expect!(self, request, "ttl", "ttl",
+            ResponseBody::Ttl { exists, ttl_ms } => (exists, ttl_ms.map(Duration::from_millis)))
+    }
+
+    /// Gives a key a new TTL from now (`None` removes its expiry); returns whether it exists.
+    pub async fn expire(
+        &self,
+        ns: &str,
+        key: &str,
+        ttl: Option<Duration>,
+    ) -> Result<bool, ClientError> {
+        let request = RequestBody::Expire {
+            ns: ns.to_owned(),
+            key: key.to_owned(),
+            ttl_ms: ttl.map(ttl_to_ms),
+        };
+        expect!(self, request, "expire", "ttl", ResponseBody::Ttl { exists, .. } => exists)
+    }
+
+    /// Reads many keys in one round trip; one slot per key, in order, `None` where missing.
+    pub async fn get_many<K: AsRef<str>>(
+        &self,
+        ns: &str,
+        keys: &[K],
+    ) -> Result<Vec<Option<Vec<u8>>>, ClientError> {
+        let request = RequestBody::GetMany {
+            ns: ns.to_owned(),
+            keys: strings(keys),
+        };
+        expect!(self, request, "get_many", "values",
+            ResponseBody::Values { values } =>
+                values.into_iter().map(|value| value.map(ByteBuf::into_vec)).collect())
+    }
+
+    /// Writes many entries in one round trip; returns how many were written.
+    pub async fn set_many(&self, ns: &str, entries: Vec<Entry>) -> Result<u64, ClientError> {
+        let request = RequestBody::SetMany {
+            ns: ns.to_owned(),
+            entries,
+        };
+        expect!(self, request, "set_many", "count", ResponseBody::Count { count } => count)
+    }
+
+    /// One page of matching keys and the cursor of the next page (`None`: iteration done).
+    /// Start with `cursor = 0`; a page may be empty before the end.
+    pub async fn keys_page(
+        &self,
+        ns: &str,
+        pattern: Option<KeyPattern>,
+        cursor: u64,
+        count: u32,
+    ) -> Result<(Vec<String>, Option<u64>), ClientError> {
+        let request = RequestBody::Keys {
+            ns: ns.to_owned(),
+            pattern,
+            cursor,
+            count,
+        };
+        expect!(self, request, "keys", "keys",
+            ResponseBody::Keys { keys, next_cursor } => (keys, next_cursor))
+    }
+
+    /// Every matching key, following the cursor to the end; for small namespaces and tests
+    /// (use [`Client::keys_page`] to stream large ones).
+    pub async fn keys(
+        &self,
+        ns: &str,
+        pattern: Option<KeyPattern>,
+    ) -> Result<Vec<String>, ClientError> {
+        let mut all = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let (keys, next) = self
+                .keys_page(ns, pattern.clone(), cursor, KEYS_PAGE)
+                .await?;
+            all.extend(keys);
+            match next {
+                Some(next) => cursor = next,
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Counts the keys matching a pattern (`None`: all) and the bytes they hold.
+    pub async fn pattern_stats(
+        &self,
+        ns: &str,
+        pattern: Option<KeyPattern>,
+    ) -> Result<PatternStats, ClientError> {
+        let request = RequestBody::PatternStats {
+            ns: ns.to_owned(),
+            pattern,
+        };
+        expect!(self, request, "pattern_stats", "pattern_stats",
+            ResponseBody::PatternStats { keys, bytes, with_ttl } =>
+                PatternStats { keys, bytes, with_ttl })
+    }
+
+    /// Deletes every key matching a pattern; returns how many.
+    pub async fn delete_pattern(&self, ns: &str, pattern: KeyPattern) -> Result<u64, ClientError> {
+        let request = RequestBody::DeletePattern {
+            ns: ns.to_owned(),
+            pattern,
+        };
+        expect!(self, request, "delete_pattern", "count", ResponseBody::Count { count } => count)
+    }
+
+    /// Gives every key matching a pattern a new TTL (`None`: never expires); returns how many.
+    pub async fn expire_pattern(
+        &self,
+        ns: &str,
+        pattern: KeyPattern,
+        ttl: Option<Duration>,
+    ) -> Result<u64, ClientError> {
+        let request = RequestBody::ExpirePattern {
+            ns: ns.to_owned(),
+            pattern,
+            ttl_ms: ttl.map(ttl_to_ms),
+        };
+        expect!(self, request, "expire_pattern", "count", ResponseBody::Count { count } => count)
+    }
+
+    /// Drops every entry of a namespace; returns `(entries, bytes)` freed.
+    pub async fn clear(&self, ns: &str) -> Result<(u64, u64), ClientError> {
+        let request = RequestBody::Clear { ns: ns.to_owned() };
+        expect!(self, request, "clear", "cleared",
+            ResponseBody::Cleared { entries, bytes } => (entries, bytes))
+    }
+
+    /// Drops every entry of every namespace; returns `(entries, bytes)` freed.
+    pub async fn clear_all(&self) -> Result<(u64, u64), ClientError> {
+        expect!(self, RequestBody::ClearAll {}, "clear_all", "cleared",
+            ResponseBody::Cleared { entries, bytes } => (entries, bytes))
+    }
+
+    /// Makes the daemon re-read its configuration; returns one line per change applied.
+    pub async fn reload(&self) -> Result<Vec<String>, ClientError> {
+        expect!(self, RequestBody::Reload {}, "reload", "reloaded",
+            ResponseBody::Reloaded { changes } => changes)
+    }
+
+    /// Asks the daemon to stop gracefully; returns once it has acknowledged.
+    pub async fn shutdown(&self) -> Result<(), ClientError> {
+        expect!(self, RequestBody::Shutdown {}, "shutdown", "done", ResponseBody::Done {} => ())
+    }
+}

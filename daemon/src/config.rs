@@ -1,0 +1,194 @@
+//! The daemon's configuration: a TOML file, overridden by `CACHEMGR_*` environment variables.
+//!
+//! Every key has a default, so a missing file is a valid (default) configuration. Unknown keys
+//! are refused so a typo cannot silently do nothing. `docs/configuration.md` lists every key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::store::memory::{CacheLimits, EvictionPolicy};
+use crate::store::names::validate_namespace;
+
+/// Environment variables that share the prefix but are not config keys.
+const NON_CONFIG_ENV: &[&str] = &["config", "key", "log_level"];
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named with `--config` does not exist.
+    #[error("config file {0} does not exist")]
+    Missing(PathBuf),
+    /// Parse or type error (figment names the key and the source).
+    #[error("{0}")]
+    Invalid(#[from] Box<figment::Error>),
+    /// A value out of its allowed range.
+    #[error("invalid value for `{key}`: {reason}")]
+    OutOfRange {
+        /// The offending key.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Settings of one namespace; absent fields fall back to `[defaults]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceConfig {
+    /// Byte budget of its memory layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<ByteSize>,
+    /// TTL for writes that name none ("0s" = none).
+    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub default_ttl: Option<Duration>,
+    /// `lru`, `lfu` or `fifo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eviction: Option<EvictionPolicy>,
+}
+
+/// Settings for namespaces not named in the file (created on first write).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NamespaceDefaults {
+    /// Byte budget of each namespace's memory layer.
+    pub max_bytes: ByteSize,
+    /// TTL for writes that name none; absent = never expire.
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub default_ttl: Option<Duration>,
+    /// Eviction policy.
+    pub eviction: EvictionPolicy,
+}
+
+impl Default for NamespaceDefaults {
+    fn default() -> Self {
+        Self { max_bytes: ByteSize::mib(128), default_ttl: None, eviction: EvictionPolicy::Lru }
+    }
+}
+
+/// Process-wide memory limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemoryConfig {
+    /// Cap on the bytes of all namespaces together.
+    pub max_bytes: ByteSize,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        Self { max_bytes: ByteSize::mib(512) }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Socket path (the `--socket` flag wins over it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket: Option<PathBuf>,
+    /// State directory (the `--state-dir` flag wins over it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_dir: Option<PathBuf>,
+    /// Largest frame accepted or sent.
+    pub max_frame_bytes: ByteSize,
+    /// Connections served at once; more are told so and closed.
+    pub max_connections: usize,
+    /// Time a new connection has to send `hello`.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// Longest a shutdown waits for clients to finish.
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
+    /// Whether a write to an unknown namespace creates it with `[defaults]`.
+    pub auto_create_namespaces: bool,
+    /// Global memory limits.
+    pub memory: MemoryConfig,
+    /// Settings of namespaces not listed below.
+    pub defaults: NamespaceDefaults,
+    /// Configured namespaces by name.
+    pub namespaces: BTreeMap<String, NamespaceConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            socket: None,
+            state_dir: None,
+            max_frame_bytes: ByteSize::mib(16),
+            max_connections: 1024,
+            handshake_timeout: Duration::from_secs(5),
+            drain_timeout: Duration::from_secs(10),
+            auto_create_namespaces: true,
+            memory: MemoryConfig::default(),
+            defaults: NamespaceDefaults::default(),
+            namespaces: BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (if given) over the defaults, then the environment over both.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = path {
+            if !path.exists() {
+                return Err(ConfigError::Missing(path.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(Env::prefixed("CACHEMGR_").split("__").ignore(NON_CONFIG_ENV));
+        let config: Config = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The frame cap in bytes.
+    pub fn max_frame(&self) -> usize {
+        usize::try_from(self.max_frame_bytes.as_u64()).unwrap_or(usize::MAX)
+    }
+
+    /// Limits for the namespace `name`: its own section over `[defaults]`.
+    pub fn limits_for(&self, name: &str) -> CacheLimits {
+        let own = self.namespaces.get(name).cloned().unwrap_or_default();
+        let ttl = own.default_ttl.or(self.defaults.default_ttl);
+        CacheLimits {
+            max_bytes: own.max_bytes.unwrap_or(self.defaults.max_bytes).as_u64(),
+            default_ttl_ms: ttl.map(|ttl| ttl.as_millis() as u64).filter(|&ms| ms > 0),
+            eviction: own.eviction.unwrap_or(self.defaults.eviction),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let range = |key: &str, reason: String| ConfigError::OutOfRange { key: key.into(), reason };
+        let frame = self.max_frame_bytes.as_u64();
+        if !(1024..=1 << 30).contains(&frame) {
+            return Err(range("max_frame_bytes", format!("{frame} is not between 1 KiB and 1 GiB")));
+        }
+        if self.max_connections == 0 {
+            return Err(range("max_connections", "must be at least 1".into()));
+        }
+        if self.handshake_timeout.is_zero() {
+            return Err(range("handshake_timeout", "must be longer than 0s".into()));
+        }
+        if self.memory.max_bytes.as_u64() < 1 << 20 {
+            return Err(range("memory.max_bytes", "must be at least 1 MiB".into()));
+        }
+        if self.defaults.max_bytes.as_u64() == 0 {
+            return Err(range("defaults.max_bytes", "must be more than 0".into()));
+        }
+        for (name, ns) in &self.namespaces {
+            validate_namespace(name)
+                .map_err(|reason| range(&format!("namespaces.{name}"), reason.to_string()))?;
+            if ns.max_bytes.is_some_and(|b| b.as_u64() == 0) {
+                return Err(range(&format!("namespaces.{name}.max_bytes"), "must be more than 0".into()));
+            }
+        }
+        Ok(())
+    }
+}

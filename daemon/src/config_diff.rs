@@ -1,0 +1,65 @@
+//! Human-readable differences between two configs, for the reload log line and `reload`.
+
+use std::collections::BTreeMap;
+
+use crate::config::Config;
+
+/// Keys whose new value only takes effect after a restart.
+const RESTART_KEYS: &[&str] = &["socket", "state_dir", "max_connections"];
+
+fn flatten(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, String>) {
+    match value {
+        toml::Value::Table(table) => {
+            for (key, inner) in table {
+                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                flatten(&path, inner, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_owned(), other.to_string());
+        }
+    }
+}
+
+fn flat(config: &Config) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Ok(value) = toml::Value::try_from(config) {
+        flatten("", &value, &mut out);
+    }
+    out
+}
+
+/// One line per changed key: `key: old -> new`, noting keys that need a restart.
+pub fn describe_changes(old: &Config, new: &Config) -> Vec<String> {
+    let (old, new) = (flat(old), flat(new));
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter()
+        .filter(|key| old.get(*key) != new.get(*key))
+        .map(|key| {
+            let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(unset)".into());
+            let mut line = format!("{key}: {} -> {}", show(old.get(key)), show(new.get(key)));
+            if RESTART_KEYS.contains(&key.as_str()) {
+                line.push_str(" (takes effect after a restart)");
+            }
+            line
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_changed_keys_only() {
+        let old = Config::default();
+        let mut new = Config::default();
+        new.max_connections = 7;
+        new.defaults.eviction = crate::store::memory::EvictionPolicy::Lfu;
+        let changes = describe_changes(&old, &new);
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!(changes.iter().any(|c| c.starts_with("defaults.eviction: \"lru\" -> \"lfu\"")));
+        assert!(changes.iter().any(|c| c.contains("max_connections") && c.contains("restart")));
+        assert!(describe_changes(&old, &old).is_empty());
+    }
+}

@@ -1,0 +1,66 @@
+//! Daemon-level requests: info, stats, namespaces, clears, reload, shutdown.
+
+use std::sync::atomic::Ordering;
+
+use cachemgr_proto::{ErrorKind, ResponseBody, ServerInfo, PROTOCOL_VERSION};
+
+use super::error;
+use crate::state::AppState;
+
+pub fn info(state: &AppState) -> ResponseBody {
+    ResponseBody::Info(ServerInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        protocol: PROTOCOL_VERSION,
+        pid: std::process::id(),
+        uptime_ms: state.started.elapsed().as_millis() as u64,
+        socket: state.socket.display().to_string(),
+        config_path: state.config_path.as_ref().map(|p| p.display().to_string()),
+        state_dir: state.state_dir.display().to_string(),
+        connections: state.connections.load(Ordering::Relaxed),
+    })
+}
+
+pub fn stats(state: &AppState, ns: Option<&str>) -> ResponseBody {
+    let (total, namespaces) = state.store.stats(ns);
+    if let Some(name) = ns {
+        if namespaces.is_empty() {
+            return error(ErrorKind::UnknownNamespace, format!("namespace {name:?} does not exist"));
+        }
+    }
+    ResponseBody::Stats { total, namespaces }
+}
+
+pub fn list_namespaces(state: &AppState) -> ResponseBody {
+    ResponseBody::Namespaces { namespaces: state.store.summaries() }
+}
+
+pub fn clear(state: &AppState, ns: &str) -> ResponseBody {
+    let (entries, bytes) = state.store.clear(ns);
+    tracing::info!(namespace = ns, entries, bytes, "namespace cleared");
+    ResponseBody::Cleared { entries, bytes }
+}
+
+pub fn clear_all(state: &AppState) -> ResponseBody {
+    let (entries, bytes) = state.store.clear_all();
+    tracing::info!(entries, bytes, "all namespaces cleared");
+    ResponseBody::Cleared { entries, bytes }
+}
+
+pub fn reload(state: &AppState) -> ResponseBody {
+    match state.reload() {
+        Ok(changes) => {
+            crate::signals::log_reload(&changes);
+            ResponseBody::Reloaded { changes }
+        }
+        Err(err) => {
+            tracing::warn!("config reload refused, keeping the current config: {err}");
+            error(ErrorKind::InvalidArgument, format!("config reload refused: {err}"))
+        }
+    }
+}
+
+pub fn shutdown(state: &AppState) -> ResponseBody {
+    tracing::info!("shutdown requested by a client");
+    state.shutdown.cancel();
+    ResponseBody::Done {}
+}

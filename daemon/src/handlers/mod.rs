@@ -1,0 +1,67 @@
+//! Request handlers: one file per request family. Each turns a request into a response by
+//! calling the store or the daemon state; none touches cache entries directly.
+
+mod admin;
+mod kv;
+mod pattern;
+
+use cachemgr_proto::{ErrorKind, RequestBody, ResponseBody};
+
+use crate::state::AppState;
+use crate::store::memory::CacheError;
+use crate::store::StoreError;
+
+/// Answers one request (the handshake is handled by the connection, not here).
+pub async fn handle(state: &AppState, body: RequestBody) -> ResponseBody {
+    match body {
+        RequestBody::Hello { .. } => {
+            error(ErrorKind::InvalidArgument, "hello was already accepted on this connection")
+        }
+        RequestBody::Ping {} => ResponseBody::Pong {},
+        RequestBody::Info {} => admin::info(state),
+        RequestBody::Stats { ns } => admin::stats(state, ns.as_deref()),
+        RequestBody::ListNamespaces {} => admin::list_namespaces(state),
+        RequestBody::Clear { ns } => admin::clear(state, &ns),
+        RequestBody::ClearAll {} => admin::clear_all(state),
+        RequestBody::Reload {} => admin::reload(state),
+        RequestBody::Shutdown {} => admin::shutdown(state),
+        RequestBody::Set { ns, key, value, ttl_ms, condition } => {
+            kv::set(state, &ns, &key, &value, ttl_ms, condition)
+        }
+        RequestBody::Get { ns, key } => kv::get(state, &ns, &key),
+        RequestBody::Delete { ns, keys } => kv::delete(state, &ns, &keys),
+        RequestBody::Exists { ns, key } => kv::exists(state, &ns, &key),
+        RequestBody::Ttl { ns, key } => kv::ttl(state, &ns, &key),
+        RequestBody::Expire { ns, key, ttl_ms } => kv::expire(state, &ns, &key, ttl_ms),
+        RequestBody::GetMany { ns, keys } => kv::get_many(state, &ns, &keys),
+        RequestBody::SetMany { ns, entries } => kv::set_many(state, &ns, entries),
+        RequestBody::Keys { ns, pattern, cursor, count } => {
+            pattern::keys(state, &ns, pattern.as_ref(), cursor, count)
+        }
+        RequestBody::PatternStats { ns, pattern } => {
+            pattern::stats(state, &ns, pattern.as_ref()).await
+        }
+        RequestBody::DeletePattern { ns, pattern } => {
+            pattern::delete(state, &ns, &pattern).await
+        }
+        RequestBody::ExpirePattern { ns, pattern, ttl_ms } => {
+            pattern::expire(state, &ns, &pattern, ttl_ms).await
+        }
+    }
+}
+
+/// An error response body.
+pub fn error(kind: ErrorKind, message: impl Into<String>) -> ResponseBody {
+    ResponseBody::Error { kind, message: message.into() }
+}
+
+/// Maps a store failure to the wire's error kinds.
+fn store_error(err: StoreError) -> ResponseBody {
+    let kind = match &err {
+        StoreError::UnknownNamespace(_) => ErrorKind::UnknownNamespace,
+        StoreError::InvalidNamespace { .. } => ErrorKind::InvalidArgument,
+        StoreError::Cache(CacheError::TooLarge { .. }) => ErrorKind::TooLarge,
+        StoreError::Cache(CacheError::KeyTooLong(_)) => ErrorKind::TooLarge,
+    };
+    error(kind, err.to_string())
+}

@@ -1,0 +1,64 @@
+//! Pattern operations: paged key listing, counting, deleting and re-expiring by pattern.
+
+use cachemgr_proto::{ErrorKind, KeyPattern, ResponseBody};
+
+use super::error;
+use crate::state::AppState;
+use crate::store::memory::PatternAction;
+use crate::store::pattern::KeyMatcher;
+
+/// Largest page a client may ask for.
+const MAX_PAGE: u32 = 10_000;
+
+fn compile(pattern: Option<&KeyPattern>) -> Result<KeyMatcher, ResponseBody> {
+    KeyMatcher::compile(pattern).map_err(|err| error(ErrorKind::InvalidArgument, err.to_string()))
+}
+
+pub fn keys(
+    state: &AppState,
+    ns: &str,
+    pattern: Option<&KeyPattern>,
+    cursor: u64,
+    count: u32,
+) -> ResponseBody {
+    let matcher = match compile(pattern) {
+        Ok(matcher) => matcher,
+        Err(response) => return response,
+    };
+    let count = count.clamp(1, MAX_PAGE) as usize;
+    let (keys, next_cursor) = state.store.keys_page(ns, &matcher, cursor, count);
+    ResponseBody::Keys { keys, next_cursor }
+}
+
+pub async fn stats(state: &AppState, ns: &str, pattern: Option<&KeyPattern>) -> ResponseBody {
+    let matcher = match compile(pattern) {
+        Ok(matcher) => matcher,
+        Err(response) => return response,
+    };
+    let tally = state.store.apply_pattern(ns, &matcher, PatternAction::Tally).await;
+    ResponseBody::PatternStats { keys: tally.keys, bytes: tally.bytes, with_ttl: tally.with_ttl }
+}
+
+pub async fn delete(state: &AppState, ns: &str, pattern: &KeyPattern) -> ResponseBody {
+    let matcher = match compile(Some(pattern)) {
+        Ok(matcher) => matcher,
+        Err(response) => return response,
+    };
+    let tally = state.store.apply_pattern(ns, &matcher, PatternAction::Delete).await;
+    ResponseBody::Count { count: tally.keys }
+}
+
+pub async fn expire(
+    state: &AppState,
+    ns: &str,
+    pattern: &KeyPattern,
+    ttl_ms: Option<u64>,
+) -> ResponseBody {
+    let matcher = match compile(Some(pattern)) {
+        Ok(matcher) => matcher,
+        Err(response) => return response,
+    };
+    let deadline = state.store.clock().deadline_after(ttl_ms.unwrap_or(0));
+    let tally = state.store.apply_pattern(ns, &matcher, PatternAction::SetDeadline(deadline)).await;
+    ResponseBody::Count { count: tally.keys }
+}

@@ -1,0 +1,31 @@
+//! `cachemgrd`: arguments, logging, runtime. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use cachemgrd::cli::Args;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Err(err) = cachemgrd::logging::init(args.log_level.as_deref()) {
+        eprintln!("cachemgrd: {err:#}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!("cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cachemgrd::daemon::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

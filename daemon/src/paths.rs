@@ -1,0 +1,109 @@
+//! Where the daemon puts its socket, state and config, and the checks on those directories.
+//!
+//! The socket's directory must be private: a world-writable place would let another user
+//! swap the socket under us, so a directory we create is 0700 and one owned by someone else
+//! is refused.
+
+use std::fs::{self, DirBuilder};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::config::Config;
+
+/// Socket file name inside the runtime directory.
+pub const SOCKET_NAME: &str = "cachemgrd.sock";
+
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+fn home() -> Option<PathBuf> {
+    env_path("HOME")
+}
+
+/// Socket path: `--socket`, `CACHEMGR_SOCKET` / `socket` key, `$XDG_RUNTIME_DIR/cachemgr`,
+/// `$RUNTIME_DIRECTORY` (systemd), `/run/cachemgr` for root, else `/tmp/cachemgr-<uid>`.
+/// The flag says whether the directory is ours to create and check.
+pub fn socket_path(flag: Option<PathBuf>, config: &Config) -> (PathBuf, bool) {
+    if let Some(path) = flag.or_else(|| config.socket.clone()) {
+        return (path, false);
+    }
+    let uid = rustix::process::geteuid().as_raw();
+    let dir = env_path("XDG_RUNTIME_DIR")
+        .map(|dir| dir.join("cachemgr"))
+        .or_else(|| env_path("RUNTIME_DIRECTORY"))
+        .unwrap_or_else(|| {
+            if uid == 0 {
+                PathBuf::from("/run/cachemgr")
+            } else {
+                PathBuf::from(format!("/tmp/cachemgr-{uid}"))
+            }
+        });
+    (dir.join(SOCKET_NAME), true)
+}
+
+/// State directory: `--state-dir`, `state_dir` key, `$STATE_DIRECTORY` (systemd),
+/// `$XDG_STATE_HOME/cachemgr`, `~/.local/state/cachemgr`.
+pub fn state_dir(flag: Option<PathBuf>, config: &Config) -> Result<PathBuf> {
+    if let Some(path) = flag.or_else(|| config.state_dir.clone()) {
+        return Ok(path);
+    }
+    if let Some(dir) = env_path("STATE_DIRECTORY") {
+        return Ok(dir);
+    }
+    if let Some(dir) = env_path("XDG_STATE_HOME") {
+        return Ok(dir.join("cachemgr"));
+    }
+    match home() {
+        Some(home) => Ok(home.join(".local/state/cachemgr")),
+        None => bail!("cannot pick a state directory: set --state-dir, STATE_DIRECTORY or HOME"),
+    }
+}
+
+/// Config file: `--config` / `CACHEMGR_CONFIG` (must exist), else the first existing of
+/// `$XDG_CONFIG_HOME/cachemgr/cachemgr.toml` (or `~/.config/...`) and `/etc/cachemgr/cachemgr.toml`.
+pub fn config_path(flag: Option<PathBuf>) -> Option<PathBuf> {
+    if flag.is_some() {
+        return flag;
+    }
+    let user = env_path("XDG_CONFIG_HOME")
+        .or_else(|| home().map(|home| home.join(".config")))
+        .map(|dir| dir.join("cachemgr/cachemgr.toml"));
+    user.into_iter().chain([PathBuf::from("/etc/cachemgr/cachemgr.toml")]).find(|p| p.is_file())
+}
+
+/// Creates `dir` (mode 0700) if missing. When `private`, refuses a directory owned by another
+/// user or writable by group/others, since whoever can write there can replace our files.
+pub fn prepare_dir(dir: &Path, private: bool) -> Result<()> {
+    if !dir.exists() {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    let meta = fs::metadata(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    if !meta.is_dir() {
+        bail!("{} is not a directory", dir.display());
+    }
+    if private {
+        let uid = rustix::process::geteuid().as_raw();
+        if meta.uid() != uid {
+            bail!(
+                "refusing to use {}: it is owned by uid {}, not by us (uid {uid}); remove it or pick another --socket",
+                dir.display(),
+                meta.uid()
+            );
+        }
+        if meta.permissions().mode() & 0o022 != 0 {
+            bail!(
+                "refusing to use {}: it is writable by group or others (mode {:o}); chmod 700 it",
+                dir.display(),
+                meta.permissions().mode() & 0o777
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! One client connection: handshake, then read requests, answer each under its id.
+//!
+//! Requests are answered in order. Responses are queued while more requests are already
+//! buffered and flushed when the client's input runs dry, so a pipelining client gets its
+//! answers in few writes. A frame that is not a request is answered with an error and the
+//! connection goes on; a frame over the cap is answered and the connection closed (its
+//! body was never read, so the stream cannot be resynchronised).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cachemgr_proto::codec::CodecError;
+use cachemgr_proto::{
+    DecodeError, ErrorKind, PeerIdentity, Request, RequestBody, Response, ResponseBody,
+    ServerCodec, PROTOCOL_VERSION, UNSOLICITED_ID,
+};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use interprocess::local_socket::tokio::Stream;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_util::codec::Framed;
+
+use super::peer::peer_identity;
+use crate::handlers;
+use crate::state::AppState;
+
+/// While draining, a connection closes once its client has been quiet this long.
+const DRAIN_IDLE: Duration = Duration::from_millis(250);
+
+/// Responses queued before a flush is forced even if more requests are buffered.
+const MAX_BATCH: usize = 256;
+
+/// One object for both directions: requests are handled one after another, so reading and
+/// writing never need to run at the same time.
+type Conn = Framed<Stream, ServerCodec>;
+type Frame = Result<Result<Request, DecodeError>, CodecError>;
+
+/// Whether the connection goes on after a frame.
+#[derive(PartialEq, Eq)]
+enum Next {
+    Continue,
+    Close,
+}
+
+/// Serves one connection to the end; `_permit` holds its place under the connection cap.
+pub async fn serve(stream: Stream, state: Arc<AppState>, _permit: OwnedSemaphorePermit) {
+    let _counted = state.track_connection();
+    let peer = match peer_identity(&stream) {
+        Ok(peer) => peer,
+        Err(err) => {
+            tracing::debug!("dropping connection: cannot read peer credentials: {err}");
+            return;
+        }
+    };
+    tracing::debug!(uid = peer.uid, gid = peer.gid, pid = peer.pid, "connection accepted");
+    let config = state.config();
+    let mut conn = Framed::new(stream, ServerCodec::new(config.max_frame()));
+    if handshake(&mut conn, config.handshake_timeout, peer).await == Next::Continue {
+        serve_requests(&mut conn, &state).await;
+    }
+    let _ = SinkExt::<Response>::close(&mut conn).await;
+    tracing::debug!(pid = peer.pid, "connection closed");
+}
+
+/// Tells a client over the connection cap why it is turned away.
+pub async fn refuse_busy(stream: Stream, max_frame: usize, cap: usize) {
+    let mut writer = Framed::new(stream, ServerCodec::new(max_frame));
+    let message = format!("too many connections: the daemon serves at most {cap} at once (max_connections)");
+    tracing::warn!("{message}");
+    let _ = writer.send(Response::error(UNSOLICITED_ID, ErrorKind::Unavailable, message)).await;
+}
+
+async fn handshake(conn: &mut Conn, timeout: Duration, peer: PeerIdentity) -> Next {
+    let frame = match tokio::time::timeout(timeout, conn.next()).await {
+        Ok(Some(frame)) => frame,
+        Ok(None) => return Next::Close,
+        Err(_) => {
+            let message = format!("no hello within {}; closing", humantime::format_duration(timeout));
+            tracing::debug!(pid = peer.pid, "{message}");
+            let _ = conn.send(Response::error(UNSOLICITED_ID, ErrorKind::Timeout, message)).await;
+            return Next::Close;
+        }
+    };
+    let request = match frame {
+        Ok(Ok(request)) => request,
+        other => {
+            answer_bad_frame(conn, other).await;
+            return Next::Close;
+        }
+    };
+    let reply = match request.body {
+        RequestBody::Hello { protocol, client } if protocol == PROTOCOL_VERSION => {
+            tracing::debug!(pid = peer.pid, client = %client, "handshake accepted");
+            let _ = conn
+                .send(Response {
+                    id: request.id,
+                    body: ResponseBody::Welcome {
+                        protocol: PROTOCOL_VERSION,
+                        server_version: env!("CARGO_PKG_VERSION").to_owned(),
+                        peer,
+                    },
+                })
+                .await;
+            return Next::Continue;
+        }
+        RequestBody::Hello { protocol, client } => Response::error(
+            request.id,
+            ErrorKind::UnsupportedProtocol,
+            format!(
+                "client {client:?} speaks protocol {protocol}, but this cachemgrd {} speaks protocol {PROTOCOL_VERSION}",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ),
+        other => Response::error(
+            request.id,
+            ErrorKind::HandshakeRequired,
+            format!("the first request must be hello, got {}", other.name()),
+        ),
+    };
+    let _ = conn.send(reply).await;
+    Next::Close
+}
+
+async fn serve_requests(conn: &mut Conn, state: &AppState) {
+    let mut draining = false;
+    while let Some(frame) = next_frame(conn, state, &mut draining).await {
+        let mut next = process(frame, conn, state).await;
+        let mut batched = 1;
+        while next == Next::Continue && batched < MAX_BATCH {
+            let Some(Some(frame)) = conn.next().now_or_never() else {
+                break;
+            };
+            next = process(frame, conn, state).await;
+            batched += 1;
+        }
+        if SinkExt::<Response>::flush(conn).await.is_err() || next == Next::Close {
+            return;
+        }
+    }
+}
+
+/// The next frame; once the daemon drains, only frames that arrive promptly are served.
+async fn next_frame(conn: &mut Conn, state: &AppState, draining: &mut bool) -> Option<Frame> {
+    if !*draining {
+        tokio::select! {
+            biased;
+            frame = conn.next() => return frame,
+            _ = state.shutdown.cancelled() => *draining = true,
+        }
+    }
+    tokio::time::timeout(DRAIN_IDLE, conn.next()).await.ok().flatten()
+}
+
+async fn process(frame: Frame, writer: &mut Conn, state: &AppState) -> Next {
+    let request = match frame {
+        Ok(Ok(request)) => request,
+        other => return answer_bad_frame(writer, other).await,
+    };
+    let id = request.id;
+    let body = handlers::handle(state, request.body).await;
+    match writer.feed(Response { id, body }).await {
+        Ok(()) => Next::Continue,
+        Err(CodecError::FrameTooLarge { len, max }) => {
+            let message = format!(
+                "the response of {len} bytes exceeds the maximum frame size of {max} bytes; ask for fewer or smaller values"
+            );
+            match writer.feed(Response::error(id, ErrorKind::TooLarge, message)).await {
+                Ok(()) => Next::Continue,
+                Err(_) => Next::Close,
+            }
+        }
+        Err(err) => {
+            tracing::debug!("cannot answer request {id}: {err}");
+            Next::Close
+        }
+    }
+}
+
+/// Answers a frame that is not a request; says whether the stream can go on.
+async fn answer_bad_frame(writer: &mut Conn, frame: Frame) -> Next {
+    let (response, next) = match frame {
+        Ok(Ok(_)) => return Next::Continue,
+        Ok(Err(err)) => {
+            tracing::debug!("malformed frame: {err}");
+            (Response::error(err.reply_id(), ErrorKind::Malformed, err.to_string()), Next::Continue)
+        }
+        Err(err @ CodecError::FrameTooLarge { .. }) => {
+            tracing::debug!("{err}; closing");
+            (Response::error(UNSOLICITED_ID, ErrorKind::FrameTooLarge, err.to_string()), Next::Close)
+        }
+        Err(err) => {
+            tracing::debug!("connection ended: {err}");
+            return Next::Close;
+        }
+    };
+    if writer.send(response).await.is_err() {
+        return Next::Close;
+    }
+    next
+}

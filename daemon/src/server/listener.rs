@@ -1,0 +1,144 @@
+//! Binding the socket: single-instance lock, stale-socket takeover, mode 0600 before listen.
+//!
+//! `interprocess`'s `try_overwrite` would steal the socket of a live daemon, so ownership is
+//! decided by an exclusive `flock` on `<socket>.lock` instead: whoever holds it owns the path.
+//! The lock file is never deleted (deleting it would race with a starting daemon).
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use interprocess::local_socket::tokio::Listener;
+use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
+use interprocess::os::unix::local_socket::ListenerOptionsExt;
+
+/// Permission bits of the socket: owner only.
+pub const SOCKET_MODE: u32 = 0o600;
+
+/// Why the socket could not be bound.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// Another daemon holds the lock (or answers on the socket).
+    #[error("another cachemgrd is already serving {socket} (lock {lock} is held); stop it first or choose another --socket")]
+    AlreadyRunning {
+        /// Socket path.
+        socket: PathBuf,
+        /// Lock file path.
+        lock: PathBuf,
+    },
+    /// Something that is not a socket sits at the path.
+    #[error("{0} exists and is not a socket; refusing to replace it")]
+    NotASocket(PathBuf),
+    /// Any other failure, with what was being done.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// The step that failed.
+        what: &'static str,
+        /// The file involved.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+/// A listening socket together with the lock that makes it ours.
+#[derive(Debug)]
+pub struct BoundSocket {
+    /// The listener.
+    pub listener: Listener,
+    /// The lock and path, kept until the daemon has drained.
+    pub guard: SocketGuard,
+}
+
+/// Holds the single-instance lock; removes the socket file when asked.
+#[derive(Debug)]
+pub struct SocketGuard {
+    path: PathBuf,
+    _lock: File,
+}
+
+impl SocketGuard {
+    /// The socket path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Unlinks the socket so new clients see "not running" instead of hanging.
+    pub fn remove_socket(&self) {
+        if let Err(err) = fs::remove_file(&self.path) {
+            if err.kind() != io::ErrorKind::NotFound {
+                tracing::warn!(socket = %self.path.display(), "cannot remove socket: {err}");
+            }
+        }
+    }
+}
+
+fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> BindError {
+    let path = path.to_path_buf();
+    move |source| BindError::Io { what, path, source }
+}
+
+/// The lock file guarding `socket`.
+pub fn lock_path(socket: &Path) -> PathBuf {
+    let mut name = socket.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Takes the lock, clears a stale socket, binds with mode 0600. Must run inside a tokio runtime.
+pub fn bind(socket: &Path) -> Result<BoundSocket, BindError> {
+    let lock_file = lock_path(socket);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_file)
+        .map_err(io_err("cannot open lock file", &lock_file))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            return Err(BindError::AlreadyRunning { socket: socket.into(), lock: lock_file })
+        }
+        Err(fs::TryLockError::Error(err)) => {
+            return Err(io_err("cannot lock", &lock_file)(err));
+        }
+    }
+    remove_stale(socket, &lock_file)?;
+    let name = socket.to_fs_name::<GenericFilePath>().map_err(io_err("invalid socket path", socket))?;
+    let listener = ListenerOptions::new()
+        .name(name)
+        .mode(SOCKET_MODE as _)
+        .reclaim_name(true)
+        .create_tokio()
+        .map_err(io_err("cannot listen on", socket))?;
+    let mode = fs::metadata(socket).map_err(io_err("cannot stat", socket))?.permissions().mode();
+    if mode & 0o777 != SOCKET_MODE {
+        return Err(BindError::Io {
+            what: "socket was created with the wrong mode",
+            path: socket.into(),
+            source: io::Error::other(format!("mode {:o}", mode & 0o777)),
+        });
+    }
+    Ok(BoundSocket { listener, guard: SocketGuard { path: socket.into(), _lock: lock } })
+}
+
+/// With the lock held, a socket file at the path belongs to a dead daemon, unless a daemon
+/// that predates the lock file still answers on it.
+fn remove_stale(socket: &Path, lock_file: &Path) -> Result<(), BindError> {
+    let meta = match fs::symlink_metadata(socket) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(io_err("cannot stat", socket)(err)),
+    };
+    if !meta.file_type().is_socket() {
+        return Err(BindError::NotASocket(socket.into()));
+    }
+    if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+        return Err(BindError::AlreadyRunning { socket: socket.into(), lock: lock_file.into() });
+    }
+    tracing::info!(socket = %socket.display(), "replacing stale socket left by a previous daemon");
+    fs::remove_file(socket).map_err(io_err("cannot remove stale socket", socket))
+}

@@ -1,0 +1,89 @@
+//! What every connection and handler shares: the store, the live config, and the daemon's
+//! identity (paths, start time, shutdown signal).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ConfigError};
+use crate::config_diff::describe_changes;
+use crate::store::Store;
+
+/// Shared daemon state.
+#[derive(Debug)]
+pub struct AppState {
+    /// The cache layers.
+    pub store: Arc<Store>,
+    /// Cancelled when the daemon starts draining.
+    pub shutdown: CancellationToken,
+    /// Socket path.
+    pub socket: PathBuf,
+    /// Config file in use, if any.
+    pub config_path: Option<PathBuf>,
+    /// State directory.
+    pub state_dir: PathBuf,
+    /// When the daemon started.
+    pub started: Instant,
+    /// Connections open now.
+    pub connections: AtomicU64,
+    config: RwLock<Arc<Config>>,
+    reload_lock: Mutex<()>,
+}
+
+impl AppState {
+    /// State for a daemon about to serve.
+    pub fn new(
+        config: Arc<Config>,
+        socket: PathBuf,
+        config_path: Option<PathBuf>,
+        state_dir: PathBuf,
+    ) -> Arc<AppState> {
+        Arc::new(AppState {
+            store: Store::new(config.clone()),
+            shutdown: CancellationToken::new(),
+            socket,
+            config_path,
+            state_dir,
+            started: Instant::now(),
+            connections: AtomicU64::new(0),
+            config: RwLock::new(config),
+            reload_lock: Mutex::new(()),
+        })
+    }
+
+    /// The config in force (a snapshot).
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Re-reads the config file. A config that fails to load or validate is refused and the
+    /// current one stays; otherwise it is applied and the changes are returned, one per line.
+    pub fn reload(&self) -> Result<Vec<String>, ConfigError> {
+        let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let new = Arc::new(Config::load(self.config_path.as_deref())?);
+        let old = self.config();
+        let changes = describe_changes(&old, &new);
+        self.store.apply_config(new.clone());
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = new;
+        Ok(changes)
+    }
+
+    /// Counts a connection for as long as the returned guard lives.
+    pub fn track_connection(self: &Arc<Self>) -> ConnectionGuard {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        ConnectionGuard(self.clone())
+    }
+}
+
+/// Decrements the open-connection gauge on drop.
+#[derive(Debug)]
+pub struct ConnectionGuard(Arc<AppState>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}

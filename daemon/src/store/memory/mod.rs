@@ -1,0 +1,12 @@
+//! The memory layer: byte-bounded namespaces with TTLs and LRU/LFU/FIFO eviction.
+
+mod arena;
+pub mod cache;
+mod expiry;
+pub mod policy;
+
+pub use cache::{
+    CacheError, CacheLimits, MemoryCache, PatternAction, PatternTally, WriteCondition,
+    ENTRY_OVERHEAD, MAX_KEY_BYTES,
+};
+pub use policy::EvictionPolicy;

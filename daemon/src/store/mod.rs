@@ -1,0 +1,15 @@
+//! The cache layers and the namespaces that own them.
+//!
+//! The store is the single owner of cache state: handlers call its methods and never reach
+//! into a namespace's entries. Each namespace's memory layer sits behind its own mutex, held
+//! only for the few microseconds an operation takes; long operations (pattern deletes,
+//! sweeps) work in chunks and release the lock between them.
+
+pub mod clock;
+pub mod memory;
+pub mod names;
+mod namespaces;
+pub mod pattern;
+mod sweeper;
+
+pub use namespaces::{Namespace, Store, StoreError};

@@ -1,0 +1,28 @@
+//! The cachemgr wire protocol: the single source of truth for what travels over the socket.
+//!
+//! Every frame is a big-endian `u32` length followed by a MessagePack document encoded with
+//! field names (`rmp_serde::to_vec_named`). Clients send [`Request`]s, the daemon answers with
+//! [`Response`]s carrying the same `id`, so many requests can be in flight on one connection.
+//! `docs/protocol.md` describes the same thing for clients written in other languages.
+
+pub mod codec;
+pub mod error;
+pub mod request;
+pub mod response;
+pub mod stats;
+
+pub use codec::{
+    decode_request, encode_frame, CodecError, DecodeError, MessageCodec, ServerCodec,
+    DEFAULT_MAX_FRAME_BYTES,
+};
+pub use error::ErrorKind;
+pub use request::{Entry, KeyPattern, PatternSyntax, Request, RequestBody, SetCondition};
+pub use response::{PeerIdentity, Response, ResponseBody, ServerInfo};
+pub use stats::{CacheStats, NamespaceStats, NamespaceSummary};
+
+/// Bumped on any incompatible wire change; the handshake refuses a mismatch by name.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Request id the daemon uses for errors it cannot attribute to a request (e.g. a frame that
+/// is not MessagePack), so clients must never use it for their own requests.
+pub const UNSOLICITED_ID: u64 = 0;

@@ -1,0 +1,250 @@
+//! Requests: what a client may ask of the daemon.
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+/// One request; `id` is chosen by the client and echoed in the response so that a client can
+/// pipeline many requests on one connection. `0` is reserved (see [`crate::UNSOLICITED_ID`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// Client-chosen correlation id, echoed by the response.
+    pub id: u64,
+    /// What is asked.
+    pub body: RequestBody,
+}
+
+/// Whether a `set` writes unconditionally or only when the key is absent/present.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetCondition {
+    /// Always write (the default).
+    #[default]
+    Always,
+    /// Write only when the key does not exist (Redis `NX`).
+    IfAbsent,
+    /// Write only when the key exists (Redis `XX`).
+    IfPresent,
+}
+
+/// The syntax of a key pattern.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatternSyntax {
+    /// Redis-style glob: `*`, `?`, `[abc]`, `[!a-z]`, `\` escapes; `*` crosses `:` and `/`.
+    #[default]
+    Glob,
+    /// A regular expression (Rust `regex` syntax), unanchored unless it uses `^`/`$`.
+    Regex,
+}
+
+/// Selects keys of a namespace; an absent pattern means every key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPattern {
+    /// How `pattern` is read.
+    #[serde(default)]
+    pub syntax: PatternSyntax,
+    /// The pattern text.
+    pub pattern: String,
+}
+
+impl KeyPattern {
+    /// A glob pattern, the common case.
+    pub fn glob(pattern: impl Into<String>) -> Self {
+        Self { syntax: PatternSyntax::Glob, pattern: pattern.into() }
+    }
+
+    /// A regular-expression pattern.
+    pub fn regex(pattern: impl Into<String>) -> Self {
+        Self { syntax: PatternSyntax::Regex, pattern: pattern.into() }
+    }
+}
+
+/// One key/value pair of a bulk write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The key (UTF-8).
+    pub key: String,
+    /// The value (raw bytes, MessagePack `bin`).
+    pub value: ByteBuf,
+    /// Time to live in milliseconds; absent = the namespace's default TTL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
+}
+
+/// Every operation of the protocol. Each is encoded as a one-entry map
+/// `{"<snake_case name>": {<arguments>}}`, even when it takes no argument (`{"ping": {}}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestBody {
+    /// Must be the first request on a connection.
+    Hello {
+        /// The protocol version the client speaks ([`crate::PROTOCOL_VERSION`]).
+        protocol: u32,
+        /// Free-form client name for the daemon's logs (e.g. `cachectl/0.1.0`).
+        client: String,
+    },
+    /// Liveness check.
+    Ping {},
+    /// Version, pid, uptime, socket and config paths.
+    Info {},
+    /// Counters of one namespace, or of all plus the total.
+    Stats {
+        /// Restrict to this namespace.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ns: Option<String>,
+    },
+    /// The namespaces that exist, with their settings.
+    ListNamespaces {},
+    /// Store a value.
+    Set {
+        /// Namespace (created with the default settings if it does not exist).
+        ns: String,
+        /// Key.
+        key: String,
+        /// Value bytes.
+        value: ByteBuf,
+        /// TTL in milliseconds; absent = the namespace's default TTL; 0 = no expiry.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl_ms: Option<u64>,
+        /// Conditional write.
+        #[serde(default)]
+        condition: SetCondition,
+    },
+    /// Read a value.
+    Get {
+        /// Namespace.
+        ns: String,
+        /// Key.
+        key: String,
+    },
+    /// Delete keys; answers the number deleted.
+    Delete {
+        /// Namespace.
+        ns: String,
+        /// Keys to delete.
+        keys: Vec<String>,
+    },
+    /// Whether a key exists (and has not expired).
+    Exists {
+        /// Namespace.
+        ns: String,
+        /// Key.
+        key: String,
+    },
+    /// Remaining time to live of a key.
+    Ttl {
+        /// Namespace.
+        ns: String,
+        /// Key.
+        key: String,
+    },
+    /// Give a key a new TTL (absent `ttl_ms` removes its expiry).
+    Expire {
+        /// Namespace.
+        ns: String,
+        /// Key.
+        key: String,
+        /// New TTL in milliseconds from now; absent = never expires.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl_ms: Option<u64>,
+    },
+    /// Read many keys at once; answers one slot per key, in order.
+    GetMany {
+        /// Namespace.
+        ns: String,
+        /// Keys.
+        keys: Vec<String>,
+    },
+    /// Write many keys at once.
+    SetMany {
+        /// Namespace.
+        ns: String,
+        /// The entries.
+        entries: Vec<Entry>,
+    },
+    /// One page of the keys matching a pattern. Start with `cursor = 0` and repeat with the
+    /// returned `next_cursor` until it is absent. A key present for the whole iteration is
+    /// returned at least once; keys written meanwhile may or may not be.
+    Keys {
+        /// Namespace.
+        ns: String,
+        /// Which keys; absent = all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<KeyPattern>,
+        /// Where to resume; 0 starts.
+        #[serde(default)]
+        cursor: u64,
+        /// Maximum keys in this page (the daemon may return fewer, even none, before the end).
+        #[serde(default = "default_page")]
+        count: u32,
+    },
+    /// Count the keys matching a pattern and the bytes they hold.
+    PatternStats {
+        /// Namespace.
+        ns: String,
+        /// Which keys; absent = all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<KeyPattern>,
+    },
+    /// Delete the keys matching a pattern; answers the number deleted.
+    DeletePattern {
+        /// Namespace.
+        ns: String,
+        /// Which keys.
+        pattern: KeyPattern,
+    },
+    /// Give every key matching a pattern a new TTL; answers the number changed.
+    ExpirePattern {
+        /// Namespace.
+        ns: String,
+        /// Which keys.
+        pattern: KeyPattern,
+        /// New TTL in milliseconds; absent = never expires.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl_ms: Option<u64>,
+    },
+    /// Drop every entry of a namespace (its settings stay).
+    Clear {
+        /// Namespace.
+        ns: String,
+    },
+    /// Drop every entry of every namespace.
+    ClearAll {},
+    /// Re-read the configuration file (as SIGHUP does) and say what changed.
+    Reload {},
+    /// Stop the daemon gracefully (as SIGTERM does); answered before the drain starts.
+    Shutdown {},
+}
+
+fn default_page() -> u32 {
+    1000
+}
+
+impl RequestBody {
+    /// Short operation name, for logs and error messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RequestBody::Hello { .. } => "hello",
+            RequestBody::Ping {} => "ping",
+            RequestBody::Info {} => "info",
+            RequestBody::Stats { .. } => "stats",
+            RequestBody::ListNamespaces {} => "list_namespaces",
+            RequestBody::Set { .. } => "set",
+            RequestBody::Get { .. } => "get",
+            RequestBody::Delete { .. } => "delete",
+            RequestBody::Exists { .. } => "exists",
+            RequestBody::Ttl { .. } => "ttl",
+            RequestBody::Expire { .. } => "expire",
+            RequestBody::GetMany { .. } => "get_many",
+            RequestBody::SetMany { .. } => "set_many",
+            RequestBody::Keys { .. } => "keys",
+            RequestBody::PatternStats { .. } => "pattern_stats",
+            RequestBody::DeletePattern { .. } => "delete_pattern",
+            RequestBody::ExpirePattern { .. } => "expire_pattern",
+            RequestBody::Clear { .. } => "clear",
+            RequestBody::ClearAll {} => "clear_all",
+            RequestBody::Reload {} => "reload",
+            RequestBody::Shutdown {} => "shutdown",
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Counters and namespace descriptions shared by `stats`, `list_namespaces` and `info`.
+
+use serde::{Deserialize, Serialize};
+
+/// The counters operators read (after Redis `INFO` and memcached `stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheStats {
+    /// Reads that found a live value.
+    pub hits: u64,
+    /// Reads that found nothing (or an expired value).
+    pub misses: u64,
+    /// Values written.
+    pub sets: u64,
+    /// Keys removed by a delete request (single, bulk or pattern).
+    pub deletes: u64,
+    /// Entries removed to make room.
+    pub evictions: u64,
+    /// Entries removed because their TTL passed.
+    pub expired: u64,
+    /// Evicted entries that still had time to live (a sign the cache is too small).
+    pub evicted_before_expiry: u64,
+    /// Live entries now.
+    pub entries: u64,
+    /// Bytes counted against the limit now (keys, values and per-entry bookkeeping).
+    pub bytes_used: u64,
+    /// The limit those bytes are held under.
+    pub bytes_limit: u64,
+}
+
+impl CacheStats {
+    /// Hits over reads, 0 when nothing was read.
+    pub fn hit_rate(&self) -> f64 {
+        let reads = self.hits + self.misses;
+        if reads == 0 {
+            0.0
+        } else {
+            self.hits as f64 / reads as f64
+        }
+    }
+
+    /// Adds another namespace's counters into this total.
+    pub fn accumulate(&mut self, other: &CacheStats) {
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.sets += other.sets;
+        self.deletes += other.deletes;
+        self.evictions += other.evictions;
+        self.expired += other.expired;
+        self.evicted_before_expiry += other.evicted_before_expiry;
+        self.entries += other.entries;
+        self.bytes_used += other.bytes_used;
+        self.bytes_limit += other.bytes_limit;
+    }
+}
+
+/// Counters of one namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamespaceStats {
+    /// Namespace name.
+    pub ns: String,
+    /// Its counters.
+    pub stats: CacheStats,
+}
+
+/// A namespace and its settings, as `list_namespaces` reports them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceSummary {
+    /// Namespace name.
+    pub ns: String,
+    /// Eviction policy: `lru`, `lfu` or `fifo`.
+    pub eviction: String,
+    /// Byte limit of its memory layer.
+    pub max_bytes: u64,
+    /// TTL given to writes that do not name one, in ms; absent = none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_ttl_ms: Option<u64>,
+    /// Live entries.
+    pub entries: u64,
+    /// Bytes used.
+    pub bytes_used: u64,
+    /// Whether it comes from the config file (false: created on first write).
+    pub configured: bool,
+}
