@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::parse::{parse_duration, parse_key_value};
@@ -24,7 +25,8 @@ Exit codes:
 pub struct Cli {
     /// Socket of the daemon [default: $XDG_RUNTIME_DIR/cachemgr/cachemgrd.sock, or
     /// /run/cachemgr/cachemgrd.sock for root, or /tmp/cachemgr-<uid>/cachemgrd.sock].
-    #[arg(long, global = true, env = "CACHEMGR_SOCKET", value_name = "PATH")]
+    #[arg(long, global = true, env = "CACHEMGR_SOCKET", value_name = "PATH",
+          value_parser = clap::builder::OsStringValueParser::new().map(PathBuf::from))]
     pub socket: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
@@ -284,6 +286,7 @@ mod tests {
     fn contract_forms_parse() {
         for args in [
             &["cachectl", "--socket", "/x", "--json", "ping"][..],
+            &["cachectl", "--socket", "", "ping"],
             &["cachectl", "stats", "ns"],
             &["cachectl", "ns", "list"],
             &["cachectl", "set", "ns", "k", "--ttl", "30s", "--nx"],
@@ -299,9 +302,7 @@ mod tests {
             &["cachectl", "del-pattern", "ns", "^u", "--regex"],
             &["cachectl", "expire-pattern", "ns", "u*", "10m"],
             &["cachectl", "clear", "--all"],
-            &[
-                "cachectl", "bench", "-c", "4", "-n", "10", "-P", "16", "-d", "8", "-t", "set,get",
-            ],
+            &["cachectl", "bench", "-c", "4", "-n", "10", "-P", "16", "-d", "8", "-t", "set,get"],
         ] {
             if let Err(err) = Cli::try_parse_from(args) {
                 panic!("{args:?}: {err}");

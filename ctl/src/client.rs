@@ -99,13 +99,7 @@ impl Client {
                 .map_err(|_| ClientError::HandshakeTimeout(limit))??,
             None => hello.await?,
         };
-        Ok(Self {
-            inner: Arc::new(Inner {
-                transport,
-                welcome,
-                socket: path.to_path_buf(),
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner { transport, welcome, socket: path.to_path_buf() }) })
     }
 
     /// The daemon's answer to the handshake.
@@ -135,27 +129,16 @@ impl Client {
 }
 
 async fn handshake(transport: &Transport, client: String) -> Result<Welcome, ClientError> {
-    let hello = RequestBody::Hello {
-        protocol: PROTOCOL_VERSION,
-        client,
-    };
+    let hello = RequestBody::Hello { protocol: PROTOCOL_VERSION, client };
     match transport.call(hello).await? {
-        ResponseBody::Welcome {
-            protocol,
-            server_version,
-            peer,
-        } => {
+        ResponseBody::Welcome { protocol, server_version, peer, .. } => {
             if protocol != PROTOCOL_VERSION {
                 return Err(ClientError::Protocol(format!(
                     "cachemgrd {server_version} welcomed us with protocol {protocol}, \
                      but this client speaks protocol {PROTOCOL_VERSION}"
                 )));
             }
-            Ok(Welcome {
-                protocol,
-                server_version,
-                peer,
-            })
+            Ok(Welcome { protocol, server_version, peer })
         }
         ResponseBody::Error { kind, message } => Err(ClientError::Daemon { kind, message }),
         other => Err(crate::ops::unexpected("hello", "welcome", &other)),

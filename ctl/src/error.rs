@@ -9,13 +9,16 @@ use cachemgr_proto::{CodecError, ErrorKind};
 
 /// Why a client operation failed.
 ///
+/// Display shows this error's own message; the underlying cause (i/o or codec error) is its
+/// `source()`, so print with `{:#}` under `anyhow` (or walk the chain) to see both.
+///
 /// The variants separate what a caller reacts to differently: [`ClientError::Unreachable`]
 /// means "start the daemon", [`ClientError::Daemon`] means "the daemon understood and
 /// refused", the rest mean the connection or the protocol broke.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The socket could not be connected to (no daemon, stale socket, no permission).
-    #[error("cannot reach cachemgrd at {}: {source}", path.display())]
+    #[error("cannot reach cachemgrd at {}", path.display())]
     Unreachable {
         /// The socket path that was tried.
         path: PathBuf,
@@ -32,7 +35,7 @@ pub enum ClientError {
         message: String,
     },
     /// A frame could not be encoded or decoded (includes a request over the frame cap).
-    #[error("protocol error: {0}")]
+    #[error("protocol error")]
     Codec(#[from] CodecError),
     /// The daemon broke the protocol in a way the codec cannot see (e.g. a bad `welcome`).
     #[error("protocol violation: {0}")]

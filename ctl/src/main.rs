@@ -32,10 +32,7 @@ fn main() -> ExitCode {
     // Usage errors exit here with clap's code 2.
     let cli = Cli::parse();
     let socket = commands::socket_path(cli.socket.clone());
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -55,10 +52,7 @@ fn report(err: &Error, socket: &Path) -> u8 {
         // The reader went away (`cachectl keys ns | head`): nothing left to say.
         return 0;
     }
-    match err
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<ClientError>())
-    {
+    match err.chain().find_map(|cause| cause.downcast_ref::<ClientError>()) {
         Some(ClientError::Unreachable { path, source }) => {
             eprintln!(
                 "cannot reach cachemgrd at {}: {source}. Start it with `cachemgrd` (or \
@@ -87,8 +81,6 @@ fn report(err: &Error, socket: &Path) -> u8 {
 
 fn is_broken_pipe(err: &Error) -> bool {
     err.chain().any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
 }

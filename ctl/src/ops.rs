@@ -21,11 +21,7 @@ pub(crate) fn unexpected(
     expected: &'static str,
     got: &ResponseBody,
 ) -> ClientError {
-    ClientError::UnexpectedResponse {
-        request,
-        expected,
-        got: response_name(got),
-    }
+    ClientError::UnexpectedResponse { request, expected, got: response_name(got) }
 }
 
 /// Expands to the body of a helper: call, match one variant, else `UnexpectedResponse`.
@@ -55,9 +51,7 @@ impl Client {
 
     /// Counters of one namespace (`Some`) or of all of them plus the total (`None`).
     pub async fn stats(&self, ns: Option<&str>) -> Result<StatsReport, ClientError> {
-        let request = RequestBody::Stats {
-            ns: ns.map(str::to_owned),
-        };
+        let request = RequestBody::Stats { ns: ns.map(str::to_owned) };
         expect!(self, request, "stats", "stats",
             ResponseBody::Stats { total, namespaces } => StatsReport { total, namespaces })
     }
@@ -90,38 +84,26 @@ impl Client {
 
     /// Reads a value; `None` when the key does not exist (or expired).
     pub async fn get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, ClientError> {
-        let request = RequestBody::Get {
-            ns: ns.to_owned(),
-            key: key.to_owned(),
-        };
+        let request = RequestBody::Get { ns: ns.to_owned(), key: key.to_owned() };
         expect!(self, request, "get", "value",
             ResponseBody::Value { value } => value.map(ByteBuf::into_vec))
     }
 
     /// Deletes keys; returns how many existed.
     pub async fn delete<K: AsRef<str>>(&self, ns: &str, keys: &[K]) -> Result<u64, ClientError> {
-        let request = RequestBody::Delete {
-            ns: ns.to_owned(),
-            keys: strings(keys),
-        };
+        let request = RequestBody::Delete { ns: ns.to_owned(), keys: strings(keys) };
         expect!(self, request, "delete", "count", ResponseBody::Count { count } => count)
     }
 
     /// Whether a key exists and has not expired.
     pub async fn exists(&self, ns: &str, key: &str) -> Result<bool, ClientError> {
-        let request = RequestBody::Exists {
-            ns: ns.to_owned(),
-            key: key.to_owned(),
-        };
+        let request = RequestBody::Exists { ns: ns.to_owned(), key: key.to_owned() };
         expect!(self, request, "exists", "count", ResponseBody::Count { count } => count > 0)
     }
 
     /// `(exists, remaining)`: remaining is `None` when the key is missing or never expires.
     pub async fn ttl(&self, ns: &str, key: &str) -> Result<(bool, Option<Duration>), ClientError> {
-        let request = RequestBody::Ttl {
-            ns: ns.to_owned(),
-            key: key.to_owned(),
-        };
+        let request = RequestBody::Ttl { ns: ns.to_owned(), key: key.to_owned() };
         expect!(self, request, "ttl", "ttl",
             ResponseBody::Ttl { exists, ttl_ms } => (exists, ttl_ms.map(Duration::from_millis)))
     }
@@ -147,10 +129,7 @@ impl Client {
         ns: &str,
         keys: &[K],
     ) -> Result<Vec<Option<Vec<u8>>>, ClientError> {
-        let request = RequestBody::GetMany {
-            ns: ns.to_owned(),
-            keys: strings(keys),
-        };
+        let request = RequestBody::GetMany { ns: ns.to_owned(), keys: strings(keys) };
         expect!(self, request, "get_many", "values",
             ResponseBody::Values { values } =>
                 values.into_iter().map(|value| value.map(ByteBuf::into_vec)).collect())
@@ -158,10 +137,7 @@ impl Client {
 
     /// Writes many entries in one round trip; returns how many were written.
     pub async fn set_many(&self, ns: &str, entries: Vec<Entry>) -> Result<u64, ClientError> {
-        let request = RequestBody::SetMany {
-            ns: ns.to_owned(),
-            entries,
-        };
+        let request = RequestBody::SetMany { ns: ns.to_owned(), entries };
         expect!(self, request, "set_many", "count", ResponseBody::Count { count } => count)
     }
 
@@ -174,12 +150,7 @@ impl Client {
         cursor: u64,
         count: u32,
     ) -> Result<(Vec<String>, Option<u64>), ClientError> {
-        let request = RequestBody::Keys {
-            ns: ns.to_owned(),
-            pattern,
-            cursor,
-            count,
-        };
+        let request = RequestBody::Keys { ns: ns.to_owned(), pattern, cursor, count };
         expect!(self, request, "keys", "keys",
             ResponseBody::Keys { keys, next_cursor } => (keys, next_cursor))
     }
@@ -194,9 +165,7 @@ impl Client {
         let mut all = Vec::new();
         let mut cursor = 0;
         loop {
-            let (keys, next) = self
-                .keys_page(ns, pattern.clone(), cursor, KEYS_PAGE)
-                .await?;
+            let (keys, next) = self.keys_page(ns, pattern.clone(), cursor, KEYS_PAGE).await?;
             all.extend(keys);
             match next {
                 Some(next) => cursor = next,
@@ -211,10 +180,7 @@ impl Client {
         ns: &str,
         pattern: Option<KeyPattern>,
     ) -> Result<PatternStats, ClientError> {
-        let request = RequestBody::PatternStats {
-            ns: ns.to_owned(),
-            pattern,
-        };
+        let request = RequestBody::PatternStats { ns: ns.to_owned(), pattern };
         expect!(self, request, "pattern_stats", "pattern_stats",
             ResponseBody::PatternStats { keys, bytes, with_ttl } =>
                 PatternStats { keys, bytes, with_ttl })
@@ -222,10 +188,7 @@ impl Client {
 
     /// Deletes every key matching a pattern; returns how many.
     pub async fn delete_pattern(&self, ns: &str, pattern: KeyPattern) -> Result<u64, ClientError> {
-        let request = RequestBody::DeletePattern {
-            ns: ns.to_owned(),
-            pattern,
-        };
+        let request = RequestBody::DeletePattern { ns: ns.to_owned(), pattern };
         expect!(self, request, "delete_pattern", "count", ResponseBody::Count { count } => count)
     }
 
@@ -236,11 +199,8 @@ impl Client {
         pattern: KeyPattern,
         ttl: Option<Duration>,
     ) -> Result<u64, ClientError> {
-        let request = RequestBody::ExpirePattern {
-            ns: ns.to_owned(),
-            pattern,
-            ttl_ms: ttl.map(ttl_to_ms),
-        };
+        let request =
+            RequestBody::ExpirePattern { ns: ns.to_owned(), pattern, ttl_ms: ttl.map(ttl_to_ms) };
         expect!(self, request, "expire_pattern", "count", ResponseBody::Count { count } => count)
     }
 

@@ -28,19 +28,9 @@ impl Table {
     /// A table with these columns; the first is left-aligned, the others right-aligned.
     pub fn new(headers: &[&'static str]) -> Self {
         let align = (0..headers.len())
-            .map(|index| {
-                if index == 0 {
-                    Align::Left
-                } else {
-                    Align::Right
-                }
-            })
+            .map(|index| if index == 0 { Align::Left } else { Align::Right })
             .collect();
-        Self {
-            headers: headers.to_vec(),
-            align,
-            rows: Vec::new(),
-        }
+        Self { headers: headers.to_vec(), align, rows: Vec::new() }
     }
 
     /// Overrides the alignment of one column (ignored if out of range).
@@ -119,9 +109,7 @@ pub fn format_ttl(ttl: Duration) -> String {
         return format!("{}s", text.strip_suffix(".0").unwrap_or(&text));
     }
     let seconds = Duration::from_secs(ttl.as_secs() + u64::from(ttl.subsec_millis() >= 500));
-    humantime::format_duration(seconds)
-        .to_string()
-        .replace(' ', "")
+    humantime::format_duration(seconds).to_string().replace(' ', "")
 }
 
 /// A hit rate as a percentage, or `-` when nothing was read (0% would be misleading).
@@ -147,11 +135,7 @@ pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for (index, shift) in [18, 12, 6, 0].into_iter().enumerate() {
             if index <= chunk.len() {

@@ -51,10 +51,7 @@ fn resolve_socket_path(
 /// Opens a raw stream to the daemon; any failure becomes [`ClientError::Unreachable`] naming
 /// the path, because from the caller's side every connect failure means "no daemon there".
 pub async fn connect_stream(path: &Path) -> Result<Stream, ClientError> {
-    let unreachable = |source| ClientError::Unreachable {
-        path: path.to_path_buf(),
-        source,
-    };
+    let unreachable = |source| ClientError::Unreachable { path: path.to_path_buf(), source };
     let name = path.to_fs_name::<GenericFilePath>().map_err(unreachable)?;
     Stream::connect(name).await.map_err(unreachable)
 }
@@ -72,10 +69,7 @@ mod tests {
     #[test]
     fn runtime_dir_next() {
         let path = resolve_socket_path(Some("".into()), Some("/run/user/1000".into()), 1000);
-        assert_eq!(
-            path,
-            PathBuf::from("/run/user/1000/cachemgr/cachemgrd.sock")
-        );
+        assert_eq!(path, PathBuf::from("/run/user/1000/cachemgr/cachemgrd.sock"));
     }
 
     #[test]

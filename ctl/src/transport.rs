@@ -65,9 +65,7 @@ impl Shared {
     fn register(&self, id: u64, reply: Reply) -> Result<(), ClientError> {
         let mut state = self.lock();
         if let Some(reason) = &state.closed {
-            return Err(ClientError::Disconnected {
-                reason: reason.clone(),
-            });
+            return Err(ClientError::Disconnected { reason: reason.clone() });
         }
         state.pending.insert(id, reply);
         Ok(())
@@ -90,10 +88,7 @@ impl Shared {
             if let ResponseBody::Error { kind, message } = response.body {
                 let mut state = self.lock();
                 for (_, reply) in state.pending.drain() {
-                    let _ = reply.send(Err(ClientError::Daemon {
-                        kind,
-                        message: message.clone(),
-                    }));
+                    let _ = reply.send(Err(ClientError::Daemon { kind, message: message.clone() }));
                 }
                 state.last_unsolicited = Some((kind, message));
             }
@@ -119,9 +114,7 @@ impl Shared {
             None => reason,
         };
         for (_, reply) in state.pending.drain() {
-            let _ = reply.send(Err(ClientError::Disconnected {
-                reason: reason.clone(),
-            }));
+            let _ = reply.send(Err(ClientError::Disconnected { reason: reason.clone() }));
         }
         state.closed = Some(reason);
     }
@@ -154,16 +147,8 @@ impl Transport {
         let stream = Arc::new(stream);
         let shared = Arc::new(Shared::default());
         let (frames, queue) = mpsc::unbounded_channel();
-        tokio::spawn(write_loop(
-            Half(Arc::clone(&stream)),
-            queue,
-            Arc::clone(&shared),
-        ));
-        let reader = tokio::spawn(read_loop(
-            Half(stream),
-            max_frame_bytes,
-            Arc::clone(&shared),
-        ));
+        tokio::spawn(write_loop(Half(Arc::clone(&stream)), queue, Arc::clone(&shared)));
+        let reader = tokio::spawn(read_loop(Half(stream), max_frame_bytes, Arc::clone(&shared)));
         Self {
             shared,
             frames,
@@ -180,10 +165,7 @@ impl Transport {
         encode_frame(&Request { id, body }, &mut frame, self.max_frame_bytes)?;
         let (reply, answer) = oneshot::channel();
         self.shared.register(id, reply)?;
-        let _guard = PendingGuard {
-            shared: &self.shared,
-            id,
-        };
+        let _guard = PendingGuard { shared: &self.shared, id };
         if self.frames.send(frame.freeze()).is_err() {
             return Err(self.shared.closed_error());
         }
@@ -230,10 +212,8 @@ async fn write_loop(
 }
 
 async fn read_loop(half: Half, max_frame_bytes: usize, shared: Arc<Shared>) {
-    let mut responses = FramedRead::new(
-        half,
-        MessageCodec::<Request, Response>::new(max_frame_bytes),
-    );
+    let mut responses =
+        FramedRead::new(half, MessageCodec::<Request, Response>::new(max_frame_bytes));
     let reason = loop {
         match responses.next().await {
             Some(Ok(response)) => shared.deliver(response),

@@ -29,9 +29,8 @@ pub struct PatternStats {
 /// Converts a TTL to the wire's milliseconds, rounding up so that a short non-zero TTL never
 /// becomes 0 (which the protocol reads as "no expiry"), and saturating instead of wrapping.
 pub fn ttl_to_ms(ttl: Duration) -> u64 {
-    let ms = ttl
-        .as_millis()
-        .saturating_add(u128::from(!ttl.subsec_nanos().is_multiple_of(1_000_000)));
+    let ms =
+        ttl.as_millis().saturating_add(u128::from(!ttl.subsec_nanos().is_multiple_of(1_000_000)));
     u64::try_from(ms).unwrap_or(u64::MAX)
 }
 

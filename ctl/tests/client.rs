@@ -47,10 +47,7 @@ async fn daemon_errors_are_typed() -> Result<(), ClientError> {
     let mock = common::start();
     let client = Client::connect(&mock.socket, "test/0").await?;
     let err = client.clear("ns").await.err();
-    assert_eq!(
-        err.and_then(|e| e.daemon_kind()),
-        Some(ErrorKind::InvalidArgument)
-    );
+    assert_eq!(err.and_then(|e| e.daemon_kind()), Some(ErrorKind::InvalidArgument));
     let err = client.info().await.err();
     assert!(
         matches!(
@@ -63,11 +60,7 @@ async fn daemon_errors_are_typed() -> Result<(), ClientError> {
         ),
         "{err:?}"
     );
-    assert!(
-        client
-            .set("ns", "k", "v", None, SetCondition::Always)
-            .await?
-    );
+    assert!(client.set("ns", "k", "v", None, SetCondition::Always).await?);
     assert_eq!(client.delete("ns", &["a", "b"]).await?, 2);
     assert_eq!(client.get("ns", "missing").await?, None);
     Ok(())
@@ -78,10 +71,7 @@ async fn unsolicited_error_fails_pending_calls_but_not_the_connection() -> Resul
     let mock = common::start();
     let client = Client::connect(&mock.socket, "test/0").await?;
     let err = client.get("ns", "unsolicited").await.err();
-    assert_eq!(
-        err.and_then(|e| e.daemon_kind()),
-        Some(ErrorKind::Malformed)
-    );
+    assert_eq!(err.and_then(|e| e.daemon_kind()), Some(ErrorKind::Malformed));
     client.ping().await?;
     Ok(())
 }
@@ -91,28 +81,17 @@ async fn disconnect_fails_pending_and_later_calls() -> Result<(), ClientError> {
     let mock = common::start();
     let client = Client::connect(&mock.socket, "test/0").await?;
     let err = client.get("ns", "hangup").await.err();
-    assert!(
-        err.as_ref().is_some_and(ClientError::is_disconnected),
-        "{err:?}"
-    );
+    assert!(err.as_ref().is_some_and(ClientError::is_disconnected), "{err:?}");
     let err = client.ping().await.err();
-    assert!(
-        err.as_ref().is_some_and(ClientError::is_disconnected),
-        "{err:?}"
-    );
+    assert!(err.as_ref().is_some_and(ClientError::is_disconnected), "{err:?}");
     Ok(())
 }
 
 #[tokio::test]
 async fn missing_socket_is_unreachable() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let err = Client::connect(dir.path().join("none.sock"), "test/0")
-        .await
-        .err();
-    assert!(
-        err.as_ref().is_some_and(ClientError::is_unreachable),
-        "{err:?}"
-    );
+    let err = Client::connect(dir.path().join("none.sock"), "test/0").await.err();
+    assert!(err.as_ref().is_some_and(ClientError::is_unreachable), "{err:?}");
 }
 
 #[tokio::test]
@@ -124,10 +103,7 @@ async fn oversized_request_fails_alone() -> Result<(), ClientError> {
         ..ClientOptions::new("test/0")
     };
     let client = Client::connect_with(&mock.socket, options).await?;
-    let err = client
-        .set("ns", "k", vec![0u8; 2048], None, SetCondition::Always)
-        .await
-        .err();
+    let err = client.set("ns", "k", vec![0u8; 2048], None, SetCondition::Always).await.err();
     assert!(matches!(err, Some(ClientError::Codec(_))), "{err:?}");
     client.ping().await?;
     Ok(())

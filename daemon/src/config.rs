@@ -168,7 +168,10 @@ impl Config {
         let range = |key: &str, reason: String| ConfigError::OutOfRange { key: key.into(), reason };
         let frame = self.max_frame_bytes.as_u64();
         if !(1024..=1 << 30).contains(&frame) {
-            return Err(range("max_frame_bytes", format!("{frame} is not between 1 KiB and 1 GiB")));
+            return Err(range(
+                "max_frame_bytes",
+                format!("{frame} is not between 1 KiB and 1 GiB"),
+            ));
         }
         if self.max_connections == 0 {
             return Err(range("max_connections", "must be at least 1".into()));
@@ -186,7 +189,10 @@ impl Config {
             validate_namespace(name)
                 .map_err(|reason| range(&format!("namespaces.{name}"), reason.to_string()))?;
             if ns.max_bytes.is_some_and(|b| b.as_u64() == 0) {
-                return Err(range(&format!("namespaces.{name}.max_bytes"), "must be more than 0".into()));
+                return Err(range(
+                    &format!("namespaces.{name}.max_bytes"),
+                    "must be more than 0".into(),
+                ));
             }
         }
         Ok(())

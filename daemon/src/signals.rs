@@ -35,7 +35,9 @@ pub fn spawn(state: Arc<AppState>) -> std::io::Result<tokio::task::JoinHandle<()
 fn reload(state: &AppState) {
     match state.reload() {
         Ok(changes) => log_reload(&changes),
-        Err(err) => tracing::warn!("SIGHUP: config reload refused, keeping the current config: {err}"),
+        Err(err) => {
+            tracing::warn!("SIGHUP: config reload refused, keeping the current config: {err}")
+        }
     }
 }
 

@@ -164,7 +164,8 @@ proptest! {
 
 #[test]
 fn ttl_expires_lazily_and_by_sweep() {
-    let limits = CacheLimits { max_bytes: 1 << 20, default_ttl_ms: None, eviction: EvictionPolicy::Lru };
+    let limits =
+        CacheLimits { max_bytes: 1 << 20, default_ttl_ms: None, eviction: EvictionPolicy::Lru };
     let mut cache = MemoryCache::new(limits, Arc::new(AtomicU64::new(0)));
     cache.insert("a", b"1", 100, WriteCondition::Always, 1).expect("fits");
     cache.insert("b", b"2", 200, WriteCondition::Always, 1).expect("fits");
@@ -181,7 +182,8 @@ fn ttl_expires_lazily_and_by_sweep() {
 
 #[test]
 fn policy_switch_keeps_entries_and_reorders() {
-    let limits = CacheLimits { max_bytes: 1 << 20, default_ttl_ms: None, eviction: EvictionPolicy::Lru };
+    let limits =
+        CacheLimits { max_bytes: 1 << 20, default_ttl_ms: None, eviction: EvictionPolicy::Lru };
     let mut cache = MemoryCache::new(limits, Arc::new(AtomicU64::new(0)));
     for key in ["a", "b", "c"] {
         cache.insert(key, b"v", 0, WriteCondition::Always, 1).expect("fits");

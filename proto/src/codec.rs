@@ -78,10 +78,19 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
     if frame.is_empty() {
         return Err(DecodeError::Empty);
     }
-    rmp_serde::from_slice::<Request>(frame).map_err(|err| DecodeError::Malformed {
+    let mut de = rmp_serde::Deserializer::new(std::io::Cursor::new(frame));
+    let request = Request::deserialize(&mut de).map_err(|err| DecodeError::Malformed {
         id: rmp_serde::from_slice::<IdOnly>(frame).ok().map(|only| only.id),
         message: err.to_string(),
-    })
+    })?;
+    let trailing = frame.len() as u64 - de.position();
+    if trailing > 0 {
+        return Err(DecodeError::Malformed {
+            id: Some(request.id),
+            message: format!("{trailing} bytes after the end of the request in the same frame"),
+        });
+    }
+    Ok(request)
 }
 
 /// Appends one frame (prefix + named MessagePack) to `dst`, refusing to exceed `max`.

@@ -69,6 +69,8 @@ pub enum ResponseBody {
         server_version: String,
         /// The caller as the kernel reports it.
         peer: PeerIdentity,
+        /// The largest frame the daemon accepts or sends, so a client can size its own cap.
+        max_frame_bytes: u64,
     },
     /// Answer to `ping`.
     Pong {},

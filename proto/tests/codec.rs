@@ -346,3 +346,16 @@ proptest! {
         prop_assert!(src.is_empty());
     }
 }
+
+#[test]
+fn trailing_bytes_after_a_request_are_refused() {
+    let request = cachemgr_proto::Request { id: 4, body: cachemgr_proto::RequestBody::Ping {} };
+    let mut frame = rmp_serde::to_vec_named(&request).expect("encode");
+    frame.extend_from_slice(&[0x80]);
+    match cachemgr_proto::decode_request(&frame) {
+        Err(cachemgr_proto::DecodeError::Malformed { id: Some(4), message }) => {
+            assert!(message.contains("1 bytes after the end"), "{message}");
+        }
+        other => panic!("expected a trailing-bytes error, got {other:?}"),
+    }
+}

@@ -416,6 +416,7 @@ fn responses() -> Vec<(&'static str, Response)> {
                     protocol: PROTOCOL_VERSION,
                     server_version: "0.1.0".into(),
                     peer: PeerIdentity { uid: 1000, gid: 1000, pid: 48_213 },
+                    max_frame_bytes: 16 * 1024 * 1024,
                 },
             ),
         ),
@@ -556,12 +557,13 @@ fn responses() -> Vec<(&'static str, Response)> {
     ];
 
     // One error sample per kind, each under the id a daemon would use for it.
+    // The messages are the daemon's own wording (daemon/src/server/connection.rs, handlers/).
     let errors: [(&'static str, u64, ErrorKind, &str); 11] = [
         (
             "response_error_malformed",
             0,
             ErrorKind::Malformed,
-            "malformed request: invalid type: integer `7`, expected a map",
+            "malformed request: invalid type: integer `7`, expected struct Request",
         ),
         (
             "response_error_frame_too_large",
@@ -573,32 +575,32 @@ fn responses() -> Vec<(&'static str, Response)> {
             "response_error_handshake_required",
             2,
             ErrorKind::HandshakeRequired,
-            "the first request must be `hello`, got `ping`",
+            "the first request must be hello, got ping",
         ),
         (
             "response_error_unsupported_protocol",
             1,
             ErrorKind::UnsupportedProtocol,
-            "client speaks protocol 2, this daemon speaks protocol 1",
+            "client \"cachectl/0.2.0\" speaks protocol 2, but this cachemgrd 0.1.0 speaks protocol 1",
         ),
-        ("response_error_timeout", 0, ErrorKind::Timeout, "no `hello` within 5s"),
+        ("response_error_timeout", 0, ErrorKind::Timeout, "no hello within 5s; closing"),
         (
             "response_error_invalid_argument",
             19,
             ErrorKind::InvalidArgument,
-            "invalid regex `user:[0-9+`: unclosed character class",
+            "invalid regex \"user:[0-9+\": unclosed character class",
         ),
         (
             "response_error_too_large",
             7,
             ErrorKind::TooLarge,
-            "value of 80000000 bytes exceeds the 67108864-byte limit of namespace `sessions`",
+            "entry of 80000063 bytes (key + value + 56 bytes overhead) exceeds the namespace limit of 67108864 bytes",
         ),
         (
             "response_error_unknown_namespace",
-            4,
+            5,
             ErrorKind::UnknownNamespace,
-            "no namespace `sesions`",
+            "namespace \"sesions\" does not exist",
         ),
         (
             "response_error_permission_denied",
@@ -606,7 +608,12 @@ fn responses() -> Vec<(&'static str, Response)> {
             ErrorKind::PermissionDenied,
             "uid 1001 may not shut the daemon down",
         ),
-        ("response_error_unavailable", 2, ErrorKind::Unavailable, "the daemon is shutting down"),
+        (
+            "response_error_unavailable",
+            0,
+            ErrorKind::Unavailable,
+            "too many connections: the daemon serves at most 1024 at once (max_connections)",
+        ),
         ("response_error_internal", 10, ErrorKind::Internal, "store task panicked"),
     ];
     for (name, id, kind, message) in errors {
@@ -797,4 +804,54 @@ fn response_fixtures() {
     }
     assert!(stream.is_empty(), "{} stray bytes after the last response", stream.len());
     report(failures);
+}
+
+/// `docs/protocol.md` quotes some fixtures as annotated hex dumps, each introduced by a
+/// `<!-- fixture: NAME -->` line and followed by a code block whose lines are hex byte pairs
+/// with an optional `# comment`. They must stay equal to the fixture files.
+#[test]
+fn protocol_doc_quotes_the_fixtures_exactly() {
+    let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocol.md");
+    let doc = fs::read_to_string(&doc_path)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}", doc_path.display()));
+    let mut lines = doc.lines();
+    let mut quoted = 0;
+    let mut failures = Vec::new();
+    while let Some(line) = lines.next() {
+        let Some(name) = line
+            .trim()
+            .strip_prefix("<!-- fixture:")
+            .and_then(|rest| rest.strip_suffix("-->"))
+            .map(str::trim)
+        else {
+            continue;
+        };
+        assert!(
+            lines.next().is_some_and(|fence| fence.starts_with("```")),
+            "{name}: a code block must follow the marker"
+        );
+        let mut bytes = Vec::new();
+        for line in lines.by_ref().take_while(|l| !l.starts_with("```")) {
+            let data = line.split('#').next().unwrap_or_default();
+            for pair in data.split_whitespace() {
+                match u8::from_str_radix(pair, 16) {
+                    Ok(b) if pair.len() == 2 => bytes.push(b),
+                    _ => panic!("{name}: `{pair}` is not a hex byte in the doc's dump"),
+                }
+            }
+        }
+        let path = fixture_dir().join(format!("{name}.bin"));
+        match fs::read(&path) {
+            Ok(fixture) if fixture == bytes => {}
+            Ok(fixture) => failures.push(format!(
+                "{name}: the doc shows\n  {}\nbut the fixture is\n  {}",
+                hex(&bytes),
+                hex(&fixture)
+            )),
+            Err(err) => failures.push(format!("{name}: {}: {err}", path.display())),
+        }
+        quoted += 1;
+    }
+    assert!(quoted > 0, "docs/protocol.md quotes no fixture");
+    assert!(failures.is_empty(), "docs/protocol.md is out of date:\n{}", failures.join("\n"));
 }

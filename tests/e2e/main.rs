@@ -1,1 +1,9 @@
-fn main(){}
+//! End-to-end tests: the real `cachemgrd` and `cachectl` over a real socket in a temp dir.
+
+mod bad_input;
+mod eviction;
+mod kv;
+mod lifecycle;
+mod paging;
+mod pipelining;
+mod ttl;

@@ -1,1 +1,265 @@
-//! stub
+//! Harness for the end-to-end tests: starts the real `cachemgrd` on a socket in a temp dir,
+//! runs the real `cachectl`, and speaks raw frames for the bad-input cases.
+//!
+//! The binaries are taken from `CACHEMGRD_BIN` / `CACHECTL_BIN`, else from the target
+//! directory this test binary was built into; `scripts/test` builds them first.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use cachemgr_proto::{encode_frame, Request, RequestBody, Response, PROTOCOL_VERSION};
+
+/// How long a daemon may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Path of a workspace binary (`cachemgrd` or `cachectl`).
+pub fn binary(name: &str) -> PathBuf {
+    let var = format!("{}_BIN", name.to_uppercase());
+    if let Some(path) = std::env::var_os(&var) {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} not found: build the binaries first with `cargo build --workspace --bins` (or set {var})",
+        path.display()
+    );
+    path
+}
+
+/// A running daemon in its own temp dir, killed on drop.
+pub struct Daemon {
+    /// Its temp dir (socket, state, config, log).
+    pub dir: tempfile::TempDir,
+    /// Socket path.
+    pub socket: PathBuf,
+    /// Config file path (written by [`Daemon::start_with_config`]).
+    pub config: PathBuf,
+    /// Where its stderr goes.
+    pub log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// A daemon on default settings.
+    pub fn start() -> Daemon {
+        Daemon::start_with_config("")
+    }
+
+    /// A daemon reading `config` (TOML) from its config file.
+    pub fn start_with_config(config: &str) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("run/cachemgrd.sock");
+        let config_path = dir.path().join("cachemgr.toml");
+        fs::write(&config_path, config).expect("write config");
+        let log = dir.path().join("daemon.log");
+        let mut daemon = Daemon { dir, socket, config: config_path, log, child: None };
+        daemon.spawn();
+        daemon
+    }
+
+    /// Starts (or restarts) the process on the same socket, state dir and config.
+    pub fn spawn(&mut self) {
+        let child = self.command().spawn().expect("spawn cachemgrd");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    /// The command that starts this daemon (not yet spawned).
+    pub fn command(&self) -> Command {
+        let log =
+            fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("log file");
+        let mut cmd = Command::new(binary("cachemgrd"));
+        cmd.arg("--socket")
+            .arg(&self.socket)
+            .arg("--state-dir")
+            .arg(self.dir.path().join("state"))
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--log-level")
+            .arg("debug")
+            .env_remove("CACHEMGR_SOCKET")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        cmd
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if UnixStream::connect(&self.socket).is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("cachemgrd exited early ({status}); log:\n{}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("cachemgrd did not listen within {START_TIMEOUT:?}; log:\n{}", self.log_text());
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Sends a signal to the daemon.
+    pub fn signal(&self, signal: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_raw(self.pid() as i32).expect("pid");
+        rustix::process::kill_process(pid, signal).expect("kill");
+    }
+
+    /// Waits for the process to exit (up to `timeout`) and returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let child = self.child.as_mut().expect("running");
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                self.child = None;
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("cachemgrd did not exit within {timeout:?}; log:\n{}", self.log_text());
+    }
+
+    /// Kills the process with SIGKILL (no cleanup: leaves a stale socket).
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Everything the daemon logged so far.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = self.log_text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "log never contained {needle:?}:\n{text}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs `cachectl --socket <ours> args...` with no stdin.
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        self.ctl_with_stdin(args, None)
+    }
+
+    /// Runs `cachectl` feeding `stdin`.
+    pub fn ctl_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        let mut cmd = Command::new(binary("cachectl"));
+        cmd.arg("--socket").arg(&self.socket).args(args).env_remove("CACHEMGR_SOCKET");
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        let mut child = cmd.spawn().expect("spawn cachectl");
+        if let Some(bytes) = stdin {
+            let mut pipe = child.stdin.take().expect("stdin");
+            pipe.write_all(bytes).expect("write stdin");
+        }
+        child.wait_with_output().expect("cachectl output")
+    }
+
+    /// Runs `cachectl` and asserts it succeeded; returns stdout as text.
+    pub fn ctl_ok(&self, args: &[&str]) -> String {
+        let out = self.ctl(args);
+        assert!(
+            out.status.success(),
+            "cachectl {args:?} failed ({:?}): {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// An async client-library connection.
+    pub async fn client(&self) -> cachectl::Client {
+        cachectl::Client::connect(&self.socket, "e2e").await.expect("connect")
+    }
+
+    /// A raw socket connection for speaking bytes.
+    pub fn raw(&self) -> RawConn {
+        let stream = UnixStream::connect(&self.socket).expect("connect raw");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        RawConn { stream }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill_hard();
+    }
+}
+
+/// A raw connection: frames in and out, nothing else.
+pub struct RawConn {
+    /// The socket.
+    pub stream: UnixStream,
+}
+
+impl RawConn {
+    /// Writes raw bytes.
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Sends one request frame.
+    pub fn send(&mut self, request: &Request) {
+        let mut buf = bytes::BytesMut::new();
+        encode_frame(request, &mut buf, usize::MAX).expect("encode");
+        self.write(&buf);
+    }
+
+    /// Sends `hello` and expects `welcome`.
+    pub fn handshake(&mut self) {
+        self.send(&Request {
+            id: 1,
+            body: RequestBody::Hello { protocol: PROTOCOL_VERSION, client: "raw".into() },
+        });
+        let response = self.recv().expect("welcome");
+        assert!(
+            matches!(response.body, cachemgr_proto::ResponseBody::Welcome { .. }),
+            "{response:?}"
+        );
+    }
+
+    /// Reads one response frame; `None` when the daemon closed the connection.
+    pub fn recv(&mut self) -> Option<Response> {
+        let mut prefix = [0u8; 4];
+        if self.stream.read_exact(&mut prefix).is_err() {
+            return None;
+        }
+        let mut body = vec![0u8; u32::from_be_bytes(prefix) as usize];
+        self.stream.read_exact(&mut body).expect("frame body");
+        Some(rmp_serde::from_slice(&body).expect("response decodes"))
+    }
+
+    /// Whether the daemon closed the connection (reads EOF).
+    pub fn is_closed(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(self.stream.read(&mut byte), Ok(0) | Err(_))
+    }
+}
+
+/// Frames a raw payload with a big-endian length prefix.
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = (payload.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(payload);
+    out
+}

@@ -50,19 +50,12 @@ impl Template {
                 ttl_ms: None,
                 condition: Default::default(),
             },
-            BenchTest::Get => RequestBody::Get {
-                ns: ns.to_owned(),
-                key,
-            },
+            BenchTest::Get => RequestBody::Get { ns: ns.to_owned(), key },
             BenchTest::Ping => RequestBody::Ping {},
         };
         let mut frame = BytesMut::new();
-        encode_frame(
-            &Request { id: BENCH_ID, body },
-            &mut frame,
-            DEFAULT_MAX_FRAME_BYTES,
-        )
-        .context("cannot encode the benchmark request")?;
+        encode_frame(&Request { id: BENCH_ID, body }, &mut frame, DEFAULT_MAX_FRAME_BYTES)
+            .context("cannot encode the benchmark request")?;
         let digits_at = frame
             .windows(KEY_PLACEHOLDER.len())
             .position(|window| window == KEY_PLACEHOLDER.as_bytes())
@@ -70,10 +63,7 @@ impl Template {
         if test != BenchTest::Ping && digits_at.is_none() {
             bail!("internal error: key placeholder not found in the encoded request");
         }
-        Ok(Self {
-            frame: frame.to_vec(),
-            digits_at,
-        })
+        Ok(Self { frame: frame.to_vec(), digits_at })
     }
 }
 
@@ -135,25 +125,15 @@ impl BenchConn {
             client: format!("{CLIENT_NAME} bench"),
         };
         let mut frame = BytesMut::new();
-        encode_frame(
-            &Request { id: 1, body: hello },
-            &mut frame,
-            DEFAULT_MAX_FRAME_BYTES,
-        )?;
-        (&conn.stream)
-            .write_all(&frame)
-            .await
-            .context("cannot send hello")?;
+        encode_frame(&Request { id: 1, body: hello }, &mut frame, DEFAULT_MAX_FRAME_BYTES)?;
+        (&conn.stream).write_all(&frame).await.context("cannot send hello")?;
         let response = read_response(&conn.stream, &mut conn.codec, &mut conn.buffer).await?;
         match response.body {
             ResponseBody::Welcome { .. } => Ok(conn),
             ResponseBody::Error { kind, message } => {
                 Err(ClientError::Daemon { kind, message }.into())
             }
-            other => Err(anyhow!(
-                "expected welcome, got {}",
-                cachectl::response_name(&other)
-            )),
+            other => Err(anyhow!("expected welcome, got {}", cachectl::response_name(&other))),
         }
     }
 
@@ -168,11 +148,7 @@ impl BenchConn {
         rng: &mut XorShift,
         histogram: &RefCell<Histogram<u64>>,
     ) -> Result<ConnResult> {
-        let Self {
-            stream,
-            codec,
-            buffer,
-        } = self;
+        let Self { stream, codec, buffer } = self;
         let mut result = ConnResult::default();
         let frame_len = template.frame.len();
         let mut batch = Vec::with_capacity(frame_len * usize::try_from(pipeline).unwrap_or(1));
@@ -222,15 +198,8 @@ async fn read_response(
             return Ok(response);
         }
         let mut reader = stream;
-        if reader
-            .read_buf(buffer)
-            .await
-            .context("cannot read from cachemgrd")?
-            == 0
-        {
-            bail!(ClientError::Disconnected {
-                reason: "connection closed by cachemgrd".into()
-            });
+        if reader.read_buf(buffer).await.context("cannot read from cachemgrd")? == 0 {
+            bail!(ClientError::Disconnected { reason: "connection closed by cachemgrd".into() });
         }
     }
 }

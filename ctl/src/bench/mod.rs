@@ -118,23 +118,16 @@ async fn run_test(
     let extra = args.requests % clients;
     let pipeline = u64::from(args.pipeline);
     let started = Instant::now();
-    let runs = conns.iter_mut().enumerate().map(|(index, conn)| {
-        let index = index as u64;
-        let requests = per_client + u64::from(index < extra);
-        let mut rng = XorShift::new(index + test_index * clients);
-        let (template, histogram) = (&template, &histogram);
-        async move {
-            conn.run(
-                template,
-                requests,
-                pipeline,
-                args.keyspace,
-                &mut rng,
-                histogram,
-            )
-            .await
-        }
-    });
+    let runs =
+        conns.iter_mut().enumerate().map(|(index, conn)| {
+            let index = index as u64;
+            let requests = per_client + u64::from(index < extra);
+            let mut rng = XorShift::new(index + test_index * clients);
+            let (template, histogram) = (&template, &histogram);
+            async move {
+                conn.run(template, requests, pipeline, args.keyspace, &mut rng, histogram).await
+            }
+        });
     let results = join_all(runs).await;
     let seconds = started.elapsed().as_secs_f64();
     let results = results.into_iter().collect::<Result<Vec<ConnResult>>>()?;
@@ -145,11 +138,7 @@ async fn run_test(
         test: test_name(test),
         requests: args.requests,
         seconds,
-        rps: if seconds > 0.0 {
-            args.requests as f64 / seconds
-        } else {
-            0.0
-        },
+        rps: if seconds > 0.0 { args.requests as f64 / seconds } else { 0.0 },
         p50_ms: histogram.value_at_quantile(0.5) as f64 / 1000.0,
         p99_ms: histogram.value_at_quantile(0.99) as f64 / 1000.0,
         clients: args.clients,

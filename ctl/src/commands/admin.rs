@@ -42,22 +42,14 @@ pub async fn info(ctx: &Ctx) -> Result<Outcome> {
         ("pid", info.pid.to_string()),
         ("uptime", uptime),
         ("socket", info.socket),
-        (
-            "config",
-            info.config_path.unwrap_or_else(|| "(none)".to_owned()),
-        ),
+        ("config", info.config_path.unwrap_or_else(|| "(none)".to_owned())),
         ("state dir", info.state_dir),
         ("connections", info.connections.to_string()),
-        (
-            "you are",
-            format!("uid {} gid {} pid {}", peer.uid, peer.gid, peer.pid),
-        ),
+        ("you are", format!("uid {} gid {} pid {}", peer.uid, peer.gid, peer.pid)),
     ];
     let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-    let text: String = rows
-        .iter()
-        .map(|(name, value)| format!("{name:<width$}  {value}\n"))
-        .collect();
+    let text: String =
+        rows.iter().map(|(name, value)| format!("{name:<width$}  {value}\n")).collect();
     print_text(&text)?;
     Ok(Outcome::Success)
 }
@@ -73,24 +65,24 @@ pub async fn stats(ctx: &Ctx, ns: Option<&str>) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn with_hit_rate(stats: &CacheStats, ns: Option<&str>) -> Result<Value> {
+/// A `CacheStats` as JSON with `hit_rate` added, so scripts need not divide.
+fn with_hit_rate(stats: &CacheStats) -> Result<Value> {
     let mut value = serde_json::to_value(stats)?;
     if let Value::Object(map) = &mut value {
         map.insert("hit_rate".to_owned(), json!(stats.hit_rate()));
-        if let Some(ns) = ns {
-            map.insert("ns".to_owned(), json!(ns));
-        }
     }
     Ok(value)
 }
 
+/// The wire shape (`{total, namespaces: [{ns, stats}]}`, as docs/protocol.md describes it)
+/// with `hit_rate` added to every stats object.
 fn stats_json(report: &StatsReport) -> Result<Value> {
     let namespaces = report
         .namespaces
         .iter()
-        .map(|row| with_hit_rate(&row.stats, Some(&row.ns)))
+        .map(|row| Ok(json!({ "ns": row.ns, "stats": with_hit_rate(&row.stats)? })))
         .collect::<Result<Vec<_>>>()?;
-    Ok(json!({ "total": with_hit_rate(&report.total, None)?, "namespaces": namespaces }))
+    Ok(json!({ "total": with_hit_rate(&report.total)?, "namespaces": namespaces }))
 }
 
 /// The stats table; the TOTAL row is shown when all namespaces were asked for.
@@ -120,11 +112,7 @@ pub fn stats_table(report: &StatsReport, with_total: bool) -> Table {
             s.expired.to_string(),
             s.evicted_before_expiry.to_string(),
             s.entries.to_string(),
-            format!(
-                "{} / {}",
-                format_bytes(s.bytes_used),
-                format_bytes(s.bytes_limit)
-            ),
+            format!("{} / {}", format_bytes(s.bytes_used), format_bytes(s.bytes_limit)),
         ]
     };
     for ns in &report.namespaces {
@@ -166,10 +154,8 @@ fn namespaces_table(namespaces: &[NamespaceSummary]) -> Table {
             ns.entries.to_string(),
             format_bytes(ns.bytes_used),
             format_bytes(ns.max_bytes),
-            ns.default_ttl_ms.map_or_else(
-                || "none".to_owned(),
-                |ms| format_ttl(Duration::from_millis(ms)),
-            ),
+            ns.default_ttl_ms
+                .map_or_else(|| "none".to_owned(), |ms| format_ttl(Duration::from_millis(ms))),
             if ns.configured { "yes" } else { "no" }.to_owned(),
         ]);
     }
@@ -185,10 +171,8 @@ pub async fn clear(ctx: &Ctx, ns: Option<&str>) -> Result<Outcome> {
     if ctx.json {
         print_json(&json!({ "entries": entries, "bytes": bytes }))?;
     } else {
-        print_text(&format!(
-            "cleared {entries} entries ({})\n",
-            format_bytes(bytes)
-        ))?;
+        let noun = if entries == 1 { "entry" } else { "entries" };
+        print_text(&format!("cleared {entries} {noun} ({})\n", format_bytes(bytes)))?;
     }
     Ok(Outcome::Success)
 }
@@ -234,10 +218,7 @@ mod tests {
         };
         let report = StatsReport {
             total: stats,
-            namespaces: vec![NamespaceStats {
-                ns: "web".into(),
-                stats,
-            }],
+            namespaces: vec![NamespaceStats { ns: "web".into(), stats }],
         };
         let text = stats_table(&report, true).render();
         let lines: Vec<&str> = text.lines().collect();
@@ -247,5 +228,20 @@ mod tests {
         assert!(lines[1].contains("75.0%"));
         assert!(lines[1].ends_with("2.0 KiB / 1.0 MiB"));
         assert!(lines[2].starts_with("TOTAL"));
+    }
+
+    #[test]
+    fn stats_json_keeps_the_wire_shape_and_adds_hit_rate() -> Result<()> {
+        let stats = CacheStats { hits: 1, misses: 1, bytes_used: 10, ..Default::default() };
+        let report = StatsReport {
+            total: stats,
+            namespaces: vec![NamespaceStats { ns: "web".into(), stats }],
+        };
+        let value = stats_json(&report)?;
+        assert_eq!(value["namespaces"][0]["ns"], "web");
+        assert_eq!(value["namespaces"][0]["stats"]["bytes_used"], 10);
+        assert_eq!(value["namespaces"][0]["stats"]["hit_rate"], 0.5);
+        assert_eq!(value["total"]["hit_rate"], 0.5);
+        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! Single-key and bulk key/value commands: set, get, del, exists, ttl, expire, mget, mset.
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
@@ -24,10 +24,10 @@ pub fn read_value(args: &SetArgs) -> Result<Vec<u8>> {
         return fs::read(file).with_context(|| format!("cannot read {}", file.display()));
     }
     let mut value = Vec::new();
-    io::stdin()
-        .lock()
-        .read_to_end(&mut value)
-        .context("cannot read the value from stdin")?;
+    if io::stdin().is_terminal() {
+        eprintln!("reading the value from stdin; end it with Ctrl-D");
+    }
+    io::stdin().lock().read_to_end(&mut value).context("cannot read the value from stdin")?;
     Ok(value)
 }
 
@@ -38,20 +38,13 @@ pub async fn set(ctx: &Ctx, args: &SetArgs, value: Vec<u8>) -> Result<Outcome> {
         (_, true) => SetCondition::IfPresent,
         _ => SetCondition::Always,
     };
-    let stored = ctx
-        .client
-        .set(&args.ns, &args.key, value, args.ttl, condition)
-        .await?;
+    let stored = ctx.client.set(&args.ns, &args.key, value, args.ttl, condition).await?;
     if ctx.json {
         print_json(&json!({ "stored": stored }))?;
     } else if stored {
         print_text("OK\n")?;
     } else {
-        let why = if args.nx {
-            "the key exists"
-        } else {
-            "the key does not exist"
-        };
+        let why = if args.nx { "the key exists" } else { "the key does not exist" };
         eprintln!("not stored: {why}");
     }
     Ok(Outcome::found(stored))
@@ -136,10 +129,8 @@ pub async fn expire(ctx: &Ctx, ns: &str, key: &str, ttl: Option<Duration>) -> Re
 pub async fn mget(ctx: &Ctx, ns: &str, keys: &[String]) -> Result<Outcome> {
     let values = ctx.client.get_many(ns, keys).await?;
     if ctx.json {
-        let array: Vec<Value> = values
-            .iter()
-            .map(|value| value.as_deref().map_or(Value::Null, value_json))
-            .collect();
+        let array: Vec<Value> =
+            values.iter().map(|value| value.as_deref().map_or(Value::Null, value_json)).collect();
         print_json(&array)?;
         return Ok(Outcome::Success);
     }

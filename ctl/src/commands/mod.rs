@@ -42,9 +42,7 @@ pub struct Ctx {
 
 /// The socket to use: `--socket` / `$CACHEMGR_SOCKET` when non-empty, else the default path.
 pub fn socket_path(cli_socket: Option<PathBuf>) -> PathBuf {
-    cli_socket
-        .filter(|path| !path.as_os_str().is_empty())
-        .unwrap_or_else(default_socket_path)
+    cli_socket.filter(|path| !path.as_os_str().is_empty()).unwrap_or_else(default_socket_path)
 }
 
 /// Executes the parsed command line.
@@ -60,17 +58,12 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         _ => None,
     };
     let client = Client::connect(socket, CLIENT_NAME).await?;
-    let ctx = Ctx {
-        client,
-        json: cli.json,
-    };
+    let ctx = Ctx { client, json: cli.json };
     match cli.command {
         Command::Ping => admin::ping(&ctx).await,
         Command::Info => admin::info(&ctx).await,
         Command::Stats { ns } => admin::stats(&ctx, ns.as_deref()).await,
-        Command::Ns {
-            command: NsCommand::List,
-        } => admin::list_namespaces(&ctx).await,
+        Command::Ns { command: NsCommand::List } => admin::list_namespaces(&ctx).await,
         Command::Clear { ns, all: _ } => admin::clear(&ctx, ns.as_deref()).await,
         Command::Reload => admin::reload(&ctx).await,
         Command::Shutdown => admin::shutdown(&ctx).await,
@@ -79,33 +72,21 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         Command::Del { ns, keys } => kv::del(&ctx, &ns, &keys).await,
         Command::Exists { ns, key } => kv::exists(&ctx, &ns, &key).await,
         Command::Ttl { ns, key } => kv::ttl(&ctx, &ns, &key).await,
-        Command::Expire {
-            ns,
-            key,
-            ttl,
-            persist: _,
-        } => kv::expire(&ctx, &ns, &key, ttl).await,
+        Command::Expire { ns, key, ttl, persist: _ } => kv::expire(&ctx, &ns, &key, ttl).await,
         Command::Mget { ns, keys } => kv::mget(&ctx, &ns, &keys).await,
         Command::Mset { ns, pairs, ttl } => kv::mset(&ctx, &ns, pairs, ttl).await,
-        Command::Keys {
-            ns,
-            glob,
-            regex,
-            limit,
-        } => pattern::keys(&ctx, &ns, pattern::select(glob, regex), limit).await,
+        Command::Keys { ns, glob, regex, limit } => {
+            pattern::keys(&ctx, &ns, pattern::select(glob, regex), limit).await
+        }
         Command::Count { ns, glob, regex } => {
             pattern::count(&ctx, &ns, pattern::select(glob, regex)).await
         }
         Command::DelPattern { ns, pattern, regex } => {
             pattern::delete(&ctx, &ns, pattern::make(pattern, regex)).await
         }
-        Command::ExpirePattern {
-            ns,
-            pattern,
-            ttl,
-            persist: _,
-            regex,
-        } => pattern::expire(&ctx, &ns, pattern::make(pattern, regex), ttl).await,
+        Command::ExpirePattern { ns, pattern, ttl, persist: _, regex } => {
+            pattern::expire(&ctx, &ns, pattern::make(pattern, regex), ttl).await
+        }
         // Handled before connecting, above; it opens its own connections.
         Command::Bench(_) => Ok(Outcome::Success),
     }

@@ -45,14 +45,8 @@ pub async fn keys(
     }
     while remaining > 0 {
         let count = u32::try_from(remaining).unwrap_or(KEYS_PAGE).min(KEYS_PAGE);
-        let (keys, next) = ctx
-            .client
-            .keys_page(ns, pattern.clone(), cursor, count)
-            .await?;
-        for key in keys
-            .iter()
-            .take(usize::try_from(remaining).unwrap_or(usize::MAX))
-        {
+        let (keys, next) = ctx.client.keys_page(ns, pattern.clone(), cursor, count).await?;
+        for key in keys.iter().take(usize::try_from(remaining).unwrap_or(usize::MAX)) {
             if ctx.json {
                 if !first {
                     out.write_all(b",")?;
@@ -124,10 +118,7 @@ mod tests {
     #[test]
     fn regex_wins_and_absent_means_all() {
         assert_eq!(select(None, None), None);
-        assert_eq!(
-            select(Some("a*".into()), None),
-            Some(KeyPattern::glob("a*"))
-        );
+        assert_eq!(select(Some("a*".into()), None), Some(KeyPattern::glob("a*")));
         let regex = select(None, Some("^a".into())).map(|p| p.syntax);
         assert_eq!(regex, Some(PatternSyntax::Regex));
         assert_eq!(make("x".into(), true).syntax, PatternSyntax::Regex);

@@ -30,14 +30,8 @@ pub struct Mock {
 pub fn start() -> Mock {
     let dir = tempfile::tempdir().expect("tempdir");
     let socket = dir.path().join("mock.sock");
-    let name = socket
-        .clone()
-        .to_fs_name::<GenericFilePath>()
-        .expect("name");
-    let listener = ListenerOptions::new()
-        .name(name)
-        .create_tokio()
-        .expect("listen");
+    let name = socket.clone().to_fs_name::<GenericFilePath>().expect("name");
+    let listener = ListenerOptions::new().name(name).create_tokio().expect("listen");
     tokio::spawn(async move {
         while let Ok(stream) = listener.accept().await {
             tokio::spawn(serve(stream));
@@ -59,17 +53,14 @@ async fn serve(stream: Stream) {
         };
         let response = match body {
             RequestBody::Hello { protocol, .. } if protocol == PROTOCOL_VERSION => {
-                let peer = PeerIdentity {
-                    uid: 1,
-                    gid: 2,
-                    pid: 3,
-                };
+                let peer = PeerIdentity { uid: 1, gid: 2, pid: 3 };
                 reply(
                     id,
                     ResponseBody::Welcome {
                         protocol,
                         server_version: "mock".into(),
                         peer,
+                        max_frame_bytes: 16 << 20,
                     },
                 )
             }
@@ -81,31 +72,19 @@ async fn serve(stream: Stream) {
             RequestBody::Ping {} => reply(id, ResponseBody::Pong {}),
             RequestBody::Info {} => reply(id, ResponseBody::Done {}),
             RequestBody::Set { .. } => reply(id, ResponseBody::Stored { stored: true }),
-            RequestBody::Delete { keys, .. } => reply(
-                id,
-                ResponseBody::Count {
-                    count: keys.len() as u64,
-                },
-            ),
+            RequestBody::Delete { keys, .. } => {
+                reply(id, ResponseBody::Count { count: keys.len() as u64 })
+            }
             RequestBody::Get { key, .. } => match key.as_str() {
                 "slow" => {
-                    held = Some(reply(
-                        id,
-                        ResponseBody::Value {
-                            value: Some(ByteBuf::from("slow")),
-                        },
-                    ));
+                    held =
+                        Some(reply(id, ResponseBody::Value { value: Some(ByteBuf::from("slow")) }));
                     continue;
                 }
                 "unsolicited" => Response::error(UNSOLICITED_ID, ErrorKind::Malformed, "garbled"),
                 "hangup" => return,
                 "missing" => reply(id, ResponseBody::Value { value: None }),
-                other => reply(
-                    id,
-                    ResponseBody::Value {
-                        value: Some(ByteBuf::from(other)),
-                    },
-                ),
+                other => reply(id, ResponseBody::Value { value: Some(ByteBuf::from(other)) }),
             },
             other => Response::error(
                 id,

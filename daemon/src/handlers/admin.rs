@@ -24,7 +24,10 @@ pub fn stats(state: &AppState, ns: Option<&str>) -> ResponseBody {
     let (total, namespaces) = state.store.stats(ns);
     if let Some(name) = ns {
         if namespaces.is_empty() {
-            return error(ErrorKind::UnknownNamespace, format!("namespace {name:?} does not exist"));
+            return error(
+                ErrorKind::UnknownNamespace,
+                format!("namespace {name:?} does not exist"),
+            );
         }
     }
     ResponseBody::Stats { total, namespaces }

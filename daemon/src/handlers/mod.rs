@@ -41,9 +41,7 @@ pub async fn handle(state: &AppState, body: RequestBody) -> ResponseBody {
         RequestBody::PatternStats { ns, pattern } => {
             pattern::stats(state, &ns, pattern.as_ref()).await
         }
-        RequestBody::DeletePattern { ns, pattern } => {
-            pattern::delete(state, &ns, &pattern).await
-        }
+        RequestBody::DeletePattern { ns, pattern } => pattern::delete(state, &ns, &pattern).await,
         RequestBody::ExpirePattern { ns, pattern, ttl_ms } => {
             pattern::expire(state, &ns, &pattern, ttl_ms).await
         }

@@ -54,7 +54,9 @@ pub async fn serve(stream: Stream, state: Arc<AppState>, _permit: OwnedSemaphore
     tracing::debug!(uid = peer.uid, gid = peer.gid, pid = peer.pid, "connection accepted");
     let config = state.config();
     let mut conn = Framed::new(stream, ServerCodec::new(config.max_frame()));
-    if handshake(&mut conn, config.handshake_timeout, peer).await == Next::Continue {
+    if handshake(&mut conn, config.handshake_timeout, peer, config.max_frame()).await
+        == Next::Continue
+    {
         serve_requests(&mut conn, &state).await;
     }
     let _ = SinkExt::<Response>::close(&mut conn).await;
@@ -64,17 +66,24 @@ pub async fn serve(stream: Stream, state: Arc<AppState>, _permit: OwnedSemaphore
 /// Tells a client over the connection cap why it is turned away.
 pub async fn refuse_busy(stream: Stream, max_frame: usize, cap: usize) {
     let mut writer = Framed::new(stream, ServerCodec::new(max_frame));
-    let message = format!("too many connections: the daemon serves at most {cap} at once (max_connections)");
+    let message =
+        format!("too many connections: the daemon serves at most {cap} at once (max_connections)");
     tracing::warn!("{message}");
     let _ = writer.send(Response::error(UNSOLICITED_ID, ErrorKind::Unavailable, message)).await;
 }
 
-async fn handshake(conn: &mut Conn, timeout: Duration, peer: PeerIdentity) -> Next {
+async fn handshake(
+    conn: &mut Conn,
+    timeout: Duration,
+    peer: PeerIdentity,
+    max_frame: usize,
+) -> Next {
     let frame = match tokio::time::timeout(timeout, conn.next()).await {
         Ok(Some(frame)) => frame,
         Ok(None) => return Next::Close,
         Err(_) => {
-            let message = format!("no hello within {}; closing", humantime::format_duration(timeout));
+            let message =
+                format!("no hello within {}; closing", humantime::format_duration(timeout));
             tracing::debug!(pid = peer.pid, "{message}");
             let _ = conn.send(Response::error(UNSOLICITED_ID, ErrorKind::Timeout, message)).await;
             return Next::Close;
@@ -97,6 +106,7 @@ async fn handshake(conn: &mut Conn, timeout: Duration, peer: PeerIdentity) -> Ne
                         protocol: PROTOCOL_VERSION,
                         server_version: env!("CARGO_PKG_VERSION").to_owned(),
                         peer,
+                        max_frame_bytes: max_frame as u64,
                     },
                 })
                 .await;
@@ -185,7 +195,10 @@ async fn answer_bad_frame(writer: &mut Conn, frame: Frame) -> Next {
         }
         Err(err @ CodecError::FrameTooLarge { .. }) => {
             tracing::debug!("{err}; closing");
-            (Response::error(UNSOLICITED_ID, ErrorKind::FrameTooLarge, err.to_string()), Next::Close)
+            (
+                Response::error(UNSOLICITED_ID, ErrorKind::FrameTooLarge, err.to_string()),
+                Next::Close,
+            )
         }
         Err(err) => {
             tracing::debug!("connection ended: {err}");

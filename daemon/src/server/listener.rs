@@ -107,7 +107,8 @@ pub fn bind(socket: &Path) -> Result<BoundSocket, BindError> {
         }
     }
     remove_stale(socket, &lock_file)?;
-    let name = socket.to_fs_name::<GenericFilePath>().map_err(io_err("invalid socket path", socket))?;
+    let name =
+        socket.to_fs_name::<GenericFilePath>().map_err(io_err("invalid socket path", socket))?;
     let listener = ListenerOptions::new()
         .name(name)
         .mode(SOCKET_MODE as _)

@@ -45,12 +45,18 @@ pub async fn run(bound: BoundSocket, state: Arc<AppState>) -> bool {
     let BoundSocket { listener, guard } = bound;
     drop(listener);
     guard.remove_socket();
-    tracing::info!(connections = tracker.len(), "draining: socket removed, finishing in-flight requests");
+    tracing::info!(
+        connections = tracker.len(),
+        "draining: socket removed, finishing in-flight requests"
+    );
     tracker.close();
     let drain = state.config().drain_timeout;
     let finished = tokio::time::timeout(drain, tracker.wait()).await.is_ok();
     if !finished {
-        tracing::warn!("drain timeout ({}) reached; closing remaining connections", humantime::format_duration(drain));
+        tracing::warn!(
+            "drain timeout ({}) reached; closing remaining connections",
+            humantime::format_duration(drain)
+        );
     }
     finished
 }

@@ -234,7 +234,9 @@ impl Store {
         let budget = count.saturating_mul(16).max(PATTERN_CHUNK);
         let mut keys = Vec::new();
         let next = self
-            .with_existing(ns, |cache| cache.scan_keys(cursor, count, budget, matcher, now, &mut keys))
+            .with_existing(ns, |cache| {
+                cache.scan_keys(cursor, count, budget, matcher, now, &mut keys)
+            })
             .flatten();
         (keys, next)
     }
@@ -254,7 +256,8 @@ impl Store {
         let mut cursor = Some(0);
         while let Some(at) = cursor {
             let now = self.clock.now_ms();
-            cursor = namespace.lock().apply_pattern(at, PATTERN_CHUNK, matcher, action, now, &mut tally);
+            cursor =
+                namespace.lock().apply_pattern(at, PATTERN_CHUNK, matcher, action, now, &mut tally);
             tokio::task::yield_now().await;
         }
         if let PatternAction::SetDeadline(deadline) = action {

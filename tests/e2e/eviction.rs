@@ -1,0 +1,82 @@
+//! Each eviction policy evicting what it should under a small `max_bytes`, via the binaries.
+
+use cachemgr_e2e::Daemon;
+
+/// Measures what one `kN` -> 10-byte entry is charged, then limits `ns` to `slots` of them.
+fn limited_daemon(policy: &str, slots: u64) -> Daemon {
+    let daemon = Daemon::start();
+    daemon.ctl_ok(&["set", "probe", "k0", "0123456789"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&daemon.ctl_ok(&["--json", "stats", "probe"])).expect("json");
+    let cost = json["namespaces"][0]["stats"]["bytes_used"].as_u64().expect("bytes_used");
+    let config =
+        format!("[namespaces.{policy}]\neviction = \"{policy}\"\nmax_bytes = {}\n", cost * slots);
+    std::fs::write(&daemon.config, config).expect("config");
+    daemon.ctl_ok(&["reload"]);
+    daemon
+}
+
+fn present(daemon: &Daemon, ns: &str, key: &str) -> bool {
+    daemon.ctl(&["exists", ns, key]).status.code() == Some(0)
+}
+
+fn set(daemon: &Daemon, ns: &str, key: &str) {
+    daemon.ctl_ok(&["set", ns, key, "0123456789"]);
+}
+
+fn evictions(daemon: &Daemon, ns: &str) -> u64 {
+    let json: serde_json::Value =
+        serde_json::from_str(&daemon.ctl_ok(&["--json", "stats", ns])).expect("json");
+    json["namespaces"][0]["stats"]["evictions"].as_u64().expect("evictions")
+}
+
+#[test]
+fn lru_evicts_least_recently_used() {
+    let daemon = limited_daemon("lru", 5);
+    for i in 0..5 {
+        set(&daemon, "lru", &format!("k{i}"));
+    }
+    daemon.ctl_ok(&["get", "lru", "k0"]);
+    set(&daemon, "lru", "k5");
+    assert!(present(&daemon, "lru", "k0"), "recently read k0 stays");
+    assert!(!present(&daemon, "lru", "k1"), "k1 is least recently used");
+    assert_eq!(evictions(&daemon, "lru"), 1);
+}
+
+#[test]
+fn lfu_evicts_least_frequently_used() {
+    let daemon = limited_daemon("lfu", 5);
+    for i in 0..5 {
+        set(&daemon, "lfu", &format!("k{i}"));
+    }
+    for key in ["k0", "k1", "k2", "k3", "k0", "k1", "k2", "k3"] {
+        daemon.ctl_ok(&["get", "lfu", key]);
+    }
+    set(&daemon, "lfu", "k5");
+    assert!(!present(&daemon, "lfu", "k4"), "k4 was never read");
+    for key in ["k0", "k1", "k2", "k3", "k5"] {
+        assert!(present(&daemon, "lfu", key), "{key} stays");
+    }
+}
+
+#[test]
+fn fifo_evicts_oldest_write_even_if_read() {
+    let daemon = limited_daemon("fifo", 5);
+    for i in 0..5 {
+        set(&daemon, "fifo", &format!("k{i}"));
+    }
+    daemon.ctl_ok(&["get", "fifo", "k0"]);
+    set(&daemon, "fifo", "k5");
+    assert!(!present(&daemon, "fifo", "k0"), "reads do not protect under fifo");
+    assert!(present(&daemon, "fifo", "k1"));
+}
+
+#[test]
+fn oversized_value_is_refused_with_a_clear_error() {
+    let daemon = limited_daemon("lru", 5);
+    let big = vec![b'x'; 4096];
+    let out = daemon.ctl_with_stdin(&["set", "lru", "big"], Some(&big));
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("too_large") && err.contains("exceeds the namespace limit"), "{err}");
+}
