@@ -256,6 +256,10 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 100_000,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
     pub keyspace: u64,
+    /// Use consecutive keys (each client its own range) instead of random ones, so a `set`
+    /// run of N requests writes exactly N distinct keys (to measure memory per entry).
+    #[arg(long)]
+    pub sequential: bool,
 }
 
 #[cfg(test)]

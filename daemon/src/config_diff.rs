@@ -53,8 +53,7 @@ mod tests {
     #[test]
     fn names_changed_keys_only() {
         let old = Config::default();
-        let mut new = Config::default();
-        new.max_connections = 7;
+        let mut new = Config { max_connections: 7, ..Config::default() };
         new.defaults.eviction = crate::store::memory::EvictionPolicy::Lfu;
         let changes = describe_changes(&old, &new);
         assert_eq!(changes.len(), 2, "{changes:?}");

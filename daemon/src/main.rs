@@ -5,9 +5,6 @@ use std::process::ExitCode;
 use cachemgrd::cli::Args;
 use clap::Parser;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let args = Args::parse();
     if let Err(err) = cachemgrd::logging::init(args.log_level.as_deref()) {

@@ -95,6 +95,35 @@ fn write_digits(out: &mut [u8], mut n: u64) {
     }
 }
 
+/// How a connection picks the key of each request.
+#[derive(Debug, Clone)]
+pub enum KeyChoice {
+    /// Uniformly at random below the keyspace.
+    Random {
+        /// The generator.
+        rng: XorShift,
+        /// Keys are below this.
+        keyspace: u64,
+    },
+    /// Consecutive keys from a start, so a run writes exactly `requests` distinct keys.
+    Sequential {
+        /// The next key number.
+        next: u64,
+    },
+}
+
+impl KeyChoice {
+    fn next_key(&mut self) -> u64 {
+        match self {
+            KeyChoice::Random { rng, keyspace } => rng.next_u64() % *keyspace,
+            KeyChoice::Sequential { next } => {
+                *next += 1;
+                *next - 1
+            }
+        }
+    }
+}
+
 /// What one connection saw during one test.
 #[derive(Debug, Default)]
 pub struct ConnResult {
@@ -144,8 +173,7 @@ impl BenchConn {
         template: &Template,
         requests: u64,
         pipeline: u64,
-        keyspace: u64,
-        rng: &mut XorShift,
+        keys: &mut KeyChoice,
         histogram: &RefCell<Histogram<u64>>,
     ) -> Result<ConnResult> {
         let Self { stream, codec, buffer } = self;
@@ -161,7 +189,7 @@ impl BenchConn {
                 batch.extend_from_slice(&template.frame);
                 if let Some(at) = template.digits_at {
                     let digits = &mut batch[start + at..start + at + KEY_DIGITS];
-                    write_digits(digits, rng.next_u64() % keyspace);
+                    write_digits(digits, keys.next_key());
                 }
             }
             let sent = Instant::now();

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::cli::{BenchArgs, BenchTest};
 use crate::output::{print_json, print_text};
-use conn::{BenchConn, ConnResult, Template, XorShift};
+use conn::{BenchConn, ConnResult, KeyChoice, Template, XorShift};
 
 /// Longest latency the histogram tracks exactly (60 s, in microseconds); longer ones saturate.
 const MAX_LATENCY_MICROS: u64 = 60_000_000;
@@ -118,16 +118,20 @@ async fn run_test(
     let extra = args.requests % clients;
     let pipeline = u64::from(args.pipeline);
     let started = Instant::now();
-    let runs =
-        conns.iter_mut().enumerate().map(|(index, conn)| {
-            let index = index as u64;
-            let requests = per_client + u64::from(index < extra);
-            let mut rng = XorShift::new(index + test_index * clients);
-            let (template, histogram) = (&template, &histogram);
-            async move {
-                conn.run(template, requests, pipeline, args.keyspace, &mut rng, histogram).await
+    let runs = conns.iter_mut().enumerate().map(|(index, conn)| {
+        let index = index as u64;
+        let requests = per_client + u64::from(index < extra);
+        let mut keys = if args.sequential {
+            KeyChoice::Sequential { next: index * per_client + index.min(extra) }
+        } else {
+            KeyChoice::Random {
+                rng: XorShift::new(index + test_index * clients),
+                keyspace: args.keyspace,
             }
-        });
+        };
+        let (template, histogram) = (&template, &histogram);
+        async move { conn.run(template, requests, pipeline, &mut keys, histogram).await }
+    });
     let results = join_all(runs).await;
     let seconds = started.elapsed().as_secs_f64();
     let results = results.into_iter().collect::<Result<Vec<ConnResult>>>()?;
