@@ -78,16 +78,19 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
     if frame.is_empty() {
         return Err(DecodeError::Empty);
     }
-    let mut de = rmp_serde::Deserializer::new(std::io::Cursor::new(frame));
-    let request = Request::deserialize(&mut de).map_err(|err| DecodeError::Malformed {
-        id: rmp_serde::from_slice::<IdOnly>(frame).ok().map(|only| only.id),
-        message: err.to_string(),
-    })?;
-    let trailing = frame.len() as u64 - de.position();
-    if trailing > 0 {
+    let request =
+        rmp_serde::from_slice::<Request>(frame).map_err(|err| DecodeError::Malformed {
+            id: rmp_serde::from_slice::<IdOnly>(frame).ok().map(|only| only.id),
+            message: err.to_string(),
+        })?;
+    let used = crate::scan::document_len(frame).unwrap_or(frame.len());
+    if used < frame.len() {
         return Err(DecodeError::Malformed {
             id: Some(request.id),
-            message: format!("{trailing} bytes after the end of the request in the same frame"),
+            message: format!(
+                "{} bytes after the end of the request in the same frame",
+                frame.len() - used
+            ),
         });
     }
     Ok(request)

@@ -9,6 +9,7 @@ pub mod codec;
 pub mod error;
 pub mod request;
 pub mod response;
+pub mod scan;
 pub mod stats;
 
 pub use codec::{

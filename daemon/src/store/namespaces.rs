@@ -63,6 +63,8 @@ pub struct Store {
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
     config: RwLock<Arc<Config>>,
     global_used: Arc<AtomicU64>,
+    /// `memory.max_bytes`, kept apart from the config so the write path reads one atomic.
+    global_cap: AtomicU64,
     clock: Clock,
     pub(super) wakeup: Notify,
     pub(super) next_wakeup: AtomicU64,
@@ -75,6 +77,7 @@ impl Store {
             namespaces: RwLock::new(HashMap::new()),
             config: RwLock::new(config.clone()),
             global_used: Arc::new(AtomicU64::new(0)),
+            global_cap: AtomicU64::new(config.memory.max_bytes.as_u64()),
             clock: Clock::new(),
             wakeup: Notify::new(),
             next_wakeup: AtomicU64::new(u64::MAX),
@@ -97,6 +100,7 @@ impl Store {
     /// returns namespaces no longer configured to the defaults, enforces the global cap.
     pub fn apply_config(&self, config: Arc<Config>) {
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = config.clone();
+        self.global_cap.store(config.memory.max_bytes.as_u64(), Ordering::Relaxed);
         let now = self.clock.now_ms();
         for name in config.namespaces.keys() {
             self.ensure_namespace(name, &config).configured.store(true, Ordering::Relaxed);
@@ -125,10 +129,9 @@ impl Store {
         ttl_ms: Option<u64>,
         condition: WriteCondition,
     ) -> Result<bool, StoreError> {
-        let namespace = self.namespace_for_write(ns)?;
         let cap = self.global_cap();
         let now = self.clock.now_ms();
-        let (stored, deadline) = {
+        let (stored, deadline) = self.with_namespace_for_write(ns, |namespace| {
             let mut cache = namespace.lock();
             let deadline = self.deadline(ttl_ms, cache.limits());
             let written = cache.insert(key, value, deadline, condition, now)?;
@@ -139,8 +142,8 @@ impl Store {
                     cache.evict_to(target, idx, now);
                 }
             }
-            (written.is_some(), deadline)
-        };
+            Ok::<_, StoreError>((written.is_some(), deadline))
+        })??;
         self.note_deadline(deadline);
         if self.global_used() > cap {
             self.enforce_global_cap(Some(ns));
@@ -332,6 +335,23 @@ impl Store {
         Some(op(&mut cache))
     }
 
+    /// Runs `op` on the namespace, creating it first if needed; the common case (it exists)
+    /// takes only the map's read lock, with no reference-count traffic.
+    fn with_namespace_for_write<R>(
+        &self,
+        ns: &str,
+        op: impl FnOnce(&Namespace) -> R,
+    ) -> Result<R, StoreError> {
+        {
+            let map = self.namespaces.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(namespace) = map.get(ns) {
+                return Ok(op(namespace));
+            }
+        }
+        let namespace = self.namespace_for_write(ns)?;
+        Ok(op(&namespace))
+    }
+
     fn namespace_for_write(&self, ns: &str) -> Result<Arc<Namespace>, StoreError> {
         if let Some(namespace) = self.lookup(ns) {
             return Ok(namespace);
@@ -367,7 +387,7 @@ impl Store {
     }
 
     fn global_cap(&self) -> u64 {
-        self.current_config().memory.max_bytes.as_u64()
+        self.global_cap.load(Ordering::Relaxed)
     }
 
     fn deadline(&self, ttl_ms: Option<u64>, limits: CacheLimits) -> u64 {

@@ -55,8 +55,14 @@ impl Slot {
         self.data.len()
     }
 
-    /// Replaces the value, keeping the key.
+    /// Replaces the value, keeping the key; reuses the allocation when the size is unchanged
+    /// (the common overwrite of a counter or a fixed-size record).
     pub fn set_value(&mut self, value: &[u8]) {
+        let key_len = self.key_len as usize;
+        if self.data.len() == key_len + value.len() {
+            self.data[key_len..].copy_from_slice(value);
+            return;
+        }
         let mut data = Vec::with_capacity(self.key_len as usize + value.len());
         data.extend_from_slice(self.key());
         data.extend_from_slice(value);

@@ -1,0 +1,77 @@
+//! Length of one MessagePack document, found without decoding it.
+//!
+//! Lets the daemon decode with the zero-copy `rmp_serde::from_slice` (which cannot report
+//! where it stopped) and still refuse bytes left over after the document in a frame.
+
+/// Bytes taken by the first complete MessagePack value of `buf`, or `None` if `buf` ends
+/// inside it or holds a reserved marker. Iterative, so deep nesting cannot overflow the stack.
+pub fn document_len(buf: &[u8]) -> Option<usize> {
+    let mut pos = 0usize;
+    let mut pending: u64 = 1;
+    while pending > 0 {
+        pending -= 1;
+        let marker = *buf.get(pos)?;
+        pos += 1;
+        let (skip, children) = match marker {
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0),
+            0x80..=0x8f => (0, 2 * u64::from(marker & 0x0f)),
+            0x90..=0x9f => (0, u64::from(marker & 0x0f)),
+            0xa0..=0xbf => (usize::from(marker & 0x1f), 0),
+            0xc4 | 0xd9 => (be(buf, pos, 1)? + 1, 0),
+            0xc5 | 0xda => (be(buf, pos, 2)? + 2, 0),
+            0xc6 | 0xdb => (be(buf, pos, 4)? + 4, 0),
+            0xc7 => (be(buf, pos, 1)? + 2, 0),
+            0xc8 => (be(buf, pos, 2)? + 3, 0),
+            0xc9 => (be(buf, pos, 4)? + 5, 0),
+            0xca | 0xce | 0xd2 => (4, 0),
+            0xcb | 0xcf | 0xd3 => (8, 0),
+            0xcc | 0xd0 => (1, 0),
+            0xcd | 0xd1 => (2, 0),
+            0xd4 => (2, 0),
+            0xd5 => (3, 0),
+            0xd6 => (5, 0),
+            0xd7 => (9, 0),
+            0xd8 => (17, 0),
+            0xdc => (2, be(buf, pos, 2)? as u64),
+            0xdd => (4, be(buf, pos, 4)? as u64),
+            0xde => (2, 2 * be(buf, pos, 2)? as u64),
+            0xdf => (4, 2 * be(buf, pos, 4)? as u64),
+            0xc1 => return None,
+        };
+        pos = pos.checked_add(skip)?;
+        if pos > buf.len() {
+            return None;
+        }
+        pending = pending.checked_add(children)?;
+        // Every child needs at least one byte: a count beyond the input is a lie.
+        if pending > (buf.len() - pos) as u64 {
+            return None;
+        }
+    }
+    Some(pos)
+}
+
+fn be(buf: &[u8], at: usize, width: usize) -> Option<usize> {
+    let bytes = buf.get(at..at.checked_add(width)?)?;
+    Some(bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::document_len;
+
+    #[test]
+    fn measures_nested_documents_and_rejects_truncation() {
+        let value = serde_bytes::ByteBuf::from(vec![1u8; 300]);
+        let doc = rmp_serde::to_vec_named(&(1u8, "key", value, vec![-1i64, 70_000], 1.5f64))
+            .expect("encode");
+        assert_eq!(document_len(&doc), Some(doc.len()));
+        let mut longer = doc.clone();
+        longer.extend_from_slice(&[0xc0, 0xc0]);
+        assert_eq!(document_len(&longer), Some(doc.len()));
+        for cut in 0..doc.len() {
+            assert_eq!(document_len(&doc[..cut]), None, "cut at {cut}");
+        }
+        assert_eq!(document_len(&[0xdf, 0xff, 0xff, 0xff, 0xff]), None, "huge map count");
+    }
+}
