@@ -96,27 +96,41 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
     Ok(request)
 }
 
+thread_local! {
+    /// Scratch buffer for encoding: rmp-serde emits many tiny writes, which are much cheaper
+    /// into a `Vec` than through `BytesMut`'s `BufMut` writer (measured: ~40% of encode cost).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Largest scratch buffer kept between encodes, so one huge response does not pin memory.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
 /// Appends one frame (prefix + named MessagePack) to `dst`, refusing to exceed `max`.
 pub fn encode_frame<T: Serialize>(
     message: &T,
     dst: &mut BytesMut,
     max: usize,
 ) -> Result<(), CodecError> {
-    let start = dst.len();
-    dst.put_u32(0);
-    let written = rmp_serde::encode::write_named(&mut (&mut *dst).writer(), message);
-    if let Err(err) = written {
-        dst.truncate(start);
-        return Err(err.into());
-    }
-    let len = dst.len() - start - LENGTH_PREFIX_BYTES;
-    if len > max {
-        dst.truncate(start);
-        return Err(CodecError::FrameTooLarge { len, max });
-    }
-    let prefix = u32::try_from(len).map_err(|_| CodecError::FrameTooLarge { len, max })?;
-    dst[start..start + LENGTH_PREFIX_BYTES].copy_from_slice(&prefix.to_be_bytes());
-    Ok(())
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        scratch.clear();
+        let written = rmp_serde::encode::write_named(&mut *scratch, message);
+        let result = written.map_err(CodecError::from).and_then(|()| {
+            let len = scratch.len();
+            let prefix = u32::try_from(len)
+                .ok()
+                .filter(|_| len <= max)
+                .ok_or(CodecError::FrameTooLarge { len, max })?;
+            dst.reserve(LENGTH_PREFIX_BYTES + len);
+            dst.put_u32(prefix);
+            dst.put_slice(&scratch);
+            Ok(())
+        });
+        if scratch.capacity() > SCRATCH_KEEP {
+            *scratch = Vec::new();
+        }
+        result
+    })
 }
 
 /// Splits raw frames off the stream, refusing a length prefix over `max` before buffering it.

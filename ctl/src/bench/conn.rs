@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::BytesMut;
 use cachectl::{connect_stream, ClientError, CLIENT_NAME};
+use cachemgr_proto::codec::FrameCodec;
 use cachemgr_proto::{
     encode_frame, ErrorKind, MessageCodec, Request, RequestBody, Response, ResponseBody,
     DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION,
@@ -19,6 +20,7 @@ use serde_bytes::ByteBuf;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::codec::Decoder;
 
+use super::reply::{Reply, ReplyBody};
 use crate::cli::BenchTest;
 
 /// Digits of the random part of a key (`key:000000012345`), as redis-benchmark does, so
@@ -137,6 +139,7 @@ pub struct ConnResult {
 pub struct BenchConn {
     stream: Stream,
     codec: MessageCodec<Request, Response>,
+    frames: FrameCodec,
     buffer: BytesMut,
 }
 
@@ -147,6 +150,7 @@ impl BenchConn {
         let mut conn = Self {
             stream,
             codec: MessageCodec::new(DEFAULT_MAX_FRAME_BYTES),
+            frames: FrameCodec::new(DEFAULT_MAX_FRAME_BYTES),
             buffer: BytesMut::with_capacity(64 * 1024),
         };
         let hello = RequestBody::Hello {
@@ -176,7 +180,7 @@ impl BenchConn {
         keys: &mut KeyChoice,
         histogram: &RefCell<Histogram<u64>>,
     ) -> Result<ConnResult> {
-        let Self { stream, codec, buffer } = self;
+        let Self { stream, frames, buffer, .. } = self;
         let mut result = ConnResult::default();
         let frame_len = template.frame.len();
         let mut batch = Vec::with_capacity(frame_len * usize::try_from(pipeline).unwrap_or(1));
@@ -198,10 +202,10 @@ impl BenchConn {
             let write = async { (&*stream).write_all(&batch).await.context("cannot send") };
             let read = async {
                 for _ in 0..n {
-                    let response = read_response(stream, codec, buffer).await?;
+                    let reply = read_reply(stream, frames, buffer).await?;
                     let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
                     histogram.borrow_mut().saturating_record(micros.max(1));
-                    if let ResponseBody::Error { kind, message } = response.body {
+                    if let ReplyBody::Error(kind, message) = reply.body {
                         result.errors += 1;
                         result.first_error.get_or_insert((kind, message));
                     }
@@ -216,6 +220,23 @@ impl BenchConn {
 }
 
 /// Reads until one whole response frame is buffered, then decodes it.
+/// Reads one response frame and decodes only what the benchmark needs.
+async fn read_reply(
+    stream: &Stream,
+    frames: &mut FrameCodec,
+    buffer: &mut BytesMut,
+) -> Result<Reply> {
+    loop {
+        if let Some(frame) = frames.decode_frame(buffer)? {
+            return rmp_serde::from_slice(&frame).context("cannot decode a response");
+        }
+        let mut reader = stream;
+        if reader.read_buf(buffer).await.context("cannot read from cachemgrd")? == 0 {
+            bail!(ClientError::Disconnected { reason: "connection closed by cachemgrd".into() });
+        }
+    }
+}
+
 async fn read_response(
     stream: &Stream,
     codec: &mut MessageCodec<Request, Response>,

@@ -3,6 +3,7 @@
 //! thread (the current-thread runtime), and reports throughput and latency percentiles.
 
 mod conn;
+mod reply;
 
 use std::cell::RefCell;
 use std::path::Path;
