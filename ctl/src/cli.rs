@@ -14,10 +14,9 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  not found (get/exists/ttl/expire on a missing key; set whose --nx/--xx condition failed)
-  2  usage error (bad arguments, invalid duration, bad KEY=VALUE)
-  3  cachemgrd unreachable
-  4  cachemgrd answered with an error
-  5  any other failure (local I/O, lost connection, protocol error)";
+  2  usage error (bad arguments, invalid duration, bad KEY=VALUE, unreadable --file)
+  3  cachemgrd unreachable (not running, or the connection was lost)
+  4  cachemgrd answered with an error (or sent something unexpected)";
 
 /// Command-line client for cachemgrd, the local cache daemon.
 #[derive(Debug, Parser)]

@@ -25,8 +25,8 @@ const EXIT_NOT_FOUND: u8 = 1;
 const EXIT_UNREACHABLE: u8 = 3;
 /// Exit code for "cachemgrd answered with an error".
 const EXIT_DAEMON_ERROR: u8 = 4;
-/// Exit code for every other failure.
-const EXIT_OTHER: u8 = 5;
+/// Exit code for a usage problem found after parsing (e.g. `--file` that cannot be read).
+const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     // Usage errors exit here with clap's code 2.
@@ -36,7 +36,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::from(EXIT_OTHER);
+            return ExitCode::from(EXIT_DAEMON_ERROR);
         }
     };
     match runtime.block_on(commands::run(cli, &socket)) {
@@ -72,9 +72,18 @@ fn report(err: &Error, socket: &Path) -> u8 {
             eprintln!("error ({kind}): {message}");
             EXIT_DAEMON_ERROR
         }
-        _ => {
+        Some(ClientError::Disconnected { reason }) => {
+            eprintln!("lost the connection to cachemgrd at {}: {reason}", socket.display());
+            EXIT_UNREACHABLE
+        }
+        Some(_) => {
             eprintln!("error: {err:#}");
-            EXIT_OTHER
+            EXIT_DAEMON_ERROR
+        }
+        None => {
+            // Not a client error: a local file or argument problem.
+            eprintln!("error: {err:#}");
+            EXIT_USAGE
         }
     }
 }

@@ -15,8 +15,21 @@ use serde::{Deserialize, Serialize};
 use crate::store::memory::{CacheLimits, EvictionPolicy};
 use crate::store::names::validate_namespace;
 
-/// Environment variables that share the prefix but are not config keys.
-const NON_CONFIG_ENV: &[&str] = &["config", "key", "log_level"];
+/// Top-level keys an environment variable may set: other `CACHEMGR_*` variables (the
+/// config path, the log level, the key, a test's own switches) are not config and must not
+/// stop the daemon from starting.
+const ENV_KEYS: &[&str] = &[
+    "socket",
+    "state_dir",
+    "max_frame_bytes",
+    "max_connections",
+    "handshake_timeout",
+    "drain_timeout",
+    "auto_create_namespaces",
+    "memory",
+    "defaults",
+    "namespaces",
+];
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -142,7 +155,11 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment = figment.merge(Env::prefixed("CACHEMGR_").split("__").ignore(NON_CONFIG_ENV));
+        let env = Env::prefixed("CACHEMGR_").filter(|key| {
+            let top = key.as_str().split("__").next().unwrap_or_default();
+            ENV_KEYS.iter().any(|known| top.eq_ignore_ascii_case(known))
+        });
+        figment = figment.merge(env.split("__"));
         let config: Config = figment.extract().map_err(Box::new)?;
         config.validate()?;
         Ok(config)

@@ -84,6 +84,14 @@ pub fn prepare_dir(dir: &Path, private: bool) -> Result<()> {
             .create(dir)
             .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
+    let meta =
+        fs::symlink_metadata(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    if private && meta.file_type().is_symlink() {
+        bail!(
+            "refusing to use {}: it is a symbolic link (whoever owns the link can redirect it)",
+            dir.display()
+        );
+    }
     let meta = fs::metadata(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     if !meta.is_dir() {
         bail!("{} is not a directory", dir.display());

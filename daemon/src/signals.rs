@@ -12,23 +12,21 @@ use crate::state::AppState;
 pub fn spawn(state: Arc<AppState>) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])?;
     Ok(tokio::spawn(async move {
-        loop {
-            let signal = tokio::select! {
-                _ = state.shutdown.cancelled() => break,
-                signal = signals.next() => signal,
-            };
+        while let Some(signal) = signals.next().await {
+            let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
             match signal {
-                Some(SIGHUP) => reload(&state),
-                Some(signal) => {
-                    let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+                SIGHUP => reload(&state),
+                _ if state.shutdown.is_cancelled() => {
+                    // A second stop signal cuts the drain short, as operators expect.
+                    tracing::warn!("{name} received again while draining: exiting now");
+                    std::process::exit(1);
+                }
+                _ => {
                     tracing::info!("{name} received: stopping");
                     state.shutdown.cancel();
-                    break;
                 }
-                None => break,
             }
         }
-        signals.handle().close();
     }))
 }
 

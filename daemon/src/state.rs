@@ -63,7 +63,9 @@ impl AppState {
     /// current one stays; otherwise it is applied and the changes are returned, one per line.
     pub fn reload(&self) -> Result<Vec<String>, ConfigError> {
         let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let new = Arc::new(Config::load(self.config_path.as_deref())?);
+        // With no file at start, look again: the operator may have created one since.
+        let path = self.config_path.clone().or_else(|| crate::paths::config_path(None));
+        let new = Arc::new(Config::load(path.as_deref())?);
         let old = self.config();
         let changes = describe_changes(&old, &new);
         self.store.apply_config(new.clone());

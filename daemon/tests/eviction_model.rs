@@ -181,18 +181,48 @@ fn ttl_expires_lazily_and_by_sweep() {
 }
 
 #[test]
-fn policy_switch_keeps_entries_and_reorders() {
+fn policy_switch_to_lfu_uses_the_counts_gathered_under_lru() {
     let limits =
         CacheLimits { max_bytes: 1 << 20, default_ttl_ms: None, eviction: EvictionPolicy::Lru };
     let mut cache = MemoryCache::new(limits, Arc::new(AtomicU64::new(0)));
     for key in ["a", "b", "c"] {
         cache.insert(key, b"v", 0, WriteCondition::Always, 1).expect("fits");
     }
-    cache.get("a", 1);
-    cache.get("a", 1);
+    for key in ["a", "a", "a", "b", "c"] {
+        cache.get(key, 1);
+    }
+    // LRU would now evict `a` (read least recently); LFU must evict `b` (fewest reads, older
+    // than `c`), which it can only know if the counts were kept under LRU.
     cache.set_limits(CacheLimits { eviction: EvictionPolicy::Lfu, ..limits }, 1);
-    let one_entry = ("b".len() + 1) as u64 + ENTRY_OVERHEAD;
-    cache.set_limits(CacheLimits { max_bytes: 2 * one_entry, ..cache.limits() }, 1);
-    assert!(cache.contains("a", 1), "the frequently read key survives");
-    assert!(!cache.contains("b", 1), "least frequent and oldest goes first");
+    let two_entries = 2 * (("a".len() + 1) as u64 + ENTRY_OVERHEAD);
+    cache.set_limits(CacheLimits { max_bytes: two_entries, ..cache.limits() }, 1);
+    assert!(cache.contains("a", 1), "the most read key survives");
+    assert!(!cache.contains("b", 1), "fewest reads, oldest: evicted");
+    assert!(cache.contains("c", 1));
+}
+
+#[test]
+fn expiry_queue_stays_bounded_while_a_hot_key_is_rewritten() {
+    let limits =
+        CacheLimits { max_bytes: 1 << 20, default_ttl_ms: None, eviction: EvictionPolicy::Lru };
+    let mut cache = MemoryCache::new(limits, Arc::new(AtomicU64::new(0)));
+    for i in 0..200_000u64 {
+        cache.insert("hot", b"v", 3_600_000 + i, WriteCondition::Always, 1).expect("fits");
+    }
+    assert!(cache.expiry_queue_len() <= 2 + 1024 + 1, "{}", cache.expiry_queue_len());
+    assert_eq!(cache.ttl("hot", 1), Some(Some(3_600_000 + 199_999 - 1)));
+}
+
+#[test]
+fn evicting_an_entry_with_time_left_is_counted() {
+    let one = ("k0".len() + 1) as u64 + ENTRY_OVERHEAD;
+    let limits =
+        CacheLimits { max_bytes: 2 * one, default_ttl_ms: None, eviction: EvictionPolicy::Fifo };
+    let mut cache = MemoryCache::new(limits, Arc::new(AtomicU64::new(0)));
+    cache.insert("k0", b"v", 1_000, WriteCondition::Always, 1).expect("fits");
+    cache.insert("k1", b"v", 0, WriteCondition::Always, 1).expect("fits");
+    cache.insert("k2", b"v", 0, WriteCondition::Always, 1).expect("fits");
+    cache.insert("k3", b"v", 0, WriteCondition::Always, 1).expect("fits");
+    let stats = cache.stats();
+    assert_eq!((stats.evictions, stats.evicted_before_expiry), (2, 1));
 }

@@ -80,3 +80,36 @@ fn oversized_value_is_refused_with_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("too_large") && err.contains("exceeds the namespace limit"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_cap_evicts_from_the_largest_namespace_first() {
+    let daemon = Daemon::start_with_config(
+        "[memory]\nmax_bytes = \"1MiB\"\n[defaults]\nmax_bytes = \"1MiB\"\n",
+    );
+    let client = daemon.client().await;
+    let value = vec![7u8; 100_000];
+    let ttl = Some(std::time::Duration::from_secs(3600));
+    for i in 0..8 {
+        client
+            .set("big", &format!("b{i}"), value.clone(), ttl, Default::default())
+            .await
+            .expect("set");
+    }
+    for i in 0..4 {
+        client
+            .set("small", &format!("s{i}"), value.clone(), None, Default::default())
+            .await
+            .expect("set");
+    }
+    let report = client.stats(None).await.expect("stats");
+    assert!(report.total.bytes_used <= 1 << 20, "{:?}", report.total);
+    let of = |ns: &str| report.namespaces.iter().find(|row| row.ns == ns).expect("ns").stats;
+    assert_eq!(of("small").entries, 4, "the namespace being written keeps its entries");
+    // 12 entries of ~100 kB do not fit 1 MiB; 10 do: the two missing come out of `big`.
+    assert_eq!(of("big").entries, 6, "the largest namespace paid");
+    assert_eq!(of("big").evictions, 2);
+    assert_eq!(of("big").evicted_before_expiry, 2, "they still had an hour to live");
+    let too_big = client.set("small", "huge", vec![0u8; 2 << 20], None, Default::default()).await;
+    let err = too_big.expect_err("over the global cap");
+    assert!(err.to_string().contains("exceeds"), "{err}");
+}

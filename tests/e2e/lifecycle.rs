@@ -156,3 +156,34 @@ fn runtime_dir_owned_by_someone_else_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("refusing to use"), "{err}");
 }
+
+#[test]
+fn environment_overrides_the_file_and_stray_variables_are_ignored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[defaults]\neviction = \"fifo\"\nmax_bytes = \"2MiB\"\n")
+        .expect("write");
+    let out = std::process::Command::new(binary("cachemgrd"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--check-config")
+        .env("CACHEMGR_DEFAULTS__EVICTION", "lfu")
+        .env("CACHEMGR_MAX_CONNECTIONS", "7")
+        .env("CACHEMGR_SOMETHING_ELSE", "1")
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("eviction = \"lfu\""), "env wins over the file: {text}");
+    assert!(text.contains("max_connections = 7"), "{text}");
+    assert!(text.contains("2.0 MiB"), "the file's other keys stay: {text}");
+    std::fs::write(&config, "max_conections = 3\n").expect("write");
+    let out = std::process::Command::new(binary("cachemgrd"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--check-config")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_conections"), "typo named");
+}

@@ -7,6 +7,7 @@ pub mod peer;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use interprocess::local_socket::traits::tokio::Listener as _;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
@@ -41,6 +42,14 @@ pub async fn run(bound: BoundSocket, state: Arc<AppState>) -> bool {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+    }
+    // Clients whose connect() already completed sit in the backlog: serve them too (they
+    // start in drain mode) rather than resetting them with their requests unanswered.
+    while let Some(Ok(stream)) = bound.listener.accept().now_or_never() {
+        match permits.clone().try_acquire_owned() {
+            Ok(permit) => tracker.spawn(connection::serve(stream, state.clone(), permit)),
+            Err(_) => tracker.spawn(connection::refuse_busy(stream, config.max_frame(), cap)),
+        };
     }
     let BoundSocket { listener, guard } = bound;
     drop(listener);

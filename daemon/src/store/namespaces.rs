@@ -130,23 +130,17 @@ impl Store {
         condition: WriteCondition,
     ) -> Result<bool, StoreError> {
         let cap = self.global_cap();
+        self.check_global_fit(key.len() + value.len(), cap)?;
         let now = self.clock.now_ms();
         let (stored, deadline) = self.with_namespace_for_write(ns, |namespace| {
             let mut cache = namespace.lock();
             let deadline = self.deadline(ttl_ms, cache.limits());
             let written = cache.insert(key, value, deadline, condition, now)?;
-            if let Some(idx) = written {
-                let over = self.global_used().saturating_sub(cap);
-                if over > 0 {
-                    let target = cache.bytes_used().saturating_sub(over);
-                    cache.evict_to(target, idx, now);
-                }
-            }
             Ok::<_, StoreError>((written.is_some(), deadline))
         })??;
         self.note_deadline(deadline);
         if self.global_used() > cap {
-            self.enforce_global_cap(Some(ns));
+            self.enforce_global_cap(Some((ns, key)));
         }
         Ok(stored)
     }
@@ -160,6 +154,9 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let namespace = self.namespace_for_write(ns)?;
         let cap = self.global_cap();
+        for (key, value, _) in entries {
+            self.check_global_fit(key.len() + value.len(), cap)?;
+        }
         let now = self.clock.now_ms();
         let mut earliest = u64::MAX;
         {
@@ -175,15 +172,10 @@ impl Store {
                     earliest = earliest.min(deadline);
                 }
             }
-            let over = self.global_used().saturating_sub(cap);
-            if over > 0 {
-                let target = cache.bytes_used().saturating_sub(over);
-                cache.evict_to(target, super::memory::cache::NO_SLOT, now);
-            }
         }
         self.note_deadline(if earliest == u64::MAX { 0 } else { earliest });
         if self.global_used() > cap {
-            self.enforce_global_cap(Some(ns));
+            self.enforce_global_cap(None);
         }
         Ok(entries.len() as u64)
     }
@@ -399,28 +391,41 @@ impl Store {
 
     /// Wakes the sweeper if `deadline` is earlier than the one it sleeps toward.
     fn note_deadline(&self, deadline: u64) {
-        if deadline != 0 && deadline < self.next_wakeup.load(Ordering::Relaxed) {
-            self.next_wakeup.store(deadline, Ordering::Relaxed);
+        if deadline != 0 && deadline < self.next_wakeup.fetch_min(deadline, Ordering::AcqRel) {
             self.wakeup.notify_one();
         }
     }
 
-    /// Evicts from the largest namespaces (other than `skip`'s written entry, already
-    /// handled) until the global cap holds.
-    fn enforce_global_cap(&self, skip: Option<&str>) {
+    /// Refuses an entry that could never fit under the global cap.
+    fn check_global_fit(&self, payload: usize, cap: u64) -> Result<(), StoreError> {
+        let needed = payload as u64 + super::memory::ENTRY_OVERHEAD;
+        if needed > cap {
+            return Err(StoreError::Cache(CacheError::TooLarge { needed, limit: cap }));
+        }
+        Ok(())
+    }
+
+    /// Evicts until the global cap holds, from the largest namespaces first (each by its
+    /// own policy), never evicting the entry just written (`written`: namespace and key).
+    fn enforce_global_cap(&self, written: Option<(&str, &str)>) {
         let cap = self.global_cap();
-        let mut others = self.all();
-        others.retain(|ns| Some(ns.name.as_str()) != skip);
-        others.sort_by_cached_key(|ns| std::cmp::Reverse(ns.lock().bytes_used()));
-        for ns in others {
+        let mut namespaces = self.all();
+        namespaces.sort_by_cached_key(|ns| std::cmp::Reverse(ns.lock().bytes_used()));
+        for ns in namespaces {
             let over = self.global_used().saturating_sub(cap);
             if over == 0 {
                 break;
             }
             let now = self.clock.now_ms();
             let mut cache = ns.lock();
+            let protect = match written {
+                Some((name, key)) if name == ns.name => {
+                    cache.slot_of(key, now).unwrap_or(super::memory::cache::NO_SLOT)
+                }
+                _ => super::memory::cache::NO_SLOT,
+            };
             let target = cache.bytes_used().saturating_sub(over);
-            let freed = cache.evict_to(target, super::memory::cache::NO_SLOT, now);
+            let freed = cache.evict_to(target, protect, now);
             tracing::debug!(namespace = %ns.name, freed, "evicted for the global memory cap");
         }
     }

@@ -18,8 +18,11 @@ impl Store {
     /// Runs until `shutdown` is cancelled.
     pub async fn run_sweeper(self: Arc<Self>, shutdown: CancellationToken) {
         loop {
+            // Open the window before scanning: a write during the scan then sees MAX, lowers
+            // it and notifies (the permit wakes the select below at once).
+            self.next_wakeup.store(u64::MAX, Ordering::Release);
             let next = self.all().iter().filter_map(|ns| ns.lock().next_deadline()).min();
-            self.next_wakeup.store(next.unwrap_or(u64::MAX), Ordering::Relaxed);
+            self.next_wakeup.fetch_min(next.unwrap_or(u64::MAX), Ordering::AcqRel);
             let sleep = async {
                 match next {
                     Some(deadline) => {

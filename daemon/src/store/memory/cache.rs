@@ -23,6 +23,10 @@ use crate::store::pattern::KeyMatcher;
 /// hash index and the allocator's rounding. Charging it keeps `max_bytes` close to real RSS.
 pub const ENTRY_OVERHEAD: u64 = 56;
 
+/// A `keys` page stops once its keys add up to this, so long keys cannot push a page past
+/// the frame cap (the smallest allowed cap is 1 KiB, but the default is 16 MiB).
+const PAGE_BYTES: usize = 1 << 20;
+
 /// Longest key accepted, in bytes.
 pub const MAX_KEY_BYTES: usize = 65_535;
 
@@ -299,16 +303,8 @@ impl MemoryCache {
         self.expiry.peek_deadline().is_some_and(|d| d <= now)
     }
 
-    /// The earliest deadline the sweeper should wake for (compacting stale items first).
-    pub fn next_deadline(&mut self) -> Option<u64> {
-        if self.expiry.needs_compaction(self.ttl_entries) {
-            let arena = &self.arena;
-            let live = (0..arena.capacity() as u32).filter_map(|idx| {
-                let slot = arena.slot(idx);
-                (!slot.is_vacant() && slot.expires_at != 0).then_some((slot.expires_at, idx))
-            });
-            self.expiry.rebuild(live);
-        }
+    /// The earliest deadline the sweeper should wake for.
+    pub fn next_deadline(&self) -> Option<u64> {
         self.expiry.peek_deadline()
     }
 
@@ -326,9 +322,11 @@ impl MemoryCache {
         let end = self.arena.capacity() as u64;
         let mut pos = cursor;
         let mut scanned = 0;
-        while pos < end && out.len() < max_keys && scanned < budget {
+        let mut bytes = 0;
+        while pos < end && out.len() < max_keys && scanned < budget && bytes < PAGE_BYTES {
             let slot = self.arena.slot(pos as u32);
             if is_match(slot, matcher, now) {
+                bytes += slot.key().len();
                 out.push(String::from_utf8_lossy(slot.key()).into_owned());
             }
             pos += 1;
@@ -405,7 +403,26 @@ impl MemoryCache {
         }
         if deadline != 0 {
             self.expiry.push(deadline, idx);
+            // Rewrites leave stale items behind; bound them here, not only when the sweeper
+            // wakes (it may sleep for hours while hot keys are rewritten thousands of times).
+            if self.expiry.needs_compaction(self.ttl_entries) {
+                let arena = &self.arena;
+                self.expiry.compact(|deadline, idx| {
+                    let slot = arena.slot(idx);
+                    !slot.is_vacant() && slot.expires_at == deadline
+                });
+            }
         }
+    }
+
+    /// Slot of a live key, for callers that must protect it from eviction.
+    pub fn slot_of(&mut self, key: &str, now: u64) -> Option<u32> {
+        self.find_live(key.as_bytes(), now)
+    }
+
+    /// Entries queued in the expiry heap (live or stale), to check it stays bounded.
+    pub fn expiry_queue_len(&self) -> usize {
+        self.expiry.len()
     }
 
     fn evict_slot(&mut self, idx: u32, now: u64) -> u64 {

@@ -43,9 +43,20 @@ impl ExpiryQueue {
         self.heap.len() > live_ttl_entries.saturating_mul(2) + COMPACT_SLACK
     }
 
-    /// Replaces the content with exactly the given live deadlines.
-    pub fn rebuild(&mut self, live: impl Iterator<Item = (u64, u32)>) {
-        self.heap = live.map(Reverse).collect();
+    /// Drops stale items (and duplicates), keeping those `is_live` confirms. Costs
+    /// O(n log n) in the heap's size, amortised over the ≥ 1024 pushes that made it due.
+    pub fn compact(&mut self, is_live: impl Fn(u64, u32) -> bool) {
+        let mut items: Vec<(u64, u32)> =
+            std::mem::take(&mut self.heap).into_iter().map(|Reverse(item)| item).collect();
+        items.retain(|&(deadline, idx)| is_live(deadline, idx));
+        items.sort_unstable();
+        items.dedup();
+        self.heap = items.into_iter().map(Reverse).collect();
+    }
+
+    /// Items in the heap, stale ones included.
+    pub fn len(&self) -> usize {
+        self.heap.len()
     }
 
     /// Drops every item.

@@ -64,7 +64,10 @@ impl Order {
     /// Places a freshly allocated slot (its `freq` is 1).
     pub fn insert(&mut self, arena: &mut Arena, idx: u32) {
         match self.policy {
-            EvictionPolicy::Lru | EvictionPolicy::Fifo => arena.push_back(idx),
+            EvictionPolicy::Lru | EvictionPolicy::Fifo => {
+                arena.slot_mut(idx).freq = 1;
+                arena.push_back(idx);
+            }
             EvictionPolicy::Lfu => {
                 arena.slot_mut(idx).freq = 1;
                 let anchor = self.group_tails.get(&1).copied().unwrap_or(NIL);
@@ -81,6 +84,15 @@ impl Order {
             EvictionPolicy::Lfu => self.bump(arena, idx),
             EvictionPolicy::Fifo => {}
         }
+        self.count_access(arena, idx);
+    }
+
+    /// Keeps access counts under LRU and FIFO too, so a switch to LFU starts from real counts.
+    fn count_access(&self, arena: &mut Arena, idx: u32) {
+        if self.policy != EvictionPolicy::Lfu {
+            let slot = arena.slot_mut(idx);
+            slot.freq = slot.freq.saturating_add(1);
+        }
     }
 
     /// Records an overwrite of an existing entry.
@@ -89,6 +101,7 @@ impl Order {
             EvictionPolicy::Lru | EvictionPolicy::Fifo => self.move_to_back(arena, idx),
             EvictionPolicy::Lfu => self.bump(arena, idx),
         }
+        self.count_access(arena, idx);
     }
 
     /// Takes a slot out of the order (before it is released).
