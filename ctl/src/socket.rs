@@ -50,10 +50,26 @@ fn resolve_socket_path(
 
 /// Opens a raw stream to the daemon; any failure becomes [`ClientError::Unreachable`] naming
 /// the path, because from the caller's side every connect failure means "no daemon there".
+///
+/// The daemon's identity is checked from the kernel (`SO_PEERCRED`): a socket served by
+/// another user (other than root) is refused, so a socket planted in a shared directory
+/// such as `/tmp` cannot collect this user's values.
 pub async fn connect_stream(path: &Path) -> Result<Stream, ClientError> {
     let unreachable = |source| ClientError::Unreachable { path: path.to_path_buf(), source };
     let name = path.to_fs_name::<GenericFilePath>().map_err(unreachable)?;
-    Stream::connect(name).await.map_err(unreachable)
+    let stream = Stream::connect(name).await.map_err(unreachable)?;
+    let me = rustix::process::geteuid().as_raw();
+    let server = stream.peer_creds().map_err(unreachable)?.euid();
+    match server {
+        Some(uid) if uid == me || uid == 0 => Ok(stream),
+        other => Err(unreachable(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "the socket is served by uid {}, not by you (uid {me}) or root; refusing to use it",
+                other.map_or_else(|| "unknown".to_owned(), |uid| uid.to_string())
+            ),
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -187,3 +187,41 @@ fn environment_overrides_the_file_and_stray_variables_are_ignored() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("max_conections"), "typo named");
 }
+
+#[test]
+fn cachectl_refuses_a_socket_served_by_another_user() {
+    if rustix::process::geteuid().as_raw() != 0 {
+        // Only root can start a listener as another user; as non-root the suite's other
+        // tests cover the accepted case (a daemon of one's own uid).
+        eprintln!("not root: checking only that our own daemon is accepted");
+        Daemon::start().ctl_ok(&["ping"]);
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let socket = dir.path().join("planted.sock");
+    let script = format!(
+        "import os, socket, time\nos.setgid(65534)\nos.setuid(65534)\n\
+         s = socket.socket(socket.AF_UNIX)\ns.bind({:?})\ns.listen()\ntime.sleep(20)\n",
+        socket.to_str().expect("utf8")
+    );
+    let mut planted =
+        std::process::Command::new("python3").arg("-c").arg(script).spawn().expect("python3");
+    for _ in 0..200 {
+        if socket.exists() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    let out = std::process::Command::new(binary("cachectl"))
+        .arg("--socket")
+        .arg(&socket)
+        .arg("ping")
+        .output()
+        .expect("run");
+    let _ = planted.kill();
+    let _ = planted.wait();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("served by uid 65534") && err.contains("refusing"), "{err}");
+}
