@@ -10,6 +10,7 @@ pub mod memory;
 pub mod names;
 mod namespaces;
 pub mod pattern;
+mod report;
 mod sweeper;
 
 pub use namespaces::{Namespace, Store, StoreError};

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use cachemgr_proto::{CacheStats, NamespaceStats, NamespaceSummary};
 use tokio::sync::Notify;
 
 use super::clock::Clock;
@@ -40,8 +39,8 @@ pub enum StoreError {
 /// One namespace: its name, whether the config names it, and its memory layer.
 #[derive(Debug)]
 pub struct Namespace {
-    name: String,
-    configured: AtomicBool,
+    pub(super) name: String,
+    pub(super) configured: AtomicBool,
     cache: Mutex<MemoryCache>,
 }
 
@@ -271,46 +270,6 @@ impl Store {
         self.all().iter().map(|ns| ns.lock().clear()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
-    /// Stats of one namespace (or all), plus their total.
-    pub fn stats(&self, only: Option<&str>) -> (CacheStats, Vec<NamespaceStats>) {
-        let mut rows: Vec<NamespaceStats> = self
-            .all()
-            .into_iter()
-            .filter(|ns| only.is_none_or(|name| name == ns.name))
-            .map(|ns| NamespaceStats { stats: ns.lock().stats(), ns: ns.name.clone() })
-            .collect();
-        rows.sort_by(|a, b| a.ns.cmp(&b.ns));
-        let mut total = CacheStats::default();
-        rows.iter().for_each(|row| total.accumulate(&row.stats));
-        if only.is_none() {
-            total.bytes_limit = self.global_cap();
-        }
-        (total, rows)
-    }
-
-    /// Every namespace with its settings, sorted by name.
-    pub fn summaries(&self) -> Vec<NamespaceSummary> {
-        let mut out: Vec<NamespaceSummary> = self
-            .all()
-            .into_iter()
-            .map(|ns| {
-                let cache = ns.lock();
-                let limits = cache.limits();
-                NamespaceSummary {
-                    ns: ns.name.clone(),
-                    eviction: limits.eviction.to_string(),
-                    max_bytes: limits.max_bytes,
-                    default_ttl_ms: limits.default_ttl_ms,
-                    entries: cache.len() as u64,
-                    bytes_used: cache.bytes_used(),
-                    configured: ns.configured.load(Ordering::Relaxed),
-                }
-            })
-            .collect();
-        out.sort_by(|a, b| a.ns.cmp(&b.ns));
-        out
-    }
-
     /// Every namespace (a snapshot; the map lock is not held afterwards).
     pub fn all(&self) -> Vec<Arc<Namespace>> {
         self.namespaces.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect()
@@ -378,7 +337,7 @@ impl Store {
         self.config.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    fn global_cap(&self) -> u64 {
+    pub(super) fn global_cap(&self) -> u64 {
         self.global_cap.load(Ordering::Relaxed)
     }
 

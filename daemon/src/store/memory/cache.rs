@@ -11,21 +11,16 @@ use std::sync::Arc;
 use cachemgr_proto::CacheStats;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
-use super::arena::{Arena, Slot, NIL};
+use super::arena::{Arena, NIL};
 
 /// "No slot to protect" for [`MemoryCache::evict_to`].
 pub const NO_SLOT: u32 = NIL;
 use super::expiry::ExpiryQueue;
 use super::policy::{EvictionPolicy, Order};
-use crate::store::pattern::KeyMatcher;
 
 /// Bytes charged per entry on top of its key and value: the 40-byte slot, its share of the
 /// hash index and the allocator's rounding. Charging it keeps `max_bytes` close to real RSS.
 pub const ENTRY_OVERHEAD: u64 = 56;
-
-/// A `keys` page stops once its keys add up to this, so long keys cannot push a page past
-/// the frame cap (the smallest allowed cap is 1 KiB, but the default is 16 MiB).
-const PAGE_BYTES: usize = 1 << 20;
 
 /// Longest key accepted, in bytes.
 pub const MAX_KEY_BYTES: usize = 65_535;
@@ -93,7 +88,7 @@ pub struct CacheLimits {
 /// A namespace's entries.
 #[derive(Debug)]
 pub struct MemoryCache {
-    arena: Arena,
+    pub(super) arena: Arena,
     index: HashTable<u32>,
     hasher: DefaultHashBuilder,
     order: Order,
@@ -101,7 +96,7 @@ pub struct MemoryCache {
     limits: CacheLimits,
     bytes_used: u64,
     ttl_entries: usize,
-    stats: CacheStats,
+    pub(super) stats: CacheStats,
     global_used: Arc<AtomicU64>,
 }
 
@@ -308,66 +303,6 @@ impl MemoryCache {
         self.expiry.peek_deadline()
     }
 
-    /// Appends up to `max_keys` live keys matching `matcher`, scanning at most `budget`
-    /// slots from `cursor`; returns the cursor to resume at, `None` at the end.
-    pub fn scan_keys(
-        &self,
-        cursor: u64,
-        max_keys: usize,
-        budget: usize,
-        matcher: &KeyMatcher,
-        now: u64,
-        out: &mut Vec<String>,
-    ) -> Option<u64> {
-        let end = self.arena.capacity() as u64;
-        let mut pos = cursor;
-        let mut scanned = 0;
-        let mut bytes = 0;
-        while pos < end && out.len() < max_keys && scanned < budget && bytes < PAGE_BYTES {
-            let slot = self.arena.slot(pos as u32);
-            if is_match(slot, matcher, now) {
-                bytes += slot.key().len();
-                out.push(String::from_utf8_lossy(slot.key()).into_owned());
-            }
-            pos += 1;
-            scanned += 1;
-        }
-        (pos < end).then_some(pos)
-    }
-
-    /// Applies `action` to matching keys among at most `budget` slots from `cursor`,
-    /// adding to `tally`; returns the cursor to resume at, `None` at the end.
-    pub fn apply_pattern(
-        &mut self,
-        cursor: u64,
-        budget: usize,
-        matcher: &KeyMatcher,
-        action: PatternAction,
-        now: u64,
-        tally: &mut PatternTally,
-    ) -> Option<u64> {
-        let end = (self.arena.capacity() as u64).min(cursor.saturating_add(budget as u64));
-        for pos in cursor..end {
-            let idx = pos as u32;
-            let slot = self.arena.slot(idx);
-            if !is_match(slot, matcher, now) {
-                continue;
-            }
-            tally.keys += 1;
-            tally.bytes += slot.payload_len() as u64;
-            tally.with_ttl += u64::from(slot.expires_at != 0);
-            match action {
-                PatternAction::Tally => {}
-                PatternAction::Delete => {
-                    self.drop_slot(idx);
-                    self.stats.deletes += 1;
-                }
-                PatternAction::SetDeadline(deadline) => self.change_deadline(idx, deadline),
-            }
-        }
-        (end < self.arena.capacity() as u64).then_some(end)
-    }
-
     /// Drops every entry; returns (entries, bytes) freed. Counters are kept.
     pub fn clear(&mut self) -> (u64, u64) {
         let freed = (self.arena.len() as u64, self.bytes_used);
@@ -392,7 +327,7 @@ impl MemoryCache {
         Some(idx)
     }
 
-    fn change_deadline(&mut self, idx: u32, deadline: u64) {
+    pub(super) fn change_deadline(&mut self, idx: u32, deadline: u64) {
         let slot = self.arena.slot_mut(idx);
         let had_ttl = slot.expires_at != 0;
         slot.expires_at = deadline;
@@ -439,7 +374,7 @@ impl MemoryCache {
     }
 
     /// Unindexes, unlinks and frees a slot; returns the bytes uncharged.
-    fn drop_slot(&mut self, idx: u32) -> u64 {
+    pub(super) fn drop_slot(&mut self, idx: u32) -> u64 {
         let Self { index, arena, hasher, .. } = self;
         let hash = hasher.hash_one(arena.slot(idx).key());
         if let Ok(entry) = index.find_entry(hash, |&i| i == idx) {
@@ -469,8 +404,4 @@ impl Drop for MemoryCache {
     fn drop(&mut self) {
         self.global_used.fetch_sub(self.bytes_used, Ordering::Relaxed);
     }
-}
-
-fn is_match(slot: &Slot, matcher: &KeyMatcher, now: u64) -> bool {
-    !slot.is_vacant() && !slot.is_expired(now) && matcher.is_match(slot.key())
 }

@@ -4,6 +4,7 @@ mod arena;
 pub mod cache;
 mod expiry;
 pub mod policy;
+mod scan;
 
 pub use cache::{
     CacheError, CacheLimits, MemoryCache, PatternAction, PatternTally, WriteCondition,
