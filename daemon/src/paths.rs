@@ -10,10 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::config::Config;
+use cachemgr_proto::socket_path::{default_socket_path, SocketEnv};
 
-/// Socket file name inside the runtime directory.
-pub const SOCKET_NAME: &str = "cachemgrd.sock";
+use crate::config::Config;
 
 fn env_path(name: &str) -> Option<PathBuf> {
     std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
@@ -23,25 +22,20 @@ fn home() -> Option<PathBuf> {
     env_path("HOME")
 }
 
-/// Socket path: `--socket`, `CACHEMGR_SOCKET` / `socket` key, `$XDG_RUNTIME_DIR/cachemgr`,
-/// `$RUNTIME_DIRECTORY` (systemd), `/run/cachemgr` for root, else `/tmp/cachemgr-<uid>`.
-/// The flag says whether the directory is ours to create and check.
+/// Socket path: `--socket`, then `CACHEMGR_SOCKET` / the `socket` key (empty = unset), then
+/// the protocol's default resolution (shared with the clients). The flag says whether the
+/// directory is the default one, ours to create and check.
 pub fn socket_path(flag: Option<PathBuf>, config: &Config) -> (PathBuf, bool) {
-    if let Some(path) = flag.or_else(|| config.socket.clone()) {
+    let explicit = flag.or_else(|| config.socket.clone()).filter(|p| !p.as_os_str().is_empty());
+    if let Some(path) = explicit {
         return (path, false);
     }
-    let uid = rustix::process::geteuid().as_raw();
-    let dir = env_path("XDG_RUNTIME_DIR")
-        .map(|dir| dir.join("cachemgr"))
-        .or_else(|| env_path("RUNTIME_DIRECTORY"))
-        .unwrap_or_else(|| {
-            if uid == 0 {
-                PathBuf::from("/run/cachemgr")
-            } else {
-                PathBuf::from(format!("/tmp/cachemgr-{uid}"))
-            }
-        });
-    (dir.join(SOCKET_NAME), true)
+    let env = SocketEnv {
+        xdg_runtime_dir: std::env::var_os("XDG_RUNTIME_DIR"),
+        runtime_directory: std::env::var_os("RUNTIME_DIRECTORY"),
+        euid: rustix::process::geteuid().as_raw(),
+    };
+    (default_socket_path(&env), true)
 }
 
 /// State directory: `--state-dir`, `state_dir` key, `$STATE_DIRECTORY` (systemd),

@@ -10,6 +10,7 @@ pub mod error;
 pub mod request;
 pub mod response;
 pub mod scan;
+pub mod socket_path;
 pub mod stats;
 
 pub use codec::{

@@ -60,9 +60,7 @@ pub fn get_many(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody {
 }
 
 pub fn set_many(state: &AppState, ns: &str, entries: Vec<Entry>) -> ResponseBody {
-    let batch: Vec<(String, Vec<u8>, Option<u64>)> =
-        entries.into_iter().map(|e| (e.key, e.value.into_vec(), e.ttl_ms)).collect();
-    match state.store.set_many(ns, &batch) {
+    match state.store.set_many(ns, &entries) {
         Ok(count) => ResponseBody::Count { count },
         Err(err) => store_error(err),
     }

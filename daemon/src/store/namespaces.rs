@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
+use cachemgr_proto::Entry;
 use tokio::sync::Notify;
 
 use super::clock::Clock;
@@ -146,27 +147,23 @@ impl Store {
 
     /// Writes a batch under one lock hold. Every entry is checked first, so a refused entry
     /// means nothing of the batch was written. Returns the number written.
-    pub fn set_many(
-        &self,
-        ns: &str,
-        entries: &[(String, Vec<u8>, Option<u64>)],
-    ) -> Result<u64, StoreError> {
+    pub fn set_many(&self, ns: &str, entries: &[Entry]) -> Result<u64, StoreError> {
         let namespace = self.namespace_for_write(ns)?;
         let cap = self.global_cap();
-        for (key, value, _) in entries {
-            self.check_global_fit(key.len() + value.len(), cap)?;
+        for entry in entries {
+            self.check_global_fit(entry.key.len() + entry.value.len(), cap)?;
         }
         let now = self.clock.now_ms();
         let mut earliest = u64::MAX;
         {
             let mut cache = namespace.lock();
-            for (key, value, _) in entries {
-                cache.check_entry(key, value.len())?;
+            for entry in entries {
+                cache.check_entry(&entry.key, entry.value.len())?;
             }
             let limits = cache.limits();
-            for (key, value, ttl_ms) in entries {
-                let deadline = self.deadline(*ttl_ms, limits);
-                cache.insert(key, value, deadline, WriteCondition::Always, now)?;
+            for entry in entries {
+                let deadline = self.deadline(entry.ttl_ms, limits);
+                cache.insert(&entry.key, &entry.value, deadline, WriteCondition::Always, now)?;
                 if deadline != 0 {
                     earliest = earliest.min(deadline);
                 }
