@@ -6,6 +6,7 @@
 //! sweeps) work in chunks and release the lock between them.
 
 pub mod clock;
+pub mod disk;
 pub mod memory;
 pub mod names;
 mod namespaces;

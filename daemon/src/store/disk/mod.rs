@@ -1,0 +1,226 @@
+//! The disk layer: one redb database holding every disk-tier namespace, each value sealed
+//! with its namespace's key (see [`record`] for the byte layout).
+//!
+//! Tables, per namespace `ns`: `d/ns` (key → sealed record) and `x/ns` ((expires unix ms,
+//! key) → (), the expiry index the sweeper walks). Shared: `ns_keys` ((ns, key id) → 32-byte
+//! salt; the namespace key is HKDF(master, salt, "cachemgr/ns/v1/" + ns)) and `meta`.
+//!
+//! Reads run on the caller's thread with a read transaction (redb is MVCC: readers never wait
+//! for the writer). Every change goes through one writer thread ([`writer`]) that batches
+//! whatever is queued into one transaction (group commit), so `fsync` durability costs one
+//! fsync per batch, not per write.
+
+mod apply;
+mod cursors;
+mod keyset;
+mod open;
+mod read;
+pub mod record;
+mod rotation;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use cachemgr_proto::CacheStats;
+use redb::Database;
+use tokio::sync::Notify;
+
+pub use keyset::KeySet;
+pub use open::{DiskOptions, OpenReport};
+pub use read::{DiskEntry, KeysPage};
+pub use rotation::{RotationOutcome, RotationProgress};
+pub use writer::{Op, Outcome};
+
+use crate::keys::MasterKey;
+use cursors::Cursors;
+use writer::WriterHandle;
+
+/// Why a disk operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DiskError {
+    /// The database reported an error (I/O, disk full, damage).
+    #[error("disk layer: {0}")]
+    Storage(String),
+    /// The writer thread is gone (the daemon is stopping).
+    #[error("disk layer is shut down")]
+    Closed,
+    /// A rotation of this namespace is already running.
+    #[error("a key rotation of namespace {0:?} is already running")]
+    Busy(String),
+    /// A `keys` cursor that this daemon did not hand out (or forgot).
+    #[error("unknown or expired cursor {0}; start again from 0")]
+    Cursor(u64),
+}
+
+impl DiskError {
+    /// Wraps any redb error with what was being done.
+    pub(crate) fn storage(doing: &str, err: impl std::fmt::Display) -> DiskError {
+        DiskError::Storage(format!("{doing}: {err}"))
+    }
+}
+
+/// Counters of one namespace's disk layer.
+#[derive(Debug, Default)]
+pub struct DiskCounters {
+    pub(crate) hits: AtomicU64,
+    pub(crate) misses: AtomicU64,
+    pub(crate) sets: AtomicU64,
+    pub(crate) deletes: AtomicU64,
+    pub(crate) expired: AtomicU64,
+    pub(crate) corrupt: AtomicU64,
+}
+
+/// One namespace's disk state: its key generations, counters and rotation progress.
+#[derive(Debug)]
+pub struct DiskNamespace {
+    name: String,
+    pub(crate) keys: RwLock<KeySet>,
+    pub(crate) counters: DiskCounters,
+    pub(crate) rotation: Mutex<Option<RotationProgress>>,
+}
+
+impl DiskNamespace {
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The key generation new values are sealed with.
+    pub fn current_key_id(&self) -> u32 {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner).current_id()
+    }
+
+    /// Where a running rotation stands.
+    pub fn rotation(&self) -> Option<RotationProgress> {
+        *self.rotation.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The disk layer (see the module doc).
+pub struct DiskLayer {
+    db: Arc<Database>,
+    writer: WriterHandle,
+    master: Arc<MasterKey>,
+    namespaces: RwLock<HashMap<String, Arc<DiskNamespace>>>,
+    plain: bool,
+    cursors: Cursors,
+    path: PathBuf,
+    /// Earliest expiry (unix ms) the sweeper must wake for; `u64::MAX` = none known.
+    pub(crate) next_deadline: AtomicU64,
+    pub(crate) wakeup: Notify,
+}
+
+impl std::fmt::Debug for DiskLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskLayer").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl DiskLayer {
+    /// The database file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// The namespace's disk state if it has ever been written.
+    pub fn lookup(&self, ns: &str) -> Option<Arc<DiskNamespace>> {
+        self.namespaces.read().unwrap_or_else(PoisonError::into_inner).get(ns).cloned()
+    }
+
+    /// Every namespace with disk state.
+    pub fn all(&self) -> Vec<Arc<DiskNamespace>> {
+        self.namespaces.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect()
+    }
+
+    /// The namespace's disk state, creating its first key (durably) when it has none.
+    pub async fn namespace(&self, ns: &str) -> Result<Arc<DiskNamespace>, DiskError> {
+        if let Some(found) = self.lookup(ns) {
+            return Ok(found);
+        }
+        let mut salt = [0u8; 32];
+        record::fill_random(&mut salt);
+        self.submit(Op::AddKey { ns: ns.to_owned(), id: 1, salt }, true).await?;
+        let mut map = self.namespaces.write().unwrap_or_else(PoisonError::into_inner);
+        let entry = map.entry(ns.to_owned()).or_insert_with(|| {
+            let mut keys = KeySet::default();
+            keys.add(1, &self.master, ns, &salt);
+            Arc::new(DiskNamespace {
+                name: ns.to_owned(),
+                keys: RwLock::new(keys),
+                counters: DiskCounters::default(),
+                rotation: Mutex::new(None),
+            })
+        });
+        Ok(entry.clone())
+    }
+
+    /// Queues `op` and waits until it is committed (durably when `durable`).
+    pub async fn submit(&self, op: Op, durable: bool) -> Result<Outcome, DiskError> {
+        self.writer.submit(op, durable)?.await.map_err(|_| DiskError::Closed)?
+    }
+
+    /// Queues `op` now (so its order against other writes is fixed by the caller) and returns
+    /// a future that resolves when it is committed.
+    pub fn enqueue(
+        &self,
+        op: Op,
+        durable: bool,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<Outcome, DiskError>>, DiskError> {
+        self.writer.submit(op, durable)
+    }
+
+    /// Makes the sweeper wake by `expires_at` (unix ms) if that is earlier than its plan.
+    pub fn note_deadline(&self, expires_at: u64) {
+        if expires_at != 0 && expires_at < self.next_deadline.fetch_min(expires_at, Ordering::AcqRel)
+        {
+            self.wakeup.notify_one();
+        }
+    }
+
+    /// Counters, live entries and stored bytes of one namespace.
+    pub fn stats(&self, ns: &str) -> CacheStats {
+        let Some(state) = self.lookup(ns) else {
+            return CacheStats::default();
+        };
+        let c = &state.counters;
+        let (entries, bytes) = self.size_of(ns).unwrap_or((0, 0));
+        CacheStats {
+            hits: c.hits.load(Ordering::Relaxed),
+            misses: c.misses.load(Ordering::Relaxed),
+            sets: c.sets.load(Ordering::Relaxed),
+            deletes: c.deletes.load(Ordering::Relaxed),
+            expired: c.expired.load(Ordering::Relaxed),
+            corrupt: c.corrupt.load(Ordering::Relaxed),
+            entries,
+            bytes_used: bytes,
+            ..CacheStats::default()
+        }
+    }
+
+    /// Stops the writer after it has committed everything queued (durably).
+    pub fn close(&self, timeout: Duration) {
+        self.writer.close(timeout);
+    }
+}
+
+/// The table of a namespace's values.
+pub(crate) fn data_table(ns: &str) -> String {
+    format!("d/{ns}")
+}
+
+/// The table of a namespace's expiry index.
+pub(crate) fn expiry_table(ns: &str) -> String {
+    format!("x/{ns}")
+}
+
+/// The current wall-clock time in unix ms (disk deadlines must survive a restart).
+pub fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(1)
+}

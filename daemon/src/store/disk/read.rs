@@ -1,0 +1,191 @@
+//! Reads: single values (opened with the namespace key), headers (TTL and existence need no
+//! key), and chunked scans for paging, pattern operations and rotation.
+
+use std::ops::Bound;
+use std::sync::atomic::Ordering;
+use std::sync::PoisonError;
+
+use redb::{ReadOnlyTable, ReadableDatabase, TableError};
+
+use super::apply::data_def;
+use super::record::{self, RecordHeader};
+use super::writer::Op;
+use super::{data_table, DiskError, DiskLayer, DiskNamespace};
+use crate::store::pattern::KeyMatcher;
+
+/// A value read from disk and when it expires (unix ms, 0 = never).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskEntry {
+    /// The opened value.
+    pub value: Vec<u8>,
+    /// Expiry, unix ms.
+    pub expires_at: u64,
+}
+
+/// One page of keys and the cursor for the next.
+#[derive(Debug, Default)]
+pub struct KeysPage {
+    /// Matching keys.
+    pub keys: Vec<String>,
+    /// Where to resume; `None` = done.
+    pub next_cursor: Option<u64>,
+}
+
+/// A live key seen by a scan, with its header and stored size.
+#[derive(Debug, Clone)]
+pub struct ScannedKey {
+    /// The key.
+    pub key: String,
+    /// Its record header.
+    pub header: RecordHeader,
+    /// Stored record bytes.
+    pub stored: usize,
+}
+
+impl DiskLayer {
+    fn table(&self, ns: &str) -> Result<Option<ReadOnlyTable<&'static str, &'static [u8]>>, DiskError> {
+        let txn = self.db().begin_read().map_err(|e| DiskError::storage("starting a read", e))?;
+        match txn.open_table(data_def(&data_table(ns))) {
+            Ok(table) => Ok(Some(table)),
+            Err(TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(DiskError::storage("opening a table", e)),
+        }
+    }
+
+    /// Reads and opens a live value. A value that fails to open counts as `corrupt`, is
+    /// logged (namespace and key, never bytes), queued for deletion and reported as a miss.
+    pub fn get(&self, ns: &str, key: &str, now: u64) -> Result<Option<DiskEntry>, DiskError> {
+        let Some(state) = self.lookup(ns) else { return Ok(None) };
+        let found = self.read_live(ns, key, now)?;
+        let Some((bytes, header)) = found else {
+            state.counters.misses.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        };
+        let opened = {
+            let keys = state.keys.read().unwrap_or_else(PoisonError::into_inner);
+            record::open(&bytes, ns, key, self.plain, |id| keys.get(id))
+        };
+        match opened {
+            Ok(value) => {
+                state.counters.hits.fetch_add(1, Ordering::Relaxed);
+                Ok(Some(DiskEntry { value, expires_at: header.expires_at }))
+            }
+            Err(err) => {
+                self.drop_damaged(&state, key, bytes, &err);
+                Ok(None)
+            }
+        }
+    }
+
+    /// The header of a live value (for `exists` and `ttl`).
+    pub fn header(&self, ns: &str, key: &str, now: u64) -> Result<Option<RecordHeader>, DiskError> {
+        Ok(self.read_live(ns, key, now)?.map(|(_, header)| header))
+    }
+
+    fn read_live(
+        &self,
+        ns: &str,
+        key: &str,
+        now: u64,
+    ) -> Result<Option<(Vec<u8>, RecordHeader)>, DiskError> {
+        let Some(table) = self.table(ns)? else { return Ok(None) };
+        let Some(guard) = table.get(key).map_err(|e| DiskError::storage("reading", e))? else {
+            return Ok(None);
+        };
+        let bytes = guard.value().to_vec();
+        match record::peek(&bytes) {
+            Ok(header) if header.expired(now) => Ok(None),
+            Ok(header) => Ok(Some((bytes, header))),
+            Err(err) => {
+                if let Some(state) = self.lookup(ns) {
+                    self.drop_damaged(&state, key, bytes, &err);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn drop_damaged(&self, state: &DiskNamespace, key: &str, bytes: Vec<u8>, err: &record::RecordError) {
+        state.counters.corrupt.fetch_add(1, Ordering::Relaxed);
+        state.counters.misses.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(namespace = %state.name(), key = %key, "dropping a value that does not open: {err}");
+        let op = Op::DropDamaged { ns: state.name().to_owned(), key: key.to_owned(), record: bytes };
+        // Fire and forget: the value is already treated as a miss.
+        let _ = self.enqueue(op, false);
+    }
+
+    /// Up to `limit` live keys after `after` (exclusive), in key order, with their headers;
+    /// the second value is the last key visited (`None` = the end was reached).
+    pub fn scan_chunk(
+        &self,
+        ns: &str,
+        after: Option<&str>,
+        limit: usize,
+        now: u64,
+    ) -> Result<(Vec<ScannedKey>, Option<String>), DiskError> {
+        let Some(table) = self.table(ns)? else { return Ok((Vec::new(), None)) };
+        let start = match after {
+            Some(key) => Bound::Excluded(key),
+            None => Bound::Unbounded,
+        };
+        let range = table
+            .range::<&str>((start, Bound::Unbounded))
+            .map_err(|e| DiskError::storage("scanning", e))?;
+        let mut out = Vec::new();
+        let mut visited = 0;
+        for item in range {
+            let (key, value) = item.map_err(|e| DiskError::storage("scanning", e))?;
+            visited += 1;
+            let key = key.value().to_owned();
+            if let Ok(header) = record::peek(value.value()) {
+                if !header.expired(now) {
+                    out.push(ScannedKey { key: key.clone(), header, stored: value.value().len() });
+                }
+            }
+            if visited == limit {
+                return Ok((out, Some(key)));
+            }
+        }
+        Ok((out, None))
+    }
+
+    /// One page of matching keys; `cursor` 0 starts, others resume where a page ended.
+    pub fn keys_page(
+        &self,
+        ns: &str,
+        matcher: &KeyMatcher,
+        cursor: u64,
+        count: usize,
+        now: u64,
+    ) -> Result<KeysPage, DiskError> {
+        let mut after = match cursor {
+            0 => None,
+            id => Some(self.cursors.resume(ns, id).ok_or(DiskError::Cursor(id))?),
+        };
+        let mut page = KeysPage::default();
+        let budget = count.saturating_mul(16).max(4096);
+        let mut visited = 0;
+        while page.keys.len() < count && visited < budget {
+            let (chunk, last) = self.scan_chunk(ns, after.as_deref(), 1024.min(budget), now)?;
+            visited += 1024;
+            for scanned in chunk {
+                if page.keys.len() < count && matcher.is_match(scanned.key.as_bytes()) {
+                    after = Some(scanned.key.clone());
+                    page.keys.push(scanned.key);
+                } else if page.keys.len() >= count {
+                    break;
+                }
+            }
+            match last {
+                None if page.keys.len() < count => return Ok(page),
+                None => break,
+                Some(last) if page.keys.len() < count => after = Some(last),
+                Some(_) => break,
+            }
+        }
+        if let Some(last) = after {
+            page.next_cursor = Some(self.cursors.save(ns, last));
+        }
+        Ok(page)
+    }
+}
