@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::memory::{CacheLimits, EvictionPolicy};
 use crate::store::names::validate_namespace;
+use crate::store::tier::{Durability, Tier};
 
 /// Top-level keys an environment variable may set: other `CACHEMGR_*` variables (the
 /// config path, the log level, the key, a test's own switches) are not config and must not
@@ -29,6 +30,7 @@ const ENV_KEYS: &[&str] = &[
     "memory",
     "defaults",
     "namespaces",
+    "disk",
 ];
 
 /// Why a configuration was refused.
@@ -63,6 +65,12 @@ pub struct NamespaceConfig {
     /// `lru`, `lfu` or `fifo`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eviction: Option<EvictionPolicy>,
+    /// `memory`, `disk` or `memory+disk`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<Tier>,
+    /// `fsync` or `batched` (disk tiers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durability: Option<Durability>,
 }
 
 /// Settings for namespaces not named in the file (created on first write).
@@ -76,11 +84,41 @@ pub struct NamespaceDefaults {
     pub default_ttl: Option<Duration>,
     /// Eviction policy.
     pub eviction: EvictionPolicy,
+    /// Layers.
+    pub tier: Tier,
+    /// Disk write durability.
+    pub durability: Durability,
 }
 
 impl Default for NamespaceDefaults {
     fn default() -> Self {
-        Self { max_bytes: ByteSize::mib(128), default_ttl: None, eviction: EvictionPolicy::Lru }
+        Self {
+            max_bytes: ByteSize::mib(128),
+            default_ttl: None,
+            eviction: EvictionPolicy::Lru,
+            tier: Tier::Memory,
+            durability: Durability::Batched,
+        }
+    }
+}
+
+/// The disk layer's file and tuning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiskConfig {
+    /// The database file; default `<state_dir>/cache.redb`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// redb's page cache.
+    pub cache_size: ByteSize,
+    /// Longest a `batched` write waits to be fsynced (its crash-loss window).
+    #[serde(with = "humantime_serde")]
+    pub batch_window: Duration,
+}
+
+impl Default for DiskConfig {
+    fn default() -> Self {
+        Self { path: None, cache_size: ByteSize::mib(64), batch_window: Duration::from_millis(5) }
     }
 }
 
@@ -126,6 +164,8 @@ pub struct Config {
     pub defaults: NamespaceDefaults,
     /// Configured namespaces by name.
     pub namespaces: BTreeMap<String, NamespaceConfig>,
+    /// The disk layer.
+    pub disk: DiskConfig,
 }
 
 impl Default for Config {
@@ -141,6 +181,7 @@ impl Default for Config {
             memory: MemoryConfig::default(),
             defaults: NamespaceDefaults::default(),
             namespaces: BTreeMap::new(),
+            disk: DiskConfig::default(),
         }
     }
 }
@@ -179,6 +220,15 @@ impl Config {
             default_ttl_ms: ttl.map(|ttl| ttl.as_millis() as u64).filter(|&ms| ms > 0),
             eviction: own.eviction.unwrap_or(self.defaults.eviction),
         }
+    }
+
+    /// Tier and durability of the namespace `name`.
+    pub fn tier_for(&self, name: &str) -> (Tier, Durability) {
+        let own = self.namespaces.get(name);
+        (
+            own.and_then(|ns| ns.tier).unwrap_or(self.defaults.tier),
+            own.and_then(|ns| ns.durability).unwrap_or(self.defaults.durability),
+        )
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

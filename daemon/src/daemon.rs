@@ -1,12 +1,17 @@
 //! Start-up and shutdown in order: config, paths, socket, state, tasks, serve, drain.
 
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use crate::cli::Args;
 use crate::config::Config;
+use crate::keys::MasterKey;
 use crate::state::AppState;
+use crate::store::disk::{DiskLayer, DiskOptions, OpenReport};
+use crate::store::Store;
 use crate::{paths, server, signals};
 
 /// Runs the daemon until it is told to stop. Errors are start-up failures.
@@ -27,9 +32,24 @@ pub async fn run(args: Args) -> Result<()> {
     }
     let state_dir = paths::state_dir(args.state_dir.clone(), &config)?;
     paths::prepare_dir(&state_dir, false)?;
+    // TEMPORARY until key sources land: an ephemeral master key.
+    let master = Arc::new(crate::keys::MasterKey::generate());
+    let (disk, report) = open_disk(&config, &state_dir, master, true)?;
     let bound = server::listener::bind(&socket)?;
-    let state = AppState::new(config, socket.clone(), config_path.clone(), state_dir);
+    let store = Store::with_disk(config.clone(), Some(disk.clone()));
+    let state =
+        AppState::new(config, store, socket.clone(), config_path.clone(), state_dir, report.notices);
     tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
+    tokio::spawn(disk.clone().run_sweeper(state.shutdown.clone()));
+    let resuming = disk.clone();
+    tokio::spawn(async move {
+        for result in resuming.resume_rotations().await {
+            match result {
+                Ok(done) => tracing::info!(namespace = %done.ns, resealed = done.resealed, "interrupted key rotation finished"),
+                Err(err) => tracing::error!("interrupted key rotation failed: {err}"),
+            }
+        }
+    });
     let signal_task = signals::spawn(state.clone()).context("cannot install signal handlers")?;
     tracing::info!(
         socket = %socket.display(),
@@ -41,6 +61,27 @@ pub async fn run(args: Args) -> Result<()> {
     );
     let drained = server::run(bound, state.clone()).await;
     signal_task.abort();
+    let flush = disk.clone();
+    let _ = tokio::task::spawn_blocking(move || flush.close(Duration::from_secs(10))).await;
     tracing::info!(drained, "cachemgrd stopped");
     Ok(())
+}
+
+/// Opens the disk layer (wiping it first when the master key is ephemeral).
+fn open_disk(
+    config: &Config,
+    state_dir: &Path,
+    master: Arc<MasterKey>,
+    ephemeral: bool,
+) -> Result<(Arc<DiskLayer>, OpenReport)> {
+    let path = config.disk.path.clone().unwrap_or_else(|| state_dir.join("cache.redb"));
+    let options = DiskOptions {
+        path: path.clone(),
+        cache_bytes: usize::try_from(config.disk.cache_size.as_u64()).unwrap_or(usize::MAX),
+        batch_window: config.disk.batch_window,
+        wipe: ephemeral,
+        plain: false,
+    };
+    DiskLayer::open(options, master)
+        .with_context(|| format!("cannot open the disk layer at {}", path.display()))
 }

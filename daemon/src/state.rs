@@ -29,6 +29,8 @@ pub struct AppState {
     pub started: Instant,
     /// Connections open now.
     pub connections: AtomicU64,
+    /// What an operator must know (shown by `info`): a database moved aside, a wiped tier.
+    pub notices: Vec<String>,
     config: RwLock<Arc<Config>>,
     reload_lock: Mutex<()>,
 }
@@ -37,12 +39,15 @@ impl AppState {
     /// State for a daemon about to serve.
     pub fn new(
         config: Arc<Config>,
+        store: Arc<Store>,
         socket: PathBuf,
         config_path: Option<PathBuf>,
         state_dir: PathBuf,
+        notices: Vec<String>,
     ) -> Arc<AppState> {
         Arc::new(AppState {
-            store: Store::new(config.clone()),
+            store,
+            notices,
             shutdown: CancellationToken::new(),
             socket,
             config_path,

@@ -37,16 +37,24 @@ pub fn list_namespaces(state: &AppState) -> ResponseBody {
     ResponseBody::Namespaces { namespaces: state.store.summaries() }
 }
 
-pub fn clear(state: &AppState, ns: &str) -> ResponseBody {
-    let (entries, bytes) = state.store.clear(ns);
-    tracing::info!(namespace = ns, entries, bytes, "namespace cleared");
-    ResponseBody::Cleared { entries, bytes }
+pub async fn clear(state: &AppState, ns: &str) -> ResponseBody {
+    match state.store.clear(ns).await {
+        Ok((entries, bytes)) => {
+            tracing::info!(namespace = ns, entries, bytes, "namespace cleared");
+            ResponseBody::Cleared { entries, bytes }
+        }
+        Err(err) => super::store_error(err),
+    }
 }
 
-pub fn clear_all(state: &AppState) -> ResponseBody {
-    let (entries, bytes) = state.store.clear_all();
-    tracing::info!(entries, bytes, "all namespaces cleared");
-    ResponseBody::Cleared { entries, bytes }
+pub async fn clear_all(state: &AppState) -> ResponseBody {
+    match state.store.clear_all().await {
+        Ok((entries, bytes)) => {
+            tracing::info!(entries, bytes, "all namespaces cleared");
+            ResponseBody::Cleared { entries, bytes }
+        }
+        Err(err) => super::store_error(err),
+    }
 }
 
 pub fn reload(state: &AppState) -> ResponseBody {

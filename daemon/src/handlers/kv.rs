@@ -4,6 +4,7 @@ use cachemgr_proto::{Entry, ResponseBody, SetCondition};
 use serde_bytes::ByteBuf;
 
 use super::store_error;
+use crate::store::StoreError;
 use crate::state::AppState;
 use crate::store::memory::WriteCondition;
 
@@ -15,7 +16,7 @@ fn condition(condition: SetCondition) -> WriteCondition {
     }
 }
 
-pub fn set(
+pub async fn set(
     state: &AppState,
     ns: &str,
     key: &str,
@@ -23,44 +24,54 @@ pub fn set(
     ttl_ms: Option<u64>,
     cond: SetCondition,
 ) -> ResponseBody {
-    match state.store.set(ns, key, value, ttl_ms, condition(cond)) {
+    match state.store.set(ns, key, value, ttl_ms, condition(cond)).await {
         Ok(stored) => ResponseBody::Stored { stored },
         Err(err) => store_error(err),
     }
 }
 
 pub fn get(state: &AppState, ns: &str, key: &str) -> ResponseBody {
-    ResponseBody::Value { value: state.store.get(ns, key).map(ByteBuf::from) }
+    answer(state.store.get(ns, key), |value| ResponseBody::Value { value: value.map(ByteBuf::from) })
 }
 
-pub fn delete(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody {
-    ResponseBody::Count { count: state.store.delete(ns, keys) }
+pub async fn delete(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody {
+    answer(state.store.delete(ns, keys).await, |count| ResponseBody::Count { count })
 }
 
 pub fn exists(state: &AppState, ns: &str, key: &str) -> ResponseBody {
-    ResponseBody::Count { count: u64::from(state.store.exists(ns, key)) }
+    answer(state.store.exists(ns, key), |found| ResponseBody::Count { count: u64::from(found) })
 }
 
 pub fn ttl(state: &AppState, ns: &str, key: &str) -> ResponseBody {
-    match state.store.ttl(ns, key) {
+    answer(state.store.ttl(ns, key), |ttl| match ttl {
         Some(ttl_ms) => ResponseBody::Ttl { exists: true, ttl_ms },
         None => ResponseBody::Ttl { exists: false, ttl_ms: None },
-    }
+    })
 }
 
-pub fn expire(state: &AppState, ns: &str, key: &str, ttl_ms: Option<u64>) -> ResponseBody {
+pub async fn expire(state: &AppState, ns: &str, key: &str, ttl_ms: Option<u64>) -> ResponseBody {
     let ttl_ms = ttl_ms.filter(|&ms| ms > 0);
-    let exists = state.store.expire(ns, key, ttl_ms);
-    ResponseBody::Ttl { exists, ttl_ms: if exists { ttl_ms } else { None } }
+    answer(state.store.expire(ns, key, ttl_ms).await, |exists| ResponseBody::Ttl {
+        exists,
+        ttl_ms: if exists { ttl_ms } else { None },
+    })
 }
 
 pub fn get_many(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody {
-    let values = state.store.get_many(ns, keys).into_iter().map(|v| v.map(ByteBuf::from));
-    ResponseBody::Values { values: values.collect() }
+    answer(state.store.get_many(ns, keys), |values| ResponseBody::Values {
+        values: values.into_iter().map(|v| v.map(ByteBuf::from)).collect(),
+    })
 }
 
-pub fn set_many(state: &AppState, ns: &str, entries: Vec<Entry>) -> ResponseBody {
-    match state.store.set_many(ns, &entries) {
+fn answer<T>(result: Result<T, StoreError>, ok: impl FnOnce(T) -> ResponseBody) -> ResponseBody {
+    match result {
+        Ok(value) => ok(value),
+        Err(err) => store_error(err),
+    }
+}
+
+pub async fn set_many(state: &AppState, ns: &str, entries: Vec<Entry>) -> ResponseBody {
+    match state.store.set_many(ns, &entries).await {
         Ok(count) => ResponseBody::Count { count },
         Err(err) => store_error(err),
     }

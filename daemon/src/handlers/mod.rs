@@ -9,6 +9,7 @@ use cachemgr_proto::{ErrorKind, RequestBody, ResponseBody};
 
 use crate::state::AppState;
 use crate::store::memory::CacheError;
+use crate::store::disk::DiskError;
 use crate::store::StoreError;
 
 /// Answers one request (the handshake is handled by the connection, not here).
@@ -21,20 +22,20 @@ pub async fn handle(state: &AppState, body: RequestBody) -> ResponseBody {
         RequestBody::Info {} => admin::info(state),
         RequestBody::Stats { ns } => admin::stats(state, ns.as_deref()),
         RequestBody::ListNamespaces {} => admin::list_namespaces(state),
-        RequestBody::Clear { ns } => admin::clear(state, &ns),
-        RequestBody::ClearAll {} => admin::clear_all(state),
+        RequestBody::Clear { ns } => admin::clear(state, &ns).await,
+        RequestBody::ClearAll {} => admin::clear_all(state).await,
         RequestBody::Reload {} => admin::reload(state),
         RequestBody::Shutdown {} => admin::shutdown(state),
         RequestBody::Set { ns, key, value, ttl_ms, condition } => {
-            kv::set(state, &ns, &key, &value, ttl_ms, condition)
+            kv::set(state, &ns, &key, &value, ttl_ms, condition).await
         }
         RequestBody::Get { ns, key } => kv::get(state, &ns, &key),
-        RequestBody::Delete { ns, keys } => kv::delete(state, &ns, &keys),
+        RequestBody::Delete { ns, keys } => kv::delete(state, &ns, &keys).await,
         RequestBody::Exists { ns, key } => kv::exists(state, &ns, &key),
         RequestBody::Ttl { ns, key } => kv::ttl(state, &ns, &key),
-        RequestBody::Expire { ns, key, ttl_ms } => kv::expire(state, &ns, &key, ttl_ms),
+        RequestBody::Expire { ns, key, ttl_ms } => kv::expire(state, &ns, &key, ttl_ms).await,
         RequestBody::GetMany { ns, keys } => kv::get_many(state, &ns, &keys),
-        RequestBody::SetMany { ns, entries } => kv::set_many(state, &ns, entries),
+        RequestBody::SetMany { ns, entries } => kv::set_many(state, &ns, entries).await,
         RequestBody::Keys { ns, pattern, cursor, count } => {
             pattern::keys(state, &ns, pattern.as_ref(), cursor, count)
         }
@@ -60,6 +61,9 @@ fn store_error(err: StoreError) -> ResponseBody {
         StoreError::InvalidNamespace { .. } => ErrorKind::InvalidArgument,
         StoreError::Cache(CacheError::TooLarge { .. }) => ErrorKind::TooLarge,
         StoreError::Cache(CacheError::KeyTooLong(_)) => ErrorKind::TooLarge,
+        StoreError::Disk(DiskError::Busy(_)) => ErrorKind::Unavailable,
+        StoreError::Disk(DiskError::Cursor(_)) => ErrorKind::InvalidArgument,
+        StoreError::Disk(_) | StoreError::NoDisk(_) => ErrorKind::Internal,
     };
     error(kind, err.to_string())
 }

@@ -2,7 +2,7 @@
 
 use cachemgr_proto::{ErrorKind, KeyPattern, ResponseBody};
 
-use super::error;
+use super::{error, store_error};
 use crate::state::AppState;
 use crate::store::memory::PatternAction;
 use crate::store::pattern::KeyMatcher;
@@ -26,8 +26,10 @@ pub fn keys(
         Err(response) => return response,
     };
     let count = count.clamp(1, MAX_PAGE) as usize;
-    let (keys, next_cursor) = state.store.keys_page(ns, &matcher, cursor, count);
-    ResponseBody::Keys { keys, next_cursor }
+    match state.store.keys_page(ns, &matcher, cursor, count) {
+        Ok((keys, next_cursor)) => ResponseBody::Keys { keys, next_cursor },
+        Err(err) => store_error(err),
+    }
 }
 
 pub async fn stats(state: &AppState, ns: &str, pattern: Option<&KeyPattern>) -> ResponseBody {
@@ -35,8 +37,10 @@ pub async fn stats(state: &AppState, ns: &str, pattern: Option<&KeyPattern>) -> 
         Ok(matcher) => matcher,
         Err(response) => return response,
     };
-    let tally = state.store.apply_pattern(ns, &matcher, PatternAction::Tally).await;
-    ResponseBody::PatternStats { keys: tally.keys, bytes: tally.bytes, with_ttl: tally.with_ttl }
+    match state.store.apply_pattern(ns, &matcher, PatternAction::Tally).await {
+        Ok(t) => ResponseBody::PatternStats { keys: t.keys, bytes: t.bytes, with_ttl: t.with_ttl },
+        Err(err) => store_error(err),
+    }
 }
 
 pub async fn delete(state: &AppState, ns: &str, pattern: &KeyPattern) -> ResponseBody {
@@ -44,8 +48,7 @@ pub async fn delete(state: &AppState, ns: &str, pattern: &KeyPattern) -> Respons
         Ok(matcher) => matcher,
         Err(response) => return response,
     };
-    let tally = state.store.apply_pattern(ns, &matcher, PatternAction::Delete).await;
-    ResponseBody::Count { count: tally.keys }
+    counted(state.store.apply_pattern(ns, &matcher, PatternAction::Delete).await)
 }
 
 pub async fn expire(
@@ -59,6 +62,12 @@ pub async fn expire(
         Err(response) => return response,
     };
     let deadline = state.store.clock().deadline_after(ttl_ms.unwrap_or(0));
-    let tally = state.store.apply_pattern(ns, &matcher, PatternAction::SetDeadline(deadline)).await;
-    ResponseBody::Count { count: tally.keys }
+    counted(state.store.apply_pattern(ns, &matcher, PatternAction::SetDeadline(deadline)).await)
+}
+
+fn counted(result: Result<crate::store::memory::PatternTally, crate::store::StoreError>) -> ResponseBody {
+    match result {
+        Ok(tally) => ResponseBody::Count { count: tally.keys },
+        Err(err) => store_error(err),
+    }
 }

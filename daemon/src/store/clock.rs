@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     origin: Instant,
+    /// Wall-clock unix ms at `origin`, to translate disk expiries (which must survive a
+    /// restart) to and from cache-clock deadlines.
+    origin_unix_ms: u64,
 }
 
 impl Default for Clock {
@@ -20,7 +23,7 @@ impl Default for Clock {
 impl Clock {
     /// A clock starting now.
     pub fn new() -> Self {
-        Self { origin: Instant::now() }
+        Self { origin: Instant::now(), origin_unix_ms: super::disk::unix_now_ms() }
     }
 
     /// The current time in cache-clock milliseconds (≥ 1).
@@ -34,6 +37,24 @@ impl Clock {
             0
         } else {
             self.now_ms().saturating_add(ttl_ms)
+        }
+    }
+
+    /// The unix-ms expiry of a cache-clock deadline (0 stays 0 = never).
+    pub fn unix_of(&self, deadline_ms: u64) -> u64 {
+        if deadline_ms == 0 {
+            0
+        } else {
+            self.origin_unix_ms + deadline_ms
+        }
+    }
+
+    /// The cache-clock deadline of a unix-ms expiry (0 stays 0; a past one becomes 1).
+    pub fn deadline_of_unix(&self, unix_ms: u64) -> u64 {
+        if unix_ms == 0 {
+            0
+        } else {
+            unix_ms.saturating_sub(self.origin_unix_ms).max(1)
         }
     }
 

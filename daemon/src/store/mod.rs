@@ -13,5 +13,9 @@ mod namespaces;
 pub mod pattern;
 mod report;
 mod sweeper;
+pub mod tier;
+mod layered;
+mod memory_ops;
+mod disk_sweeper;
 
 pub use namespaces::{Namespace, Store, StoreError};

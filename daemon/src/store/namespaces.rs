@@ -1,18 +1,16 @@
 //! The store: namespaces by name, the global memory budget, and every cache operation.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
-use cachemgr_proto::Entry;
 use tokio::sync::Notify;
 
 use super::clock::Clock;
-use super::memory::{
-    CacheError, CacheLimits, MemoryCache, PatternAction, PatternTally, WriteCondition,
-};
+use super::disk::{DiskError, DiskLayer, DiskNamespace};
+use super::memory::{CacheError, CacheLimits, MemoryCache};
 use super::names::validate_namespace;
-use super::pattern::KeyMatcher;
+use super::tier::{Durability, Tier};
 use crate::config::Config;
 
 /// Slots visited per lock hold by pattern operations, so a huge namespace never stalls others.
@@ -35,14 +33,27 @@ pub enum StoreError {
     /// The memory layer refused the write.
     #[error(transparent)]
     Cache(#[from] CacheError),
+    /// The disk layer failed; nothing was stored.
+    #[error(transparent)]
+    Disk(#[from] DiskError),
+    /// The namespace has a disk tier but the daemon runs without a disk layer.
+    #[error("namespace {0:?} has a disk tier, but the disk layer is not open")]
+    NoDisk(String),
 }
 
-/// One namespace: its name, whether the config names it, and its memory layer.
+/// One namespace: its name, whether the config names it, its layers and its memory layer.
 #[derive(Debug)]
 pub struct Namespace {
     pub(super) name: String,
     pub(super) configured: AtomicBool,
     cache: Mutex<MemoryCache>,
+    tier: AtomicU8,
+    fsync: AtomicBool,
+    /// Bumped (under the memory lock) by every change of a disk-backed namespace, so a
+    /// read-through fill that raced a write can tell and skip filling a stale value.
+    pub(super) epoch: AtomicU64,
+    /// Its disk state, once it has one.
+    pub(super) disk_state: OnceLock<Arc<DiskNamespace>>,
 }
 
 impl Namespace {
@@ -55,12 +66,32 @@ impl Namespace {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Its layers.
+    pub fn tier(&self) -> Tier {
+        Tier::from_u8(self.tier.load(Ordering::Relaxed))
+    }
+
+    /// Its disk durability.
+    pub fn durability(&self) -> Durability {
+        if self.fsync.load(Ordering::Relaxed) {
+            Durability::Fsync
+        } else {
+            Durability::Batched
+        }
+    }
+
+    fn set_tier(&self, (tier, durability): (Tier, Durability)) {
+        self.tier.store(tier.to_u8(), Ordering::Relaxed);
+        self.fsync.store(durability == Durability::Fsync, Ordering::Relaxed);
+    }
 }
 
 /// Owner of all cache state.
 #[derive(Debug)]
 pub struct Store {
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
+    pub(super) disk: Option<Arc<DiskLayer>>,
     config: RwLock<Arc<Config>>,
     global_used: Arc<AtomicU64>,
     /// `memory.max_bytes`, kept apart from the config so the write path reads one atomic.
@@ -71,10 +102,16 @@ pub struct Store {
 }
 
 impl Store {
-    /// A store holding the namespaces the config names (empty).
+    /// A memory-only store holding the namespaces the config names (empty).
     pub fn new(config: Arc<Config>) -> Arc<Store> {
+        Self::with_disk(config, None)
+    }
+
+    /// A store whose disk-tier namespaces live in `disk`.
+    pub fn with_disk(config: Arc<Config>, disk: Option<Arc<DiskLayer>>) -> Arc<Store> {
         let store = Arc::new(Store {
             namespaces: RwLock::new(HashMap::new()),
+            disk,
             config: RwLock::new(config.clone()),
             global_used: Arc::new(AtomicU64::new(0)),
             global_cap: AtomicU64::new(config.memory.max_bytes.as_u64()),
@@ -108,163 +145,10 @@ impl Store {
         for ns in self.all() {
             let configured = config.namespaces.contains_key(&ns.name);
             ns.configured.store(configured, Ordering::Relaxed);
+            ns.set_tier(config.tier_for(&ns.name));
             ns.lock().set_limits(config.limits_for(&ns.name), now);
         }
         self.enforce_global_cap(None);
-    }
-
-    /// Reads a value (a copy: the lock is not held while it is sent).
-    pub fn get(&self, ns: &str, key: &str) -> Option<Vec<u8>> {
-        let now = self.clock.now_ms();
-        self.with_existing(ns, |cache| cache.get(key, now).map(<[u8]>::to_vec)).flatten()
-    }
-
-    /// Writes a value; `ttl_ms` absent = the namespace default, 0 = never expires.
-    /// Returns whether it was written (false when `condition` failed).
-    pub fn set(
-        &self,
-        ns: &str,
-        key: &str,
-        value: &[u8],
-        ttl_ms: Option<u64>,
-        condition: WriteCondition,
-    ) -> Result<bool, StoreError> {
-        let cap = self.global_cap();
-        self.check_global_fit(key.len() + value.len(), cap)?;
-        let now = self.clock.now_ms();
-        let (stored, deadline) = self.with_namespace_for_write(ns, |namespace| {
-            let mut cache = namespace.lock();
-            let deadline = self.deadline(ttl_ms, cache.limits());
-            let written = cache.insert(key, value, deadline, condition, now)?;
-            Ok::<_, StoreError>((written.is_some(), deadline))
-        })??;
-        self.note_deadline(deadline);
-        if self.global_used() > cap {
-            self.enforce_global_cap(Some((ns, key)));
-        }
-        Ok(stored)
-    }
-
-    /// Writes a batch under one lock hold. Every entry is checked first, so a refused entry
-    /// means nothing of the batch was written. Returns the number written.
-    pub fn set_many(&self, ns: &str, entries: &[Entry]) -> Result<u64, StoreError> {
-        let namespace = self.namespace_for_write(ns)?;
-        let cap = self.global_cap();
-        for entry in entries {
-            self.check_global_fit(entry.key.len() + entry.value.len(), cap)?;
-        }
-        let now = self.clock.now_ms();
-        let mut earliest = u64::MAX;
-        {
-            let mut cache = namespace.lock();
-            for entry in entries {
-                cache.check_entry(&entry.key, entry.value.len())?;
-            }
-            let limits = cache.limits();
-            for entry in entries {
-                let deadline = self.deadline(entry.ttl_ms, limits);
-                cache.insert(&entry.key, &entry.value, deadline, WriteCondition::Always, now)?;
-                if deadline != 0 {
-                    earliest = earliest.min(deadline);
-                }
-            }
-        }
-        self.note_deadline(if earliest == u64::MAX { 0 } else { earliest });
-        if self.global_used() > cap {
-            self.enforce_global_cap(None);
-        }
-        Ok(entries.len() as u64)
-    }
-
-    /// Deletes keys; returns how many existed.
-    pub fn delete(&self, ns: &str, keys: &[String]) -> u64 {
-        let now = self.clock.now_ms();
-        self.with_existing(ns, |cache| keys.iter().filter(|key| cache.remove(key, now)).count())
-            .unwrap_or(0) as u64
-    }
-
-    /// Whether a live key exists.
-    pub fn exists(&self, ns: &str, key: &str) -> bool {
-        let now = self.clock.now_ms();
-        self.with_existing(ns, |cache| cache.contains(key, now)).unwrap_or(false)
-    }
-
-    /// `None` = missing, `Some(None)` = never expires, `Some(Some(ms))` = time left.
-    pub fn ttl(&self, ns: &str, key: &str) -> Option<Option<u64>> {
-        let now = self.clock.now_ms();
-        self.with_existing(ns, |cache| cache.ttl(key, now)).flatten()
-    }
-
-    /// Gives a key a new TTL (`None` = never expires); false when it is missing.
-    pub fn expire(&self, ns: &str, key: &str, ttl_ms: Option<u64>) -> bool {
-        let now = self.clock.now_ms();
-        let deadline = self.clock.deadline_after(ttl_ms.unwrap_or(0));
-        let found = self.with_existing(ns, |cache| cache.set_deadline(key, deadline, now));
-        self.note_deadline(deadline);
-        found.unwrap_or(false)
-    }
-
-    /// Reads many keys under one lock hold.
-    pub fn get_many(&self, ns: &str, keys: &[String]) -> Vec<Option<Vec<u8>>> {
-        let now = self.clock.now_ms();
-        self.with_existing(ns, |cache| {
-            keys.iter().map(|key| cache.get(key, now).map(<[u8]>::to_vec)).collect()
-        })
-        .unwrap_or_else(|| vec![None; keys.len()])
-    }
-
-    /// One page of matching keys (see `RequestBody::Keys` for the cursor contract).
-    pub fn keys_page(
-        &self,
-        ns: &str,
-        matcher: &KeyMatcher,
-        cursor: u64,
-        count: usize,
-    ) -> (Vec<String>, Option<u64>) {
-        let now = self.clock.now_ms();
-        let budget = count.saturating_mul(16).max(PATTERN_CHUNK);
-        let mut keys = Vec::new();
-        let next = self
-            .with_existing(ns, |cache| {
-                cache.scan_keys(cursor, count, budget, matcher, now, &mut keys)
-            })
-            .flatten();
-        (keys, next)
-    }
-
-    /// Applies `action` to every matching key, one chunk per lock hold, yielding between
-    /// chunks so other requests keep flowing.
-    pub async fn apply_pattern(
-        &self,
-        ns: &str,
-        matcher: &KeyMatcher,
-        action: PatternAction,
-    ) -> PatternTally {
-        let mut tally = PatternTally::default();
-        let Some(namespace) = self.lookup(ns) else {
-            return tally;
-        };
-        let mut cursor = Some(0);
-        while let Some(at) = cursor {
-            let now = self.clock.now_ms();
-            cursor =
-                namespace.lock().apply_pattern(at, PATTERN_CHUNK, matcher, action, now, &mut tally);
-            tokio::task::yield_now().await;
-        }
-        if let PatternAction::SetDeadline(deadline) = action {
-            self.note_deadline(deadline);
-        }
-        tally
-    }
-
-    /// Drops a namespace's entries; returns (entries, bytes).
-    pub fn clear(&self, ns: &str) -> (u64, u64) {
-        self.with_existing(ns, MemoryCache::clear).unwrap_or((0, 0))
-    }
-
-    /// Drops every namespace's entries; returns (entries, bytes).
-    pub fn clear_all(&self) -> (u64, u64) {
-        self.all().iter().map(|ns| ns.lock().clear()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
     /// Every namespace (a snapshot; the map lock is not held afterwards).
@@ -272,20 +156,22 @@ impl Store {
         self.namespaces.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect()
     }
 
-    fn lookup(&self, ns: &str) -> Option<Arc<Namespace>> {
-        self.namespaces.read().unwrap_or_else(PoisonError::into_inner).get(ns).cloned()
+    /// The disk layer, if open.
+    pub fn disk(&self) -> Option<&Arc<DiskLayer>> {
+        self.disk.as_ref()
     }
 
-    fn with_existing<R>(&self, ns: &str, op: impl FnOnce(&mut MemoryCache) -> R) -> Option<R> {
-        let map = self.namespaces.read().unwrap_or_else(PoisonError::into_inner);
-        let namespace = map.get(ns)?;
-        let mut cache = namespace.lock();
-        Some(op(&mut cache))
+    pub(super) fn map(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Namespace>>> {
+        self.namespaces.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn lookup(&self, ns: &str) -> Option<Arc<Namespace>> {
+        self.namespaces.read().unwrap_or_else(PoisonError::into_inner).get(ns).cloned()
     }
 
     /// Runs `op` on the namespace, creating it first if needed; the common case (it exists)
     /// takes only the map's read lock, with no reference-count traffic.
-    fn with_namespace_for_write<R>(
+    pub(super) fn with_namespace_for_write<R>(
         &self,
         ns: &str,
         op: impl FnOnce(&Namespace) -> R,
@@ -300,7 +186,7 @@ impl Store {
         Ok(op(&namespace))
     }
 
-    fn namespace_for_write(&self, ns: &str) -> Result<Arc<Namespace>, StoreError> {
+    pub(super) fn namespace_for_write(&self, ns: &str) -> Result<Arc<Namespace>, StoreError> {
         if let Some(namespace) = self.lookup(ns) {
             return Ok(namespace);
         }
@@ -318,19 +204,25 @@ impl Store {
         map.entry(ns.to_owned())
             .or_insert_with(|| {
                 tracing::debug!(namespace = ns, "namespace created");
-                Arc::new(Namespace {
+                let namespace = Namespace {
                     name: ns.to_owned(),
                     configured: AtomicBool::new(config.namespaces.contains_key(ns)),
                     cache: Mutex::new(MemoryCache::new(
                         config.limits_for(ns),
                         self.global_used.clone(),
                     )),
-                })
+                    tier: AtomicU8::new(0),
+                    fsync: AtomicBool::new(false),
+                    epoch: AtomicU64::new(0),
+                    disk_state: OnceLock::new(),
+                };
+                namespace.set_tier(config.tier_for(ns));
+                Arc::new(namespace)
             })
             .clone()
     }
 
-    fn current_config(&self) -> Arc<Config> {
+    pub(super) fn current_config(&self) -> Arc<Config> {
         self.config.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
@@ -338,7 +230,7 @@ impl Store {
         self.global_cap.load(Ordering::Relaxed)
     }
 
-    fn deadline(&self, ttl_ms: Option<u64>, limits: CacheLimits) -> u64 {
+    pub(super) fn deadline(&self, ttl_ms: Option<u64>, limits: CacheLimits) -> u64 {
         match ttl_ms.or(limits.default_ttl_ms) {
             Some(ms) => self.clock.deadline_after(ms),
             None => 0,
@@ -346,14 +238,14 @@ impl Store {
     }
 
     /// Wakes the sweeper if `deadline` is earlier than the one it sleeps toward.
-    fn note_deadline(&self, deadline: u64) {
+    pub(super) fn note_deadline(&self, deadline: u64) {
         if deadline != 0 && deadline < self.next_wakeup.fetch_min(deadline, Ordering::AcqRel) {
             self.wakeup.notify_one();
         }
     }
 
     /// Refuses an entry that could never fit under the global cap.
-    fn check_global_fit(&self, payload: usize, cap: u64) -> Result<(), StoreError> {
+    pub(super) fn check_global_fit(&self, payload: usize, cap: u64) -> Result<(), StoreError> {
         let needed = payload as u64 + super::memory::ENTRY_OVERHEAD;
         if needed > cap {
             return Err(StoreError::Cache(CacheError::TooLarge { needed, limit: cap }));
@@ -363,7 +255,7 @@ impl Store {
 
     /// Evicts until the global cap holds, from the largest namespaces first (each by its
     /// own policy), never evicting the entry just written (`written`: namespace and key).
-    fn enforce_global_cap(&self, written: Option<(&str, &str)>) {
+    pub(super) fn enforce_global_cap(&self, written: Option<(&str, &str)>) {
         let cap = self.global_cap();
         let mut namespaces = self.all();
         namespaces.sort_by_cached_key(|ns| std::cmp::Reverse(ns.lock().bytes_used()));

@@ -121,6 +121,11 @@ impl std::fmt::Debug for DiskLayer {
 }
 
 impl DiskLayer {
+    /// Whether values are stored unsealed (the benchmark baseline only).
+    pub fn is_plain(&self) -> bool {
+        self.plain
+    }
+
     /// The database file.
     pub fn path(&self) -> &std::path::Path {
         &self.path

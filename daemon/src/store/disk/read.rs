@@ -189,3 +189,19 @@ impl DiskLayer {
         Ok(page)
     }
 }
+
+impl DiskLayer {
+    /// The earliest expiry of any namespace (unix ms), from the expiry indexes.
+    pub fn earliest_expiry(&self) -> Option<u64> {
+        let txn = self.db().begin_read().ok()?;
+        self.all()
+            .iter()
+            .filter_map(|state| {
+                let name = super::expiry_table(state.name());
+                let index = txn.open_table(super::apply::index_def(&name)).ok()?;
+                let first = redb::ReadableTable::first(&index).ok()??;
+                Some(first.0.value().0)
+            })
+            .min()
+    }
+}

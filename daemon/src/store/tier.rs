@@ -1,0 +1,74 @@
+//! Which layers hold a namespace, and how hard its disk writes are made durable.
+
+use serde::{Deserialize, Serialize};
+
+/// The layers of a namespace, top (checked first) to bottom.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Tier {
+    /// Memory only: fastest, gone at restart.
+    #[default]
+    #[serde(rename = "memory")]
+    Memory,
+    /// Disk only: every read opens the sealed value.
+    #[serde(rename = "disk")]
+    Disk,
+    /// Memory over disk: reads hit memory, fall back to disk and fill memory.
+    #[serde(rename = "memory+disk")]
+    MemoryDisk,
+}
+
+impl Tier {
+    /// Whether values reach the disk layer.
+    pub fn has_disk(self) -> bool {
+        self != Tier::Memory
+    }
+
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Memory => "memory",
+            Tier::Disk => "disk",
+            Tier::MemoryDisk => "memory+disk",
+        }
+    }
+
+    pub(crate) fn to_u8(self) -> u8 {
+        self as u8
+    }
+
+    pub(crate) fn from_u8(value: u8) -> Tier {
+        match value {
+            1 => Tier::Disk,
+            2 => Tier::MemoryDisk,
+            _ => Tier::Memory,
+        }
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// When a disk write is acknowledged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// After the transaction holding it is fsynced: survives `kill -9` and power loss.
+    Fsync,
+    /// After it is committed and visible; fsynced with others within `disk.batch_window`
+    /// (a crash loses at most that window).
+    #[default]
+    Batched,
+}
+
+impl Durability {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Durability::Fsync => "fsync",
+            Durability::Batched => "batched",
+        }
+    }
+}
