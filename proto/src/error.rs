@@ -26,8 +26,18 @@ pub enum ErrorKind {
     PermissionDenied,
     /// The daemon refuses new work because it is stopping or at its connection cap.
     Unavailable,
-    /// A bug or an unexpected failure inside the daemon; the message says what.
+    /// A bug or an unexpected failure inside the daemon (or an operation this daemon build
+    /// does not implement yet); the message says what.
     Internal,
+    /// The disk layer failed (disk full, I/O error); nothing was stored, so the caller may
+    /// retry once the disk is fixed.
+    Storage,
+    /// A dump or other file failed verification (bad checksum, wrong key, truncated);
+    /// nothing was changed, so the current cache is intact.
+    Corrupt,
+    /// A conflicting operation is running (e.g. a key rotation of that namespace); retry
+    /// once it has finished.
+    Busy,
 }
 
 impl ErrorKind {
@@ -45,6 +55,9 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => "permission_denied",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Internal => "internal",
+            ErrorKind::Storage => "storage",
+            ErrorKind::Corrupt => "corrupt",
+            ErrorKind::Busy => "busy",
         }
     }
 }

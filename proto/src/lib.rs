@@ -3,10 +3,14 @@
 //! Every frame is a big-endian `u32` length followed by a MessagePack document encoded with
 //! field names (`rmp_serde::to_vec_named`). Clients send [`Request`]s, the daemon answers with
 //! [`Response`]s carrying the same `id`, so many requests can be in flight on one connection.
+//! Each request gets exactly one terminal response; long requests (`key_rotate`) may send
+//! `progress` responses before it (see [`ResponseBody::is_terminal`]).
 //! `docs/protocol.md` describes the same thing for clients written in other languages.
 
 pub mod codec;
+pub mod dump;
 pub mod error;
+pub mod keys;
 pub mod request;
 pub mod response;
 pub mod scan;
@@ -17,10 +21,12 @@ pub use codec::{
     decode_request, encode_frame, CodecError, DecodeError, MessageCodec, ServerCodec,
     DEFAULT_MAX_FRAME_BYTES,
 };
+pub use dump::{AutodumpInfo, RestoreMode};
 pub use error::ErrorKind;
+pub use keys::{NamespaceKey, RotatedNamespace, RotationProgress};
 pub use request::{Entry, KeyPattern, PatternSyntax, Request, RequestBody, SetCondition};
 pub use response::{PeerIdentity, Response, ResponseBody, ServerInfo};
-pub use stats::{CacheStats, NamespaceStats, NamespaceSummary};
+pub use stats::{CacheStats, LayerStats, NamespaceStats, NamespaceSummary};
 
 /// Bumped on any incompatible wire change; the handshake refuses a mismatch by name.
 pub const PROTOCOL_VERSION: u32 = 1;

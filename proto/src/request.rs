@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
+use crate::dump::RestoreMode;
+
 /// One request; `id` is chosen by the client and echoed in the response so that a client can
 /// pipeline many requests on one connection. `0` is reserved (see [`crate::UNSOLICITED_ID`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,6 +216,66 @@ pub enum RequestBody {
     Reload {},
     /// Stop the daemon gracefully (as SIGTERM does); answered before the drain starts.
     Shutdown {},
+    /// Which key source the daemon uses and which key seals each namespace.
+    KeyStatus {},
+    /// Move namespaces to a fresh key: every stored value is resealed (or, with `clear`,
+    /// dropped). Answered by zero or more `progress` responses, then `rotated` or `error`.
+    KeyRotate {
+        /// Only this namespace; absent = every namespace.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ns: Option<String>,
+        /// Drop the values instead of resealing them (faster; for a key thought leaked).
+        #[serde(default)]
+        clear: bool,
+    },
+    /// Write the entries (still sealed) to a dump file, atomically.
+    Dump {
+        /// Absolute path of the file the daemon writes (clients resolve relative paths).
+        path: String,
+        /// Only this namespace; absent = every namespace.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ns: Option<String>,
+        /// Only the keys matching this pattern; absent = every key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<KeyPattern>,
+    },
+    /// Load a dump file back; the whole file is verified before anything changes.
+    Restore {
+        /// Absolute path of the dump file the daemon reads.
+        path: String,
+        /// Only this namespace of the dump; absent = every namespace it holds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ns: Option<String>,
+        /// Merge into (default) or replace what is cached.
+        #[serde(default)]
+        mode: RestoreMode,
+    },
+    /// Dump on a schedule (replacing any schedule in force); answers the new state.
+    AutodumpStart {
+        /// Absolute path of the file each dump replaces.
+        path: String,
+        /// Milliseconds between dumps (more than 0).
+        every_ms: u64,
+        /// Only this namespace; absent = every namespace.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ns: Option<String>,
+        /// Only the keys matching this pattern; absent = every key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<KeyPattern>,
+    },
+    /// Change the interval or the file of the running schedule; absent fields stay.
+    AutodumpChange {
+        /// New interval in milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        every_ms: Option<u64>,
+        /// New absolute path.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+    },
+    /// Stop dumping on a schedule (the last dump file stays); answers the new state.
+    AutodumpStop {},
+    /// The auto-dump schedule and how its last run went.
+    AutodumpStatus {},
 }
 
 fn default_page() -> u32 {
@@ -245,6 +307,14 @@ impl RequestBody {
             RequestBody::ClearAll {} => "clear_all",
             RequestBody::Reload {} => "reload",
             RequestBody::Shutdown {} => "shutdown",
+            RequestBody::KeyStatus {} => "key_status",
+            RequestBody::KeyRotate { .. } => "key_rotate",
+            RequestBody::Dump { .. } => "dump",
+            RequestBody::Restore { .. } => "restore",
+            RequestBody::AutodumpStart { .. } => "autodump_start",
+            RequestBody::AutodumpChange { .. } => "autodump_change",
+            RequestBody::AutodumpStop {} => "autodump_stop",
+            RequestBody::AutodumpStatus {} => "autodump_status",
         }
     }
 }

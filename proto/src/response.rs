@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
+use crate::dump::AutodumpInfo;
 use crate::error::ErrorKind;
+use crate::keys::{NamespaceKey, RotatedNamespace};
 use crate::stats::{CacheStats, NamespaceStats, NamespaceSummary};
 
 /// One response; `id` is the id of the request it answers, or [`crate::UNSOLICITED_ID`] for
@@ -55,6 +57,15 @@ pub struct ServerInfo {
     pub state_dir: String,
     /// Connections currently open.
     pub connections: u64,
+    /// Things an operator must know, one sentence each (a disk database that could not be
+    /// opened and was moved aside, an ephemeral key that dies with the daemon); empty when
+    /// all is well.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
+    /// Where the encryption key comes from (`keyring`, `credential`, `env`, `file`,
+    /// `ephemeral`); absent when the daemon has no key source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_source: Option<String>,
 }
 
 /// Every kind of answer. Encoded like requests: a one-entry map `{"<name>": {<fields>}}`.
@@ -74,8 +85,9 @@ pub enum ResponseBody {
     },
     /// Answer to `ping`.
     Pong {},
-    /// Answer to `info`.
-    Info(ServerInfo),
+    /// Answer to `info`. Boxed (as is `Autodump`) so that every response stays small to move
+    /// on the hot path; the wire form is the structure itself.
+    Info(Box<ServerInfo>),
     /// Answer to `stats`.
     Stats {
         /// Sum over the namespaces listed.
@@ -148,6 +160,53 @@ pub enum ResponseBody {
         /// What changed; empty when the file was unchanged.
         changes: Vec<String>,
     },
+    /// Answer to `key_status`.
+    KeyStatus {
+        /// The key source (`keyring`, `credential`, `env`, `file`, `ephemeral`).
+        source: String,
+        /// Whether the key survives a restart of the daemon (false: ephemeral, so whatever
+        /// it sealed is unreadable after the daemon stops).
+        persistent: bool,
+        /// A short fingerprint of the master key (never the key), to compare hosts.
+        fingerprint: String,
+        /// One row per namespace, sorted by name.
+        namespaces: Vec<NamespaceKey>,
+    },
+    /// How far a long request has come; the only response that is not terminal, so more
+    /// responses with the same id follow it (see [`ResponseBody::is_terminal`]).
+    Progress {
+        /// The namespace being worked on.
+        ns: String,
+        /// Items done in it so far.
+        done: u64,
+        /// Items to do in it.
+        total: u64,
+    },
+    /// Answer to `key_rotate`: one row per namespace rotated.
+    Rotated {
+        /// The namespaces, sorted by name.
+        namespaces: Vec<RotatedNamespace>,
+    },
+    /// Answer to `dump`: the file is complete and in place.
+    Dumped {
+        /// The file written.
+        path: String,
+        /// Entries written.
+        entries: u64,
+        /// Size of the file.
+        bytes: u64,
+    },
+    /// Answer to `restore`.
+    Restored {
+        /// Entries loaded.
+        entries: u64,
+        /// Entries of the dump whose TTL had passed by now, so not loaded.
+        skipped_expired: u64,
+        /// The namespaces written to, sorted by name.
+        namespaces: Vec<String>,
+    },
+    /// Answer to every `autodump_*` request: the schedule as it now stands.
+    Autodump(Box<AutodumpInfo>),
     /// The request failed.
     Error {
         /// Class of failure.
@@ -155,4 +214,56 @@ pub enum ResponseBody {
         /// What went wrong, for a human.
         message: String,
     },
+}
+
+impl ResponseBody {
+    /// False only for `progress`: a request is complete once a terminal response with its id
+    /// has arrived, and a client routes every earlier (`progress`) response to the same call.
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, ResponseBody::Progress { .. })
+    }
+
+    /// Wire name of the variant, for logs and "unexpected response" errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ResponseBody::Welcome { .. } => "welcome",
+            ResponseBody::Pong {} => "pong",
+            ResponseBody::Info(_) => "info",
+            ResponseBody::Stats { .. } => "stats",
+            ResponseBody::Namespaces { .. } => "namespaces",
+            ResponseBody::Done {} => "done",
+            ResponseBody::Stored { .. } => "stored",
+            ResponseBody::Value { .. } => "value",
+            ResponseBody::Values { .. } => "values",
+            ResponseBody::Count { .. } => "count",
+            ResponseBody::Ttl { .. } => "ttl",
+            ResponseBody::Keys { .. } => "keys",
+            ResponseBody::PatternStats { .. } => "pattern_stats",
+            ResponseBody::Cleared { .. } => "cleared",
+            ResponseBody::Reloaded { .. } => "reloaded",
+            ResponseBody::KeyStatus { .. } => "key_status",
+            ResponseBody::Progress { .. } => "progress",
+            ResponseBody::Rotated { .. } => "rotated",
+            ResponseBody::Dumped { .. } => "dumped",
+            ResponseBody::Restored { .. } => "restored",
+            ResponseBody::Autodump(_) => "autodump",
+            ResponseBody::Error { .. } => "error",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every request's answer is moved through the daemon's hot path; big payloads are boxed
+    /// so that a `get` answer does not pay for the largest variant.
+    #[test]
+    fn responses_stay_small() {
+        assert!(
+            std::mem::size_of::<ResponseBody>() <= 128,
+            "{}",
+            std::mem::size_of::<ResponseBody>()
+        );
+    }
 }

@@ -28,6 +28,11 @@ pub struct CacheStats {
     pub bytes_used: u64,
     /// The limit those bytes are held under.
     pub bytes_limit: u64,
+    /// Values that failed to decrypt or authenticate and were dropped (a disk layer that was
+    /// tampered with, damaged, or sealed with a key the daemon no longer has). Absent from
+    /// encodings made before the disk layer existed, hence the default.
+    #[serde(default)]
+    pub corrupt: u64,
 }
 
 impl CacheStats {
@@ -54,6 +59,7 @@ impl CacheStats {
         self.entries += other.entries;
         self.bytes_used += other.bytes_used;
         self.bytes_limit += other.bytes_limit;
+        self.corrupt += other.corrupt;
     }
 }
 
@@ -62,7 +68,24 @@ impl CacheStats {
 pub struct NamespaceStats {
     /// Namespace name.
     pub ns: String,
-    /// Its counters.
+    /// Its counters, over every layer (what a client sees: a hit in any layer is a hit).
+    pub stats: CacheStats,
+    /// Where its entries live: `"memory"`, `"disk"` or `"memory+disk"`; empty when sent by
+    /// a daemon older than the disk layer.
+    #[serde(default)]
+    pub tier: String,
+    /// The same counters per layer, upper layer first, so an operator can see e.g. how many
+    /// memory misses the disk answered; empty for a single-layer namespace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<LayerStats>,
+}
+
+/// Counters of one layer of a namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerStats {
+    /// The layer: `"memory"` or `"disk"`.
+    pub layer: String,
+    /// Its own counters (hits it answered, entries and bytes it holds, its limit).
     pub stats: CacheStats,
 }
 
@@ -84,4 +107,13 @@ pub struct NamespaceSummary {
     pub bytes_used: u64,
     /// Whether it comes from the config file (false: created on first write).
     pub configured: bool,
+    /// Where its entries live: `"memory"`, `"disk"` or `"memory+disk"`; empty when sent by a
+    /// daemon older than the disk layer.
+    #[serde(default)]
+    pub tier: String,
+    /// For a tier with a disk layer, when writes reach the disk: `"fsync"` (before the
+    /// answer) or `"batched"` (shortly after; a crash may lose the last writes). Absent for
+    /// memory-only namespaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durability: Option<String>,
 }

@@ -1,6 +1,6 @@
 //! Wire fixtures: every request and response shape, pinned byte for byte.
 //!
-//! Each named sample below is encoded with [`encode_frame`] (4-byte big-endian length prefix +
+//! Each named sample (in `samples/`) is encoded with [`encode_frame`] (4-byte big-endian length prefix +
 //! MessagePack with field names) and compared with `tests/fixtures/<name>.bin`. Each fixture file
 //! is also decoded back and compared with its sample, so a change of the wire shape — a renamed
 //! field, a new default, a different enum encoding — fails here instead of breaking clients
@@ -12,6 +12,12 @@
 //! ```text
 //! CACHEMGR_UPDATE_FIXTURES=1 cargo test -p cachemgr-proto --test fixtures
 //! ```
+//!
+//! `tests/fixtures/legacy/` keeps encodings made before fields were added to existing
+//! structures; they must keep decoding (the added fields are `#[serde(default)]`), which is
+//! what lets a new client read an older daemon within one protocol version.
+
+mod samples;
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -22,605 +28,20 @@ use std::path::{Path, PathBuf};
 use bytes::BytesMut;
 use cachemgr_proto::codec::LENGTH_PREFIX_BYTES;
 use cachemgr_proto::{
-    decode_request, encode_frame, CacheStats, Entry, ErrorKind, KeyPattern, MessageCodec,
-    NamespaceStats, NamespaceSummary, PeerIdentity, Request, RequestBody, Response, ResponseBody,
-    ServerInfo, SetCondition, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    decode_request, encode_frame, CacheStats, MessageCodec, Request, Response, ResponseBody,
+    DEFAULT_MAX_FRAME_BYTES,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_bytes::ByteBuf;
 use tokio_util::codec::Decoder;
 
+use samples::variants::{
+    error_kind_covered, request_variant, response_variant, ALL_ERROR_KINDS, ALL_REQUESTS,
+    ALL_RESPONSES,
+};
+use samples::{requests, responses};
+
 const UPDATE_ENV: &str = "CACHEMGR_UPDATE_FIXTURES";
-
-/// Bytes that are not UTF-8 (a lone continuation byte, an invalid lead, a truncated sequence)
-/// so that a client decoding values as text instead of `bin` gets caught.
-const NOT_UTF8: &[u8] = &[0x00, 0xff, 0xfe, 0x80, 0xc3, 0x28, 0x0a, 0xe2, 0x82];
-
-fn bytes(b: &[u8]) -> ByteBuf {
-    ByteBuf::from(b.to_vec())
-}
-
-fn req(id: u64, body: RequestBody) -> Request {
-    Request { id, body }
-}
-
-fn resp(id: u64, body: ResponseBody) -> Response {
-    Response { id, body }
-}
-
-/// Every `RequestBody` variant, by the wire name. The exhaustive match makes a new variant a
-/// compile error here: add it to `ALL_REQUESTS` and give it a sample in `requests()`.
-fn request_variant(body: &RequestBody) -> &'static str {
-    match body {
-        RequestBody::Hello { .. } => "hello",
-        RequestBody::Ping {} => "ping",
-        RequestBody::Info {} => "info",
-        RequestBody::Stats { .. } => "stats",
-        RequestBody::ListNamespaces {} => "list_namespaces",
-        RequestBody::Set { .. } => "set",
-        RequestBody::Get { .. } => "get",
-        RequestBody::Delete { .. } => "delete",
-        RequestBody::Exists { .. } => "exists",
-        RequestBody::Ttl { .. } => "ttl",
-        RequestBody::Expire { .. } => "expire",
-        RequestBody::GetMany { .. } => "get_many",
-        RequestBody::SetMany { .. } => "set_many",
-        RequestBody::Keys { .. } => "keys",
-        RequestBody::PatternStats { .. } => "pattern_stats",
-        RequestBody::DeletePattern { .. } => "delete_pattern",
-        RequestBody::ExpirePattern { .. } => "expire_pattern",
-        RequestBody::Clear { .. } => "clear",
-        RequestBody::ClearAll {} => "clear_all",
-        RequestBody::Reload {} => "reload",
-        RequestBody::Shutdown {} => "shutdown",
-    }
-}
-
-const ALL_REQUESTS: &[&str] = &[
-    "hello",
-    "ping",
-    "info",
-    "stats",
-    "list_namespaces",
-    "set",
-    "get",
-    "delete",
-    "exists",
-    "ttl",
-    "expire",
-    "get_many",
-    "set_many",
-    "keys",
-    "pattern_stats",
-    "delete_pattern",
-    "expire_pattern",
-    "clear",
-    "clear_all",
-    "reload",
-    "shutdown",
-];
-
-/// Same as [`request_variant`], for responses.
-fn response_variant(body: &ResponseBody) -> &'static str {
-    match body {
-        ResponseBody::Welcome { .. } => "welcome",
-        ResponseBody::Pong {} => "pong",
-        ResponseBody::Info(_) => "info",
-        ResponseBody::Stats { .. } => "stats",
-        ResponseBody::Namespaces { .. } => "namespaces",
-        ResponseBody::Done {} => "done",
-        ResponseBody::Stored { .. } => "stored",
-        ResponseBody::Value { .. } => "value",
-        ResponseBody::Values { .. } => "values",
-        ResponseBody::Count { .. } => "count",
-        ResponseBody::Ttl { .. } => "ttl",
-        ResponseBody::Keys { .. } => "keys",
-        ResponseBody::PatternStats { .. } => "pattern_stats",
-        ResponseBody::Cleared { .. } => "cleared",
-        ResponseBody::Reloaded { .. } => "reloaded",
-        ResponseBody::Error { .. } => "error",
-    }
-}
-
-const ALL_RESPONSES: &[&str] = &[
-    "welcome",
-    "pong",
-    "info",
-    "stats",
-    "namespaces",
-    "done",
-    "stored",
-    "value",
-    "values",
-    "count",
-    "ttl",
-    "keys",
-    "pattern_stats",
-    "cleared",
-    "reloaded",
-    "error",
-];
-
-/// Every error kind; exhaustive for the same reason as [`request_variant`].
-fn error_kind_covered(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Malformed
-        | ErrorKind::FrameTooLarge
-        | ErrorKind::HandshakeRequired
-        | ErrorKind::UnsupportedProtocol
-        | ErrorKind::Timeout
-        | ErrorKind::InvalidArgument
-        | ErrorKind::TooLarge
-        | ErrorKind::UnknownNamespace
-        | ErrorKind::PermissionDenied
-        | ErrorKind::Unavailable
-        | ErrorKind::Internal => kind.as_str(),
-    }
-}
-
-const ALL_ERROR_KINDS: &[&str] = &[
-    "malformed",
-    "frame_too_large",
-    "handshake_required",
-    "unsupported_protocol",
-    "timeout",
-    "invalid_argument",
-    "too_large",
-    "unknown_namespace",
-    "permission_denied",
-    "unavailable",
-    "internal",
-];
-
-fn requests() -> Vec<(&'static str, Request)> {
-    vec![
-        (
-            "request_hello",
-            req(
-                1,
-                RequestBody::Hello { protocol: PROTOCOL_VERSION, client: "cachectl/0.1.0".into() },
-            ),
-        ),
-        ("request_ping", req(2, RequestBody::Ping {})),
-        ("request_info", req(3, RequestBody::Info {})),
-        ("request_stats_all", req(4, RequestBody::Stats { ns: None })),
-        ("request_stats_ns", req(5, RequestBody::Stats { ns: Some("sessions".into()) })),
-        ("request_list_namespaces", req(6, RequestBody::ListNamespaces {})),
-        (
-            "request_set",
-            req(
-                7,
-                RequestBody::Set {
-                    ns: "sessions".into(),
-                    key: "user:42".into(),
-                    value: bytes(b"Ada"),
-                    ttl_ms: Some(60_000),
-                    condition: SetCondition::Always,
-                },
-            ),
-        ),
-        (
-            "request_set_binary_if_absent",
-            req(
-                8,
-                RequestBody::Set {
-                    ns: "thumbnails".into(),
-                    key: "img/2024/06/cat.png@64x64".into(),
-                    value: bytes(NOT_UTF8),
-                    ttl_ms: None,
-                    condition: SetCondition::IfAbsent,
-                },
-            ),
-        ),
-        (
-            "request_set_no_expiry_if_present",
-            req(
-                9,
-                RequestBody::Set {
-                    ns: "config".into(),
-                    key: "feature-flags".into(),
-                    value: bytes(br#"{"dark_mode":true}"#),
-                    ttl_ms: Some(0),
-                    condition: SetCondition::IfPresent,
-                },
-            ),
-        ),
-        ("request_get", req(10, RequestBody::Get { ns: "sessions".into(), key: "user:42".into() })),
-        (
-            "request_delete",
-            req(
-                11,
-                RequestBody::Delete {
-                    ns: "sessions".into(),
-                    keys: vec!["user:42".into(), "user:43".into(), "user:44".into()],
-                },
-            ),
-        ),
-        (
-            "request_exists",
-            req(12, RequestBody::Exists { ns: "sessions".into(), key: "user:42".into() }),
-        ),
-        ("request_ttl", req(13, RequestBody::Ttl { ns: "sessions".into(), key: "user:42".into() })),
-        (
-            "request_expire",
-            req(
-                14,
-                RequestBody::Expire {
-                    ns: "sessions".into(),
-                    key: "user:42".into(),
-                    ttl_ms: Some(3_600_000),
-                },
-            ),
-        ),
-        (
-            "request_expire_persist",
-            req(
-                15,
-                RequestBody::Expire { ns: "sessions".into(), key: "user:42".into(), ttl_ms: None },
-            ),
-        ),
-        (
-            "request_get_many",
-            req(
-                16,
-                RequestBody::GetMany {
-                    ns: "sessions".into(),
-                    keys: vec!["user:42".into(), "user:missing".into(), "user:43".into()],
-                },
-            ),
-        ),
-        (
-            "request_set_many",
-            req(
-                17,
-                RequestBody::SetMany {
-                    ns: "sessions".into(),
-                    entries: vec![
-                        Entry { key: "user:42".into(), value: bytes(b"Ada"), ttl_ms: Some(60_000) },
-                        Entry { key: "user:43".into(), value: bytes(b"Grace"), ttl_ms: None },
-                        Entry {
-                            key: "blob:\u{e9}t\u{e9}".into(),
-                            value: bytes(NOT_UTF8),
-                            ttl_ms: Some(0),
-                        },
-                    ],
-                },
-            ),
-        ),
-        (
-            "request_keys_glob_first_page",
-            req(
-                18,
-                RequestBody::Keys {
-                    ns: "sessions".into(),
-                    pattern: Some(KeyPattern::glob("user:*")),
-                    cursor: 0,
-                    count: 100,
-                },
-            ),
-        ),
-        (
-            "request_keys_regex_next_page",
-            req(
-                19,
-                RequestBody::Keys {
-                    ns: "sessions".into(),
-                    pattern: Some(KeyPattern::regex(r"^user:[0-9]+$")),
-                    cursor: 4_096,
-                    count: 50,
-                },
-            ),
-        ),
-        (
-            "request_keys_all_defaults",
-            req(
-                20,
-                RequestBody::Keys { ns: "sessions".into(), pattern: None, cursor: 0, count: 1000 },
-            ),
-        ),
-        (
-            "request_pattern_stats",
-            req(
-                21,
-                RequestBody::PatternStats {
-                    ns: "thumbnails".into(),
-                    pattern: Some(KeyPattern::glob("img/2024/*")),
-                },
-            ),
-        ),
-        (
-            "request_pattern_stats_all",
-            req(22, RequestBody::PatternStats { ns: "thumbnails".into(), pattern: None }),
-        ),
-        (
-            "request_delete_pattern",
-            req(
-                23,
-                RequestBody::DeletePattern {
-                    ns: "sessions".into(),
-                    pattern: KeyPattern::glob(r"tmp\*[!0-9]?"),
-                },
-            ),
-        ),
-        (
-            "request_expire_pattern",
-            req(
-                24,
-                RequestBody::ExpirePattern {
-                    ns: "sessions".into(),
-                    pattern: KeyPattern::glob("user:*"),
-                    ttl_ms: Some(900_000),
-                },
-            ),
-        ),
-        (
-            "request_expire_pattern_persist",
-            req(
-                25,
-                RequestBody::ExpirePattern {
-                    ns: "sessions".into(),
-                    pattern: KeyPattern::regex("^admin:"),
-                    ttl_ms: None,
-                },
-            ),
-        ),
-        ("request_clear", req(26, RequestBody::Clear { ns: "thumbnails".into() })),
-        ("request_clear_all", req(27, RequestBody::ClearAll {})),
-        ("request_reload", req(28, RequestBody::Reload {})),
-        ("request_shutdown", req(29, RequestBody::Shutdown {})),
-    ]
-}
-
-fn sessions_stats() -> CacheStats {
-    CacheStats {
-        hits: 1_523,
-        misses: 211,
-        sets: 804,
-        deletes: 17,
-        evictions: 3,
-        expired: 96,
-        evicted_before_expiry: 1,
-        entries: 688,
-        bytes_used: 181_250,
-        bytes_limit: 67_108_864,
-    }
-}
-
-fn thumbnails_stats() -> CacheStats {
-    CacheStats {
-        hits: 90_112,
-        misses: 4_087,
-        sets: 12_000,
-        deletes: 0,
-        evictions: 7_311,
-        expired: 0,
-        evicted_before_expiry: 7_311,
-        entries: 4_689,
-        bytes_used: 268_400_000,
-        bytes_limit: 268_435_456,
-    }
-}
-
-fn responses() -> Vec<(&'static str, Response)> {
-    let mut total = CacheStats::default();
-    total.accumulate(&sessions_stats());
-    total.accumulate(&thumbnails_stats());
-
-    let mut list = vec![
-        (
-            "response_welcome",
-            resp(
-                1,
-                ResponseBody::Welcome {
-                    protocol: PROTOCOL_VERSION,
-                    server_version: "0.1.0".into(),
-                    peer: PeerIdentity { uid: 1000, gid: 1000, pid: 48_213 },
-                    max_frame_bytes: 16 * 1024 * 1024,
-                },
-            ),
-        ),
-        ("response_pong", resp(2, ResponseBody::Pong {})),
-        (
-            "response_info",
-            resp(
-                3,
-                ResponseBody::Info(ServerInfo {
-                    version: "0.1.0".into(),
-                    protocol: PROTOCOL_VERSION,
-                    pid: 4_711,
-                    uptime_ms: 86_400_123,
-                    socket: "/run/user/1000/cachemgr/cachemgrd.sock".into(),
-                    config_path: Some("/home/ada/.config/cachemgr/config.toml".into()),
-                    state_dir: "/home/ada/.local/state/cachemgr".into(),
-                    connections: 3,
-                }),
-            ),
-        ),
-        (
-            "response_info_no_config",
-            resp(
-                3,
-                ResponseBody::Info(ServerInfo {
-                    version: "0.1.0".into(),
-                    protocol: PROTOCOL_VERSION,
-                    pid: 912,
-                    uptime_ms: 1_250,
-                    socket: "/run/cachemgr/cachemgrd.sock".into(),
-                    config_path: None,
-                    state_dir: "/var/lib/cachemgr".into(),
-                    connections: 1,
-                }),
-            ),
-        ),
-        (
-            "response_stats",
-            resp(
-                4,
-                ResponseBody::Stats {
-                    total,
-                    namespaces: vec![
-                        NamespaceStats { ns: "sessions".into(), stats: sessions_stats() },
-                        NamespaceStats { ns: "thumbnails".into(), stats: thumbnails_stats() },
-                    ],
-                },
-            ),
-        ),
-        (
-            "response_namespaces",
-            resp(
-                6,
-                ResponseBody::Namespaces {
-                    namespaces: vec![
-                        NamespaceSummary {
-                            ns: "sessions".into(),
-                            eviction: "lru".into(),
-                            max_bytes: 67_108_864,
-                            default_ttl_ms: Some(1_800_000),
-                            entries: 688,
-                            bytes_used: 181_250,
-                            configured: true,
-                        },
-                        NamespaceSummary {
-                            ns: "thumbnails".into(),
-                            eviction: "lfu".into(),
-                            max_bytes: 268_435_456,
-                            default_ttl_ms: None,
-                            entries: 4_689,
-                            bytes_used: 268_400_000,
-                            configured: false,
-                        },
-                    ],
-                },
-            ),
-        ),
-        ("response_done", resp(29, ResponseBody::Done {})),
-        ("response_stored", resp(7, ResponseBody::Stored { stored: true })),
-        ("response_not_stored", resp(8, ResponseBody::Stored { stored: false })),
-        ("response_value_binary", resp(10, ResponseBody::Value { value: Some(bytes(NOT_UTF8)) })),
-        ("response_value_missing", resp(10, ResponseBody::Value { value: None })),
-        (
-            "response_values",
-            resp(
-                16,
-                ResponseBody::Values {
-                    values: vec![Some(bytes(b"Ada")), None, Some(bytes(NOT_UTF8))],
-                },
-            ),
-        ),
-        ("response_count", resp(11, ResponseBody::Count { count: 2 })),
-        ("response_ttl", resp(13, ResponseBody::Ttl { exists: true, ttl_ms: Some(59_873) })),
-        ("response_ttl_no_expiry", resp(13, ResponseBody::Ttl { exists: true, ttl_ms: None })),
-        ("response_ttl_missing", resp(13, ResponseBody::Ttl { exists: false, ttl_ms: None })),
-        (
-            "response_keys_page",
-            resp(
-                18,
-                ResponseBody::Keys {
-                    keys: vec!["user:42".into(), "user:43".into()],
-                    next_cursor: Some(4_096),
-                },
-            ),
-        ),
-        (
-            "response_keys_empty_page",
-            resp(19, ResponseBody::Keys { keys: vec![], next_cursor: Some(8_192) }),
-        ),
-        (
-            "response_keys_last_page",
-            resp(19, ResponseBody::Keys { keys: vec!["user:99".into()], next_cursor: None }),
-        ),
-        (
-            "response_pattern_stats",
-            resp(
-                21,
-                ResponseBody::PatternStats { keys: 1_204, bytes: 73_400_320, with_ttl: 1_204 },
-            ),
-        ),
-        (
-            "response_cleared",
-            resp(26, ResponseBody::Cleared { entries: 4_689, bytes: 268_400_000 }),
-        ),
-        (
-            "response_reloaded",
-            resp(
-                28,
-                ResponseBody::Reloaded {
-                    changes: vec![
-                        "sessions: max_bytes 64 MiB -> 128 MiB".into(),
-                        "thumbnails: eviction lru -> lfu".into(),
-                    ],
-                },
-            ),
-        ),
-        ("response_reloaded_unchanged", resp(28, ResponseBody::Reloaded { changes: vec![] })),
-    ];
-
-    // One error sample per kind, each under the id a daemon would use for it.
-    // The messages are the daemon's own wording (daemon/src/server/connection.rs, handlers/).
-    let errors: [(&'static str, u64, ErrorKind, &str); 11] = [
-        (
-            "response_error_malformed",
-            0,
-            ErrorKind::Malformed,
-            "malformed request: invalid type: integer `7`, expected struct Request",
-        ),
-        (
-            "response_error_frame_too_large",
-            0,
-            ErrorKind::FrameTooLarge,
-            "frame of 16777217 bytes exceeds the maximum frame size of 16777216 bytes",
-        ),
-        (
-            "response_error_handshake_required",
-            2,
-            ErrorKind::HandshakeRequired,
-            "the first request must be hello, got ping",
-        ),
-        (
-            "response_error_unsupported_protocol",
-            1,
-            ErrorKind::UnsupportedProtocol,
-            "client \"cachectl/0.2.0\" speaks protocol 2, but this cachemgrd 0.1.0 speaks protocol 1",
-        ),
-        ("response_error_timeout", 0, ErrorKind::Timeout, "no hello within 5s; closing"),
-        (
-            "response_error_invalid_argument",
-            19,
-            ErrorKind::InvalidArgument,
-            "invalid regex \"user:[0-9+\": unclosed character class",
-        ),
-        (
-            "response_error_too_large",
-            7,
-            ErrorKind::TooLarge,
-            "entry of 80000063 bytes (key + value + 56 bytes overhead) exceeds the namespace limit of 67108864 bytes",
-        ),
-        (
-            "response_error_unknown_namespace",
-            5,
-            ErrorKind::UnknownNamespace,
-            "namespace \"sesions\" does not exist",
-        ),
-        (
-            "response_error_permission_denied",
-            29,
-            ErrorKind::PermissionDenied,
-            "uid 1001 may not shut the daemon down",
-        ),
-        (
-            "response_error_unavailable",
-            0,
-            ErrorKind::Unavailable,
-            "too many connections: the daemon serves at most 1024 at once (max_connections)",
-        ),
-        ("response_error_internal", 10, ErrorKind::Internal, "store task panicked"),
-    ];
-    for (name, id, kind, message) in errors {
-        list.push((name, Response::error(id, kind, message)));
-    }
-    list
-}
 
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
@@ -854,4 +275,68 @@ fn protocol_doc_quotes_the_fixtures_exactly() {
     }
     assert!(quoted > 0, "docs/protocol.md quotes no fixture");
     assert!(failures.is_empty(), "docs/protocol.md is out of date:\n{}", failures.join("\n"));
+}
+
+/// The response as a daemon from before the disk layer would have sent it: every field added
+/// since then at its default.
+fn without_added_fields(mut response: Response) -> Response {
+    fn stats(stats: &mut CacheStats) {
+        stats.corrupt = 0;
+    }
+    match &mut response.body {
+        ResponseBody::Stats { total, namespaces } => {
+            stats(total);
+            for row in namespaces {
+                stats(&mut row.stats);
+                row.tier.clear();
+                row.layers.clear();
+            }
+        }
+        ResponseBody::Namespaces { namespaces } => {
+            for row in namespaces {
+                row.tier.clear();
+                row.durability = None;
+            }
+        }
+        ResponseBody::Info(info) => {
+            info.notices.clear();
+            info.key_source = None;
+        }
+        _ => {}
+    }
+    response
+}
+
+/// Encodings from before `corrupt`, `tier`, `layers`, `durability`, `notices` and
+/// `key_source` existed still decode, to the same sample with those fields at their defaults.
+#[test]
+fn legacy_encodings_still_decode() {
+    let dir = fixture_dir().join("legacy");
+    let samples = responses();
+    let mut checked = 0;
+    for entry in fs::read_dir(&dir).unwrap_or_else(|err| panic!("{}: {err}", dir.display())) {
+        let path = entry.expect("directory entry").path();
+        let name = path.file_stem().and_then(|n| n.to_str()).expect("a UTF-8 file name");
+        let (_, sample) = samples
+            .iter()
+            .find(|(sample, _)| *sample == name)
+            .unwrap_or_else(|| panic!("legacy/{name}.bin has no sample of that name"));
+        let fixture = fs::read(&path).expect("read the legacy fixture");
+        let decoded: Response = rmp_serde::from_slice(&fixture[LENGTH_PREFIX_BYTES..])
+            .unwrap_or_else(|err| panic!("legacy/{name}.bin no longer decodes: {err}"));
+        assert_eq!(decoded, without_added_fields(sample.clone()), "legacy/{name}.bin");
+        checked += 1;
+    }
+    assert!(checked >= 4, "the legacy fixtures are missing");
+}
+
+/// A `progress` is the only non-terminal response: a client waiting on a request must keep
+/// waiting after one.
+#[test]
+fn only_progress_is_not_terminal() {
+    for (name, sample) in responses() {
+        let progress = matches!(sample.body, ResponseBody::Progress { .. });
+        assert_eq!(sample.body.is_terminal(), !progress, "{name}");
+        assert_eq!(sample.body.name(), response_variant(&sample.body), "{name}");
+    }
 }

@@ -8,7 +8,7 @@ use super::error;
 use crate::state::AppState;
 
 pub fn info(state: &AppState) -> ResponseBody {
-    ResponseBody::Info(ServerInfo {
+    ResponseBody::Info(Box::new(ServerInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         protocol: PROTOCOL_VERSION,
         pid: std::process::id(),
@@ -17,7 +17,9 @@ pub fn info(state: &AppState) -> ResponseBody {
         config_path: state.config_path.as_ref().map(|p| p.display().to_string()),
         state_dir: state.state_dir.display().to_string(),
         connections: state.connections.load(Ordering::Relaxed),
-    })
+        notices: Vec::new(),
+        key_source: None,
+    }))
 }
 
 pub fn stats(state: &AppState, ns: Option<&str>) -> ResponseBody {

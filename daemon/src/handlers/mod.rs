@@ -46,6 +46,11 @@ pub async fn handle(state: &AppState, body: RequestBody) -> ResponseBody {
         RequestBody::ExpirePattern { ns, pattern, ttl_ms } => {
             pattern::expire(state, &ns, &pattern, ttl_ms).await
         }
+        // Keys, dumps and auto-dumps are in the protocol ahead of their daemon side.
+        other => error(
+            ErrorKind::Internal,
+            format!("{} is not implemented by this daemon yet", other.name()),
+        ),
     }
 }
 

@@ -6,6 +6,9 @@ use cachemgr_proto::{CacheStats, NamespaceStats, NamespaceSummary};
 
 use super::Store;
 
+/// The only tier this store has so far (the disk layer is being built).
+const MEMORY_TIER: &str = "memory";
+
 impl Store {
     /// Stats of one namespace (or all), plus their total.
     pub fn stats(&self, only: Option<&str>) -> (CacheStats, Vec<NamespaceStats>) {
@@ -13,7 +16,12 @@ impl Store {
             .all()
             .into_iter()
             .filter(|ns| only.is_none_or(|name| name == ns.name))
-            .map(|ns| NamespaceStats { stats: ns.lock().stats(), ns: ns.name.clone() })
+            .map(|ns| NamespaceStats {
+                stats: ns.lock().stats(),
+                ns: ns.name.clone(),
+                tier: MEMORY_TIER.to_owned(),
+                layers: Vec::new(),
+            })
             .collect();
         rows.sort_by(|a, b| a.ns.cmp(&b.ns));
         let mut total = CacheStats::default();
@@ -40,6 +48,8 @@ impl Store {
                     entries: cache.len() as u64,
                     bytes_used: cache.bytes_used(),
                     configured: ns.configured.load(Ordering::Relaxed),
+                    tier: MEMORY_TIER.to_owned(),
+                    durability: None,
                 }
             })
             .collect();
