@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use crate::cli::Args;
 use crate::config::Config;
 use crate::keys::MasterKey;
-use crate::state::AppState;
+use crate::state::{AppState, KeyInfo};
 use crate::store::disk::{DiskLayer, DiskOptions, OpenReport};
 use crate::store::Store;
 use crate::{paths, server, signals};
@@ -34,11 +34,24 @@ pub async fn run(args: Args) -> Result<()> {
     paths::prepare_dir(&state_dir, false)?;
     // TEMPORARY until key sources land: an ephemeral master key.
     let master = Arc::new(crate::keys::MasterKey::generate());
+    let disk_fingerprint = master.fingerprint();
     let (disk, report) = open_disk(&config, &state_dir, master, true)?;
     let bound = server::listener::bind(&socket)?;
     let store = Store::with_disk(config.clone(), Some(disk.clone()));
-    let state =
-        AppState::new(config, store, socket.clone(), config_path.clone(), state_dir, report.notices);
+    let key = KeyInfo {
+        source: "ephemeral".to_owned(),
+        persistent: false,
+        fingerprint: disk_fingerprint,
+    };
+    let state = AppState::new(
+        config,
+        store,
+        socket.clone(),
+        config_path.clone(),
+        state_dir,
+        report.notices,
+        key,
+    );
     tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
     tokio::spawn(disk.clone().run_sweeper(state.shutdown.clone()));
     let resuming = disk.clone();

@@ -12,6 +12,17 @@ use crate::config::{Config, ConfigError};
 use crate::config_diff::describe_changes;
 use crate::store::Store;
 
+/// What may be said about the master key: where it came from, never what it is.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    /// The source, for humans (`key file (/path)`, `ephemeral`...).
+    pub source: String,
+    /// Whether it survives a restart.
+    pub persistent: bool,
+    /// Its public fingerprint.
+    pub fingerprint: String,
+}
+
 /// Shared daemon state.
 #[derive(Debug)]
 pub struct AppState {
@@ -31,6 +42,8 @@ pub struct AppState {
     pub connections: AtomicU64,
     /// What an operator must know (shown by `info`): a database moved aside, a wiped tier.
     pub notices: Vec<String>,
+    /// The master key's description.
+    pub key: KeyInfo,
     config: RwLock<Arc<Config>>,
     reload_lock: Mutex<()>,
 }
@@ -44,10 +57,12 @@ impl AppState {
         config_path: Option<PathBuf>,
         state_dir: PathBuf,
         notices: Vec<String>,
+        key: KeyInfo,
     ) -> Arc<AppState> {
         Arc::new(AppState {
             store,
             notices,
+            key,
             shutdown: CancellationToken::new(),
             socket,
             config_path,

@@ -19,9 +19,6 @@ pub struct CacheStats {
     pub expired: u64,
     /// Evicted entries that still had time to live (a sign the cache is too small).
     pub evicted_before_expiry: u64,
-    /// Values that failed to decrypt or authenticate and were dropped.
-    #[serde(default)]
-    pub corrupt: u64,
     /// Live entries now.
     pub entries: u64,
     /// Bytes counted against the limit now (keys, values and per-entry bookkeeping).
@@ -55,7 +52,6 @@ impl CacheStats {
         self.evictions += other.evictions;
         self.expired += other.expired;
         self.evicted_before_expiry += other.evicted_before_expiry;
-        self.corrupt += other.corrupt;
         self.entries += other.entries;
         self.bytes_used += other.bytes_used;
         self.bytes_limit += other.bytes_limit;

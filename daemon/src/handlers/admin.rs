@@ -17,7 +17,7 @@ pub fn info(state: &AppState) -> ResponseBody {
         config_path: state.config_path.as_ref().map(|p| p.display().to_string()),
         state_dir: state.state_dir.display().to_string(),
         connections: state.connections.load(Ordering::Relaxed),
-        notices: Vec::new(),
+        notices: state.notices.clone(),
         key_source: None,
     }))
 }

@@ -2,6 +2,7 @@
 //! calling the store or the daemon state; none touches cache entries directly.
 
 mod admin;
+pub mod keys;
 mod kv;
 mod pattern;
 
@@ -46,7 +47,11 @@ pub async fn handle(state: &AppState, body: RequestBody) -> ResponseBody {
         RequestBody::ExpirePattern { ns, pattern, ttl_ms } => {
             pattern::expire(state, &ns, &pattern, ttl_ms).await
         }
-        // Keys, dumps and auto-dumps are in the protocol ahead of their daemon side.
+        RequestBody::KeyStatus {} => keys::status(state),
+        RequestBody::KeyRotate { .. } => {
+            error(ErrorKind::Internal, "key_rotate is streamed by the connection, not here")
+        }
+        // Dumps and auto-dumps are in the protocol ahead of their daemon side.
         other => error(
             ErrorKind::Internal,
             format!("{} is not implemented by this daemon yet", other.name()),
@@ -66,9 +71,9 @@ fn store_error(err: StoreError) -> ResponseBody {
         StoreError::InvalidNamespace { .. } => ErrorKind::InvalidArgument,
         StoreError::Cache(CacheError::TooLarge { .. }) => ErrorKind::TooLarge,
         StoreError::Cache(CacheError::KeyTooLong(_)) => ErrorKind::TooLarge,
-        StoreError::Disk(DiskError::Busy(_)) => ErrorKind::Unavailable,
+        StoreError::Disk(DiskError::Busy(_)) => ErrorKind::Busy,
         StoreError::Disk(DiskError::Cursor(_)) => ErrorKind::InvalidArgument,
-        StoreError::Disk(_) | StoreError::NoDisk(_) => ErrorKind::Internal,
+        StoreError::Disk(_) | StoreError::NoDisk(_) => ErrorKind::Storage,
     };
     error(kind, err.to_string())
 }

@@ -130,7 +130,7 @@ async fn handshake(
     Next::Close
 }
 
-async fn serve_requests(conn: &mut Conn, state: &AppState) {
+async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>) {
     let mut draining = false;
     while let Some(frame) = next_frame(conn, state, &mut draining).await {
         let mut next = process(frame, conn, state).await;
@@ -160,13 +160,22 @@ async fn next_frame(conn: &mut Conn, state: &AppState, draining: &mut bool) -> O
     tokio::time::timeout(DRAIN_IDLE, conn.next()).await.ok().flatten()
 }
 
-async fn process(frame: Frame, writer: &mut Conn, state: &AppState) -> Next {
+async fn process(frame: Frame, writer: &mut Conn, state: &Arc<AppState>) -> Next {
     let request = match frame {
         Ok(Ok(request)) => request,
         other => return answer_bad_frame(writer, other).await,
     };
     let id = request.id;
-    let body = handlers::handle(state, request.body).await;
+    let body = match request.body {
+        RequestBody::KeyRotate { ns, clear } => {
+            let progress = handlers::keys::rotate(state.clone(), ns, clear);
+            match stream_progress(id, progress, writer).await {
+                Some(last) => last,
+                None => return Next::Close,
+            }
+        }
+        body => handlers::handle(state, body).await,
+    };
     match writer.feed(Response { id, body }).await {
         Ok(()) => Next::Continue,
         Err(CodecError::FrameTooLarge { len, max }) => {
@@ -183,6 +192,25 @@ async fn process(frame: Frame, writer: &mut Conn, state: &AppState) -> Next {
             Next::Close
         }
     }
+}
+
+/// Sends each `progress` body as it comes (flushed, so the client sees it at once) and
+/// returns the terminal body; `None` when the client went away.
+async fn stream_progress(
+    id: u64,
+    mut bodies: tokio::sync::mpsc::Receiver<ResponseBody>,
+    writer: &mut Conn,
+) -> Option<ResponseBody> {
+    while let Some(body) = bodies.recv().await {
+        if body.is_terminal() {
+            return Some(body);
+        }
+        writer.send(Response { id, body }).await.ok()?;
+    }
+    Some(ResponseBody::Error {
+        kind: ErrorKind::Internal,
+        message: "the operation ended without an answer".to_owned(),
+    })
 }
 
 /// Answers a frame that is not a request; says whether the stream can go on.

@@ -125,7 +125,11 @@ impl Store {
                 cache.remove(key, now);
             }
         })?;
-        Ok(count(outcome.await?))
+        let deleted = count(outcome.await?);
+        if let Some(state) = namespace.disk_state.get() {
+            state.counters.deletes.fetch_add(deleted, Ordering::Relaxed);
+        }
+        Ok(deleted)
     }
 
     /// Whether a live key exists.
@@ -229,7 +233,9 @@ impl Store {
                 PatternAction::Tally => {}
                 _ if keys.is_empty() => {}
                 PatternAction::Delete => {
-                    disk.submit(Op::Delete { ns: ns.to_owned(), keys, now }, durable).await?;
+                    let op = Op::Delete { ns: ns.to_owned(), keys, now };
+                    let deleted = count(disk.submit(op, durable).await?);
+                    state.counters.deletes.fetch_add(deleted, Ordering::Relaxed);
                 }
                 PatternAction::SetDeadline(deadline) => {
                     let expires_at = self.clock().unix_of(deadline);

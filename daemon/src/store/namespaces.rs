@@ -119,7 +119,15 @@ impl Store {
             wakeup: Notify::new(),
             next_wakeup: AtomicU64::new(u64::MAX),
         });
-        store.apply_config(config);
+        store.apply_config(config.clone());
+        // Namespaces created on first write before a restart come back with their data.
+        if let Some(disk) = &store.disk {
+            for state in disk.all() {
+                if config.tier_for(state.name()).0.has_disk() {
+                    store.ensure_namespace(state.name(), &config);
+                }
+            }
+        }
         store
     }
 

@@ -1,13 +1,11 @@
-//! What the store reports about itself: per-namespace stats and settings.
+//! What the store reports about itself: per-namespace stats (per layer too) and settings.
 
 use std::sync::atomic::Ordering;
 
-use cachemgr_proto::{CacheStats, NamespaceStats, NamespaceSummary};
+use cachemgr_proto::{CacheStats, LayerStats, NamespaceStats, NamespaceSummary};
 
-use super::Store;
-
-/// The only tier this store has so far (the disk layer is being built).
-const MEMORY_TIER: &str = "memory";
+use super::tier::Tier;
+use super::{Namespace, Store};
 
 impl Store {
     /// Stats of one namespace (or all), plus their total.
@@ -16,12 +14,7 @@ impl Store {
             .all()
             .into_iter()
             .filter(|ns| only.is_none_or(|name| name == ns.name))
-            .map(|ns| NamespaceStats {
-                stats: ns.lock().stats(),
-                ns: ns.name.clone(),
-                tier: MEMORY_TIER.to_owned(),
-                layers: Vec::new(),
-            })
+            .map(|ns| self.namespace_stats(&ns))
             .collect();
         rows.sort_by(|a, b| a.ns.cmp(&b.ns));
         let mut total = CacheStats::default();
@@ -32,12 +25,48 @@ impl Store {
         (total, rows)
     }
 
+    /// One namespace: the logical view (what a client saw) and each layer's own counters.
+    fn namespace_stats(&self, ns: &Namespace) -> NamespaceStats {
+        let memory = ns.lock().stats();
+        let tier = ns.tier();
+        let disk = match (tier, self.disk()) {
+            (Tier::Memory, _) | (_, None) => None,
+            (_, Some(disk)) => Some(disk.stats(ns.name())),
+        };
+        let (stats, layers) = match (tier, disk) {
+            (Tier::MemoryDisk, Some(disk)) => {
+                let logical = CacheStats {
+                    hits: memory.hits + disk.hits,
+                    misses: disk.misses,
+                    sets: disk.sets,
+                    deletes: disk.deletes,
+                    evictions: memory.evictions,
+                    expired: disk.expired,
+                    evicted_before_expiry: memory.evicted_before_expiry,
+                    corrupt: disk.corrupt,
+                    entries: disk.entries,
+                    bytes_used: memory.bytes_used,
+                    bytes_limit: memory.bytes_limit,
+                };
+                (logical, vec![layer("memory", memory), layer("disk", disk)])
+            }
+            (Tier::Disk, Some(disk)) => (disk, vec![layer("disk", disk)]),
+            _ => (memory, Vec::new()),
+        };
+        NamespaceStats { ns: ns.name.clone(), stats, tier: tier.as_str().to_owned(), layers }
+    }
+
     /// Every namespace with its settings, sorted by name.
     pub fn summaries(&self) -> Vec<NamespaceSummary> {
         let mut out: Vec<NamespaceSummary> = self
             .all()
             .into_iter()
             .map(|ns| {
+                let tier = ns.tier();
+                let disk_size = match self.disk() {
+                    Some(disk) if tier.has_disk() => disk.size_of(ns.name()).ok(),
+                    _ => None,
+                };
                 let cache = ns.lock();
                 let limits = cache.limits();
                 NamespaceSummary {
@@ -45,15 +74,19 @@ impl Store {
                     eviction: limits.eviction.to_string(),
                     max_bytes: limits.max_bytes,
                     default_ttl_ms: limits.default_ttl_ms,
-                    entries: cache.len() as u64,
-                    bytes_used: cache.bytes_used(),
+                    entries: disk_size.map_or(cache.len() as u64, |(entries, _)| entries),
+                    bytes_used: disk_size.map_or(cache.bytes_used(), |(_, bytes)| bytes),
                     configured: ns.configured.load(Ordering::Relaxed),
-                    tier: MEMORY_TIER.to_owned(),
-                    durability: None,
+                    tier: tier.as_str().to_owned(),
+                    durability: tier.has_disk().then(|| ns.durability().as_str().to_owned()),
                 }
             })
             .collect();
         out.sort_by(|a, b| a.ns.cmp(&b.ns));
         out
     }
+}
+
+fn layer(name: &str, stats: CacheStats) -> LayerStats {
+    LayerStats { layer: name.to_owned(), stats }
 }
