@@ -249,6 +249,10 @@ impl Config {
         if self.memory.max_bytes.as_u64() < 1 << 20 {
             return Err(range("memory.max_bytes", "must be at least 1 MiB".into()));
         }
+        let window = self.disk.batch_window;
+        if window < Duration::from_millis(1) || window > Duration::from_secs(10) {
+            return Err(range("disk.batch_window", "must be between 1ms and 10s".into()));
+        }
         if self.defaults.max_bytes.as_u64() == 0 {
             return Err(range("defaults.max_bytes", "must be more than 0".into()));
         }

@@ -2,9 +2,11 @@
 
 mod bad_input;
 mod disk;
+mod durability;
 mod eviction;
 mod kv;
 mod lifecycle;
 mod paging;
 mod pipelining;
+mod tamper;
 mod ttl;

@@ -43,6 +43,8 @@ pub struct Daemon {
     pub config: PathBuf,
     /// Where its stderr goes.
     pub log: PathBuf,
+    /// Extra environment for the daemon (e.g. `CACHEMGR_KEY`), kept across restarts.
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -54,12 +56,18 @@ impl Daemon {
 
     /// A daemon reading `config` (TOML) from its config file.
     pub fn start_with_config(config: &str) -> Daemon {
+        Daemon::start_with_env(config, &[])
+    }
+
+    /// A daemon reading `config`, with extra environment variables.
+    pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("run/cachemgrd.sock");
         let config_path = dir.path().join("cachemgr.toml");
         fs::write(&config_path, config).expect("write config");
         let log = dir.path().join("daemon.log");
-        let mut daemon = Daemon { dir, socket, config: config_path, log, child: None };
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let mut daemon = Daemon { dir, socket, config: config_path, log, env, child: None };
         daemon.spawn();
         daemon
     }
@@ -89,7 +97,15 @@ impl Daemon {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
+        for (key, value) in &self.env {
+            cmd.env(key, value);
+        }
         cmd
+    }
+
+    /// The daemon's state directory.
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
     }
 
     fn wait_ready(&mut self) {
