@@ -1,7 +1,7 @@
 //! Encrypted dump files: a snapshot of cache entries of one or more namespaces that a daemon
 //! holding the same master key can restore later.
 //!
-//! The byte layout is specified in `docs/dump-format.md`; [`format`] holds its constants. In
+//! The byte layout is specified in `docs/dump-format.md`; [`format`](mod@format) holds its constants. In
 //! short: a header (magic, version, creation time, salt, nonce prefix, key check), then
 //! AES-256-GCM sealed chunks of at most 64 KiB of a record stream (STREAM construction: the nonce
 //! carries the chunk counter and a "last chunk" flag, the header is the associated data), closed

@@ -294,6 +294,8 @@ impl DumpReader {
         }
         self.pending.drain(..self.pos);
         self.pos = 0;
+        // Give back the memory of a large record once it has been decoded.
+        self.pending.shrink_to(self.pending.len().max(2 * CHUNK_CIPHERTEXT_MAX));
         self.pending.extend_from_slice(body);
         Ok(None)
     }

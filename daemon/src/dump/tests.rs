@@ -336,3 +336,37 @@ proptest! {
         prop_assert!(is_truncated);
     }
 }
+
+/// The published test vector of `docs/dump-format.md`: root key 00..1f, salt 20..3f, nonce
+/// prefix 40..46, created 1700000000000, these three records. Pins the format: a reader must
+/// keep reading this file, and the writer must keep producing exactly it.
+#[test]
+fn v1_test_vector_reads_and_is_reproduced_byte_for_byte() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/dump/fixtures/v1-sample.dump");
+    let root: [u8; 32] = std::array::from_fn(|i| i as u8);
+    let inputs = HeaderInputs {
+        created_unix_ms: 1_700_000_000_000,
+        salt: std::array::from_fn(|i| 0x20 + i as u8),
+        nonce_prefix: std::array::from_fn(|i| 0x40 + i as u8),
+        chunk_plaintext: super::format::CHUNK_PLAINTEXT_MAX,
+    };
+    let records = vec![
+        record("app", "greeting", b"hello", None),
+        record("app", "temp", b"", Some(1_800_000_000_000)),
+        record("other", "ключ", &[0, 1, 2, 255], None),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.dump");
+    let mut writer = DumpWriter::create_with(&path, &root, inputs).unwrap();
+    for r in &records {
+        writer.write(r).unwrap();
+    }
+    writer.finish().unwrap();
+    let written = std::fs::read(&path).unwrap();
+    if std::env::var_os("CACHEMGR_WRITE_FIXTURES").is_some() {
+        std::fs::write(&fixture, &written).unwrap();
+    }
+    assert_eq!(std::fs::read(&fixture).unwrap(), written, "the writer's output changed");
+    assert_eq!(read_all(&fixture, &root).unwrap(), records);
+    assert_eq!(verify(&fixture, &root).unwrap().namespaces, ["app", "other"]);
+}

@@ -12,8 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::format::{
     chunk_nonce, FileKeys, Header, Trailer, CHUNK_PLAINTEXT_MAX, FRAME_HEAD_LEN, HEADER_LEN,
-    KIND_DATA, KIND_FINAL, MAX_CHUNKS, MAX_RECORD_LEN, NONCE_PREFIX_LEN, RECORD_PREFIX_LEN,
-    SALT_LEN,
+    KIND_DATA, KIND_FINAL, MAX_CHUNKS, MAX_RECORD_LEN, NONCE_PREFIX_LEN, SALT_LEN,
 };
 use super::{DumpError, DumpRecord, DumpSummary};
 use crate::atomic_file::AtomicFile;
@@ -129,13 +128,31 @@ impl DumpWriter {
         Ok(writer)
     }
 
-    /// Appends one record. On error the writer is spent: `finish` will refuse, and dropping it
-    /// leaves the previous dump in place.
+    /// Appends one record. A record that cannot be encoded or is too large is refused and the
+    /// writer stays usable; after a failed write to the file the writer is spent: `finish`
+    /// refuses, and dropping it leaves the previous dump in place.
     pub fn write(&mut self, record: &DumpRecord) -> Result<(), DumpError> {
         self.usable()?;
-        let result = self.write_record(record);
-        self.failed |= result.is_err();
-        result
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let result = self.encode(record, &mut scratch).and_then(|()| {
+            // Fits in u32: `encode` checked it against MAX_RECORD_LEN < 2^32.
+            let len = (scratch.len() as u32).to_le_bytes();
+            let pushed = self.push(&len).and_then(|()| self.push(&scratch));
+            // Part of the record may be sealed already: the stream is inconsistent.
+            self.failed |= pushed.is_err();
+            pushed
+        });
+        scratch.clear();
+        if scratch.capacity() <= CHUNK_PLAINTEXT_MAX {
+            // Keep the buffer, unless a huge value made it huge.
+            self.scratch = scratch;
+        }
+        result?;
+        self.entries += 1;
+        if !self.namespaces.contains(&record.ns) {
+            self.namespaces.insert(record.ns.clone());
+        }
+        Ok(())
     }
 
     /// Seals the last chunks, syncs and renames the file into place; returns what it holds.
@@ -163,34 +180,18 @@ impl DumpWriter {
         Ok(())
     }
 
-    fn write_record(&mut self, record: &DumpRecord) -> Result<(), DumpError> {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        let encoded = rmp_serde::encode::write_named(&mut scratch, record);
-        let result = match encoded {
-            Err(err) => Err(DumpError::Internal { detail: format!("encoding a record: {err}") }),
-            Ok(()) if scratch.len() > MAX_RECORD_LEN => Err(DumpError::TooLarge {
+    /// MessagePack (named) encoding of `record` into `out`, within the record size limit.
+    fn encode(&self, record: &DumpRecord, out: &mut Vec<u8>) -> Result<(), DumpError> {
+        out.clear();
+        rmp_serde::encode::write_named(out, record)
+            .map_err(|err| DumpError::Internal { detail: format!("encoding a record: {err}") })?;
+        if out.len() > MAX_RECORD_LEN {
+            return Err(DumpError::TooLarge {
                 what: "record",
                 offset: self.bytes,
-                len: scratch.len() as u64,
+                len: out.len() as u64,
                 max: MAX_RECORD_LEN as u64,
-            }),
-            Ok(()) => {
-                // Fits in u32: MAX_RECORD_LEN < 2^32.
-                let len = (scratch.len() as u32).to_le_bytes();
-                debug_assert_eq!(len.len(), RECORD_PREFIX_LEN);
-                self.push(&len).and_then(|()| self.push(&scratch))
-            }
-        };
-        self.scratch = scratch;
-        if self.scratch.capacity() > CHUNK_PLAINTEXT_MAX {
-            // Do not keep a huge value's buffer alive for the rest of the dump.
-            self.scratch = Vec::new();
-        }
-        result?;
-        self.entries += 1;
-        if !self.namespaces.contains(&record.ns) {
-            self.namespaces.insert(record.ns.clone());
+            });
         }
         Ok(())
     }
