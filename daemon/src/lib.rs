@@ -1,11 +1,14 @@
 //! cachemgrd as a library: the daemon's parts, so the binary stays a thin shell and tests
 //! can reach the pieces that need no socket.
 
+pub mod atomic_file;
 pub mod cli;
 pub mod config;
 pub mod config_diff;
 pub mod daemon;
+pub mod dump;
 pub mod handlers;
+pub mod jobs;
 pub mod keys;
 pub mod logging;
 pub mod paths;
