@@ -8,11 +8,16 @@ use anyhow::{Context, Result};
 
 use crate::cli::Args;
 use crate::config::Config;
+use crate::handlers;
+use crate::jobs::autodump::{Autodump, AutodumpSettings};
 use crate::keys::MasterKey;
 use crate::state::{AppState, KeyInfo};
 use crate::store::disk::{DiskLayer, DiskOptions, OpenReport};
 use crate::store::Store;
 use crate::{paths, server, signals};
+
+/// HKDF info of the key dumps are sealed under.
+const DUMP_KEY_INFO: &[u8] = b"cachemgr/dump-root/v1";
 
 /// Runs the daemon until it is told to stop. Errors are start-up failures.
 pub async fn run(args: Args) -> Result<()> {
@@ -35,13 +40,24 @@ pub async fn run(args: Args) -> Result<()> {
     // TEMPORARY until key sources land: an ephemeral master key.
     let master = Arc::new(crate::keys::MasterKey::generate());
     let disk_fingerprint = master.fingerprint();
-    let (disk, report) = open_disk(&config, &state_dir, master, true)?;
+    let (disk, report) = open_disk(&config, &state_dir, master.clone(), true)?;
     let bound = server::listener::bind(&socket)?;
     let store = Store::with_disk(config.clone(), Some(disk.clone()));
     let key = KeyInfo {
         source: "ephemeral".to_owned(),
         persistent: false,
         fingerprint: disk_fingerprint,
+        dump_root: Arc::new(master.derive(b"", DUMP_KEY_INFO)),
+    };
+    let mut notices = report.notices;
+    let autodump = match Autodump::load(&state_dir) {
+        Ok(schedule) => Some(schedule),
+        Err(err) => {
+            let notice = format!("auto-dump is off: {err}");
+            tracing::error!("{notice}");
+            notices.push(notice);
+            None
+        }
     };
     let state = AppState::new(
         config,
@@ -49,9 +65,22 @@ pub async fn run(args: Args) -> Result<()> {
         socket.clone(),
         config_path.clone(),
         state_dir,
-        report.notices,
+        notices,
         key,
+        autodump.clone(),
     );
+    if let Some(schedule) = autodump {
+        let dumper = state.clone();
+        let run = move |settings: AutodumpSettings| {
+            let state = dumper.clone();
+            async move {
+                handlers::dumps::write_dump(state, settings.path, settings.ns, settings.pattern)
+                    .await
+                    .map_err(|failure| failure.to_string())
+            }
+        };
+        tokio::spawn(schedule.run(run, state.shutdown.clone()));
+    }
     tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
     tokio::spawn(disk.clone().run_sweeper(state.shutdown.clone()));
     let resuming = disk.clone();

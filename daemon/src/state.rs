@@ -21,6 +21,8 @@ pub struct KeyInfo {
     pub persistent: bool,
     /// Its public fingerprint.
     pub fingerprint: String,
+    /// The key dumps are sealed under (derived from the master key).
+    pub dump_root: Arc<crate::keys::DerivedKey>,
 }
 
 /// Shared daemon state.
@@ -44,6 +46,8 @@ pub struct AppState {
     pub notices: Vec<String>,
     /// The master key's description.
     pub key: KeyInfo,
+    /// The auto-dump schedule (`None` when its state file could not be read).
+    pub autodump: Option<Arc<crate::jobs::autodump::Autodump>>,
     config: RwLock<Arc<Config>>,
     reload_lock: Mutex<()>,
 }
@@ -58,11 +62,13 @@ impl AppState {
         state_dir: PathBuf,
         notices: Vec<String>,
         key: KeyInfo,
+        autodump: Option<Arc<crate::jobs::autodump::Autodump>>,
     ) -> Arc<AppState> {
         Arc::new(AppState {
             store,
             notices,
             key,
+            autodump,
             shutdown: CancellationToken::new(),
             socket,
             config_path,

@@ -2,9 +2,12 @@
 //! calling the store or the daemon state; none touches cache entries directly.
 
 mod admin;
+pub mod dumps;
 pub mod keys;
 mod kv;
 mod pattern;
+
+use std::sync::Arc;
 
 use cachemgr_proto::{ErrorKind, RequestBody, ResponseBody};
 
@@ -14,7 +17,7 @@ use crate::store::disk::DiskError;
 use crate::store::StoreError;
 
 /// Answers one request (the handshake is handled by the connection, not here).
-pub async fn handle(state: &AppState, body: RequestBody) -> ResponseBody {
+pub async fn handle(state: &Arc<AppState>, body: RequestBody) -> ResponseBody {
     match body {
         RequestBody::Hello { .. } => {
             error(ErrorKind::InvalidArgument, "hello was already accepted on this connection")
@@ -51,11 +54,18 @@ pub async fn handle(state: &AppState, body: RequestBody) -> ResponseBody {
         RequestBody::KeyRotate { .. } => {
             error(ErrorKind::Internal, "key_rotate is streamed by the connection, not here")
         }
-        // Dumps and auto-dumps are in the protocol ahead of their daemon side.
-        other => error(
-            ErrorKind::Internal,
-            format!("{} is not implemented by this daemon yet", other.name()),
-        ),
+        RequestBody::Dump { path, ns, pattern } => {
+            dumps::dump(state.clone(), path, ns, pattern).await
+        }
+        RequestBody::Restore { path, ns, mode } => dumps::restore(state, path, ns, mode).await,
+        RequestBody::AutodumpStart { path, every_ms, ns, pattern } => {
+            dumps::autodump(state, dumps::AutodumpRequest::Start { path, every_ms, ns, pattern })
+        }
+        RequestBody::AutodumpChange { every_ms, path } => {
+            dumps::autodump(state, dumps::AutodumpRequest::Change { every_ms, path })
+        }
+        RequestBody::AutodumpStop {} => dumps::autodump(state, dumps::AutodumpRequest::Stop),
+        RequestBody::AutodumpStatus {} => dumps::autodump(state, dumps::AutodumpRequest::Status),
     }
 }
 

@@ -41,6 +41,12 @@ impl MasterKey {
 /// A derived key.
 pub struct DerivedKey(Zeroizing<[u8; 32]>);
 
+impl std::fmt::Debug for DerivedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DerivedKey(<redacted>)")
+    }
+}
+
 impl DerivedKey {
     /// The bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
