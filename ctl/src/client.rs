@@ -126,6 +126,22 @@ impl Client {
     pub async fn call_raw(&self, body: RequestBody) -> Result<ResponseBody, ClientError> {
         self.inner.transport.call(body).await
     }
+
+    /// Sends a long request (e.g. `key_rotate`) and calls `on_progress` with each `progress`
+    /// response as it arrives, so a caller can show how far it has come; returns the terminal
+    /// answer, an `Error` answer becoming [`ClientError::Daemon`] as in [`Client::call`].
+    /// Other calls on the same connection go on meanwhile. ([`Client::call`] on such a
+    /// request also works: it skips the progress.)
+    pub async fn call_with_progress(
+        &self,
+        body: RequestBody,
+        on_progress: impl FnMut(&ResponseBody),
+    ) -> Result<ResponseBody, ClientError> {
+        match self.inner.transport.call_with_progress(body, on_progress).await? {
+            ResponseBody::Error { kind, message } => Err(ClientError::Daemon { kind, message }),
+            other => Ok(other),
+        }
+    }
 }
 
 async fn handshake(transport: &Transport, client: String) -> Result<Welcome, ClientError> {

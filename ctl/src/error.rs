@@ -59,6 +59,10 @@ pub enum ClientError {
     /// The daemon accepted the connection but did not answer `hello` in time.
     #[error("cachemgrd did not answer the handshake within {0:?}")]
     HandshakeTimeout(Duration),
+    /// An argument was refused before anything was sent (e.g. a path that is not UTF-8), so
+    /// a CLI can report it as a usage error rather than a daemon error.
+    #[error("{0}")]
+    InvalidArgument(String),
 }
 
 impl ClientError {

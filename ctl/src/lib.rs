@@ -26,12 +26,16 @@ pub use client::{Client, ClientOptions, Welcome, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use error::ClientError;
 pub use ops::KEYS_PAGE;
 pub use socket::{connect_stream, default_socket_path, SOCKET_ENV};
-pub use types::{response_name, ttl_to_ms, PatternStats, StatsReport};
+pub use types::{
+    absolute_path, response_name, ttl_to_ms, DumpReport, KeyStatus, PatternStats, Progress,
+    RestoreReport, StatsReport,
+};
 
 /// Re-exported so users of the typed API need not depend on the protocol crate themselves.
 pub use cachemgr_proto::{
-    CacheStats, Entry, ErrorKind, KeyPattern, NamespaceStats, NamespaceSummary, PatternSyntax,
-    PeerIdentity, ServerInfo, SetCondition,
+    AutodumpInfo, CacheStats, Entry, ErrorKind, KeyPattern, LayerStats, NamespaceKey,
+    NamespaceStats, NamespaceSummary, PatternSyntax, PeerIdentity, RestoreMode, RotatedNamespace,
+    RotationProgress, ServerInfo, SetCondition,
 };
 
 /// The name and version this library announces in `hello` unless told otherwise.

@@ -72,6 +72,10 @@ fn report(err: &Error, socket: &Path) -> u8 {
             eprintln!("error ({kind}): {message}");
             EXIT_DAEMON_ERROR
         }
+        Some(ClientError::InvalidArgument(message)) => {
+            eprintln!("error: {message}");
+            EXIT_USAGE
+        }
         Some(ClientError::Disconnected { reason }) => {
             eprintln!("lost the connection to cachemgrd at {}: {reason}", socket.display());
             EXIT_UNREACHABLE

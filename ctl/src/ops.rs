@@ -1,16 +1,21 @@
 //! Typed helpers on [`Client`]: one method per protocol operation, turning the response
 //! variant into a plain Rust value so callers never match on `ResponseBody` themselves.
 
+use std::path::Path;
 use std::time::Duration;
 
 use cachemgr_proto::{
-    Entry, KeyPattern, NamespaceSummary, RequestBody, ResponseBody, ServerInfo, SetCondition,
+    AutodumpInfo, Entry, KeyPattern, NamespaceSummary, RequestBody, ResponseBody, RestoreMode,
+    RotatedNamespace, ServerInfo, SetCondition,
 };
 use serde_bytes::ByteBuf;
 
 use crate::client::Client;
 use crate::error::ClientError;
-use crate::types::{response_name, ttl_to_ms, PatternStats, StatsReport};
+use crate::types::{
+    absolute_path, response_name, ttl_to_ms, DumpReport, KeyStatus, PatternStats, Progress,
+    RestoreReport, StatsReport,
+};
 
 /// Page size [`Client::keys`] asks for; the daemon's default too.
 pub const KEYS_PAGE: u32 = 1000;
@@ -46,7 +51,7 @@ impl Client {
 
     /// Version, pid, uptime and paths of the running daemon.
     pub async fn info(&self) -> Result<ServerInfo, ClientError> {
-        expect!(self, RequestBody::Info {}, "info", "info", ResponseBody::Info(info) => info)
+        expect!(self, RequestBody::Info {}, "info", "info", ResponseBody::Info(info) => *info)
     }
 
     /// Counters of one namespace (`Some`) or of all of them plus the total (`None`).
@@ -226,5 +231,105 @@ impl Client {
     /// Asks the daemon to stop gracefully; returns once it has acknowledged.
     pub async fn shutdown(&self) -> Result<(), ClientError> {
         expect!(self, RequestBody::Shutdown {}, "shutdown", "done", ResponseBody::Done {} => ())
+    }
+
+    /// The key source, its fingerprint, and each namespace's key and rotation.
+    pub async fn key_status(&self) -> Result<KeyStatus, ClientError> {
+        expect!(self, RequestBody::KeyStatus {}, "key_status", "key_status",
+            ResponseBody::KeyStatus { source, persistent, fingerprint, namespaces } =>
+                KeyStatus { source, persistent, fingerprint, namespaces })
+    }
+
+    /// Moves one namespace (`Some`) or all of them to a new key, resealing their values (or
+    /// dropping them with `clear`); `on_progress` sees each progress report as it arrives.
+    pub async fn key_rotate(
+        &self,
+        ns: Option<&str>,
+        clear: bool,
+        mut on_progress: impl FnMut(&Progress),
+    ) -> Result<Vec<RotatedNamespace>, ClientError> {
+        let request = RequestBody::KeyRotate { ns: ns.map(str::to_owned), clear };
+        let answer = self
+            .call_with_progress(request, |body| {
+                if let ResponseBody::Progress { ns, done, total } = body {
+                    on_progress(&Progress { ns: ns.clone(), done: *done, total: *total });
+                }
+            })
+            .await?;
+        match answer {
+            ResponseBody::Rotated { namespaces } => Ok(namespaces),
+            other => Err(unexpected("key_rotate", "rotated", &other)),
+        }
+    }
+
+    /// Makes the daemon write the entries (of `ns`, matching `pattern`) to a dump file; a
+    /// relative `path` is taken from this process's working directory.
+    pub async fn dump(
+        &self,
+        path: &Path,
+        ns: Option<&str>,
+        pattern: Option<KeyPattern>,
+    ) -> Result<DumpReport, ClientError> {
+        let request =
+            RequestBody::Dump { path: absolute_path(path)?, ns: ns.map(str::to_owned), pattern };
+        expect!(self, request, "dump", "dumped",
+            ResponseBody::Dumped { path, entries, bytes } => DumpReport { path, entries, bytes })
+    }
+
+    /// Makes the daemon load a dump file (all of it, or namespace `ns`), merging into or
+    /// replacing what is cached; the daemon verifies the whole file before changing anything.
+    pub async fn restore(
+        &self,
+        path: &Path,
+        ns: Option<&str>,
+        mode: RestoreMode,
+    ) -> Result<RestoreReport, ClientError> {
+        let request =
+            RequestBody::Restore { path: absolute_path(path)?, ns: ns.map(str::to_owned), mode };
+        expect!(self, request, "restore", "restored",
+            ResponseBody::Restored { entries, skipped_expired, namespaces } =>
+                RestoreReport { entries, skipped_expired, namespaces })
+    }
+
+    /// Schedules a dump to `path` every `every` (replacing any schedule); returns the new state.
+    pub async fn autodump_start(
+        &self,
+        path: &Path,
+        every: Duration,
+        ns: Option<&str>,
+        pattern: Option<KeyPattern>,
+    ) -> Result<AutodumpInfo, ClientError> {
+        let request = RequestBody::AutodumpStart {
+            path: absolute_path(path)?,
+            every_ms: ttl_to_ms(every),
+            ns: ns.map(str::to_owned),
+            pattern,
+        };
+        expect!(self, request, "autodump_start", "autodump", ResponseBody::Autodump(info) => *info)
+    }
+
+    /// Changes the interval and/or the file of the running schedule; returns the new state.
+    pub async fn autodump_change(
+        &self,
+        every: Option<Duration>,
+        path: Option<&Path>,
+    ) -> Result<AutodumpInfo, ClientError> {
+        let request = RequestBody::AutodumpChange {
+            every_ms: every.map(ttl_to_ms),
+            path: path.map(absolute_path).transpose()?,
+        };
+        expect!(self, request, "autodump_change", "autodump", ResponseBody::Autodump(info) => *info)
+    }
+
+    /// Stops the schedule (the dumps written stay); returns the new state.
+    pub async fn autodump_stop(&self) -> Result<AutodumpInfo, ClientError> {
+        expect!(self, RequestBody::AutodumpStop {}, "autodump_stop", "autodump",
+            ResponseBody::Autodump(info) => *info)
+    }
+
+    /// The schedule and how its last run went.
+    pub async fn autodump_status(&self) -> Result<AutodumpInfo, ClientError> {
+        expect!(self, RequestBody::AutodumpStatus {}, "autodump_status", "autodump",
+            ResponseBody::Autodump(info) => *info)
     }
 }

@@ -2,7 +2,7 @@
 //! JSON form for binary values. Pure functions, so they are unit-tested here.
 
 use std::io::{self, Write};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -112,6 +112,51 @@ pub fn format_ttl(ttl: Duration) -> String {
     humantime::format_duration(seconds).to_string().replace(' ', "")
 }
 
+/// Characters in the track of a progress bar.
+const BAR_WIDTH: usize = 10;
+
+/// One frame of a progress bar, `[#####.....] 45% 4500/10000 sessions`; the percentage is
+/// rounded down so that 100% means done.
+pub fn progress_line(done: u64, total: u64, label: &str) -> String {
+    let fraction = if total == 0 { 1.0 } else { (done as f64 / total as f64).clamp(0.0, 1.0) };
+    let filled = ((fraction * BAR_WIDTH as f64).round() as usize).min(BAR_WIDTH);
+    let percent = (fraction * 100.0).floor();
+    format!(
+        "[{}{}] {percent}% {done}/{total} {label}",
+        "#".repeat(filled),
+        ".".repeat(BAR_WIDTH - filled)
+    )
+}
+
+/// A span of whole seconds the way people read it (`0s`, `45s`, `7m`, `1h30m`), for ages and
+/// countdowns where sub-second precision is noise.
+pub fn format_span(ms: u64) -> String {
+    if ms < 1000 {
+        return "0s".to_owned();
+    }
+    format_ttl(Duration::from_secs(ms.saturating_add(500) / 1000))
+}
+
+/// A wall-clock moment with how far it is from `now_ms`:
+/// `2026-11-21T09:58:00Z (2m ago)` or `2026-11-21T10:03:00Z (in 3m)`.
+pub fn format_moment(unix_ms: u64, now_ms: u64) -> String {
+    let when = UNIX_EPOCH.checked_add(Duration::from_millis(unix_ms)).map_or_else(
+        || format!("{unix_ms} ms after the epoch"),
+        |time| humantime::format_rfc3339_seconds(time).to_string(),
+    );
+    if unix_ms <= now_ms {
+        format!("{when} ({} ago)", format_span(now_ms - unix_ms))
+    } else {
+        format!("{when} (in {})", format_span(unix_ms - now_ms))
+    }
+}
+
+/// Key/value lines with the values aligned, as `info` and the status commands print them.
+pub fn aligned_rows(rows: &[(&str, String)]) -> String {
+    let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    rows.iter().map(|(name, value)| format!("{name:<width$}  {value}\n")).collect()
+}
+
 /// A hit rate as a percentage, or `-` when nothing was read (0% would be misleading).
 pub fn format_rate(hits: u64, misses: u64) -> String {
     let reads = hits + misses;
@@ -186,6 +231,24 @@ mod tests {
         assert_eq!(format_ttl(Duration::from_millis(599_600)), "10m");
         assert_eq!(format_ttl(Duration::from_secs(599)), "9m59s");
         assert_eq!(format_ttl(Duration::from_secs(5400)), "1h30m");
+    }
+
+    #[test]
+    fn progress_bars() {
+        assert_eq!(progress_line(4500, 10_000, "sessions"), "[#####.....] 45% 4500/10000 sessions");
+        assert_eq!(progress_line(0, 10, "a"), "[..........] 0% 0/10 a");
+        assert_eq!(progress_line(999, 1000, "a"), "[##########] 99% 999/1000 a");
+        assert_eq!(progress_line(0, 0, "empty"), "[##########] 100% 0/0 empty");
+    }
+
+    #[test]
+    fn moments_and_spans() {
+        let now = 1_795_255_200_000; // 2026-11-21T10:00:00Z
+        assert_eq!(format_moment(now - 120_000, now), "2026-11-21T09:58:00Z (2m ago)");
+        assert_eq!(format_moment(now + 180_000, now), "2026-11-21T10:03:00Z (in 3m)");
+        assert_eq!(format_moment(now, now), "2026-11-21T10:00:00Z (0s ago)");
+        assert_eq!(format_span(5_400_000), "1h30m");
+        assert_eq!(format_span(44_600), "45s");
     }
 
     #[test]

@@ -18,6 +18,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     })
 }
 
+/// Parses a schedule interval: a duration as [`parse_duration`] reads it, but never zero
+/// (a dump every 0 ms would never stop).
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        interval if interval.is_zero() => Err(format!("interval `{text}` must be more than 0")),
+        interval => Ok(interval),
+    }
+}
+
 /// Parses `KEY=VALUE` at the first `=`, so values may contain `=` but keys may not.
 pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
@@ -47,6 +56,13 @@ mod tests {
         for bad in ["", "ten", "10x", "-5s", "s", "99999999999999999999999"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn intervals_are_never_zero() {
+        assert_eq!(parse_interval("10m"), Ok(Duration::from_secs(600)));
+        assert!(parse_interval("0").is_err());
+        assert!(parse_interval("0s").is_err());
     }
 
     #[test]

@@ -6,6 +6,12 @@
 //! under the request's id. When the connection ends, every waiting call is failed with
 //! [`ClientError::Disconnected`] and later calls fail at once with the same reason.
 //!
+//! Progress: every response is terminal except `progress`. A call made with
+//! [`Transport::call_with_progress`] registers a channel instead of a `oneshot`; each
+//! `progress` under its id is forwarded to it and the first terminal response completes it.
+//! A plain call ignores `progress` responses and stays pending until its terminal one, so the
+//! single-response path pays only for a variant check.
+//!
 //! Unsolicited errors (id [`UNSOLICITED_ID`]): the daemon sends them for a frame it could not
 //! read an id from, so one of the calls in flight will never be answered, and we cannot tell
 //! which. Every call in flight at that moment is therefore failed with that
@@ -36,7 +42,27 @@ use crate::error::ClientError;
 /// Upper bound on how many queued bytes the writer coalesces into one `write`.
 const MAX_WRITE_BATCH: usize = 256 * 1024;
 
-type Reply = oneshot::Sender<Result<ResponseBody, ClientError>>;
+/// What a call waits on: one answer, or a stream of progress ended by the answer.
+enum Reply {
+    /// A single-response call; `progress` responses are not passed on.
+    Once(oneshot::Sender<Result<ResponseBody, ClientError>>),
+    /// A call that wants every `progress` before its terminal response.
+    Progress(mpsc::UnboundedSender<Result<ResponseBody, ClientError>>),
+}
+
+impl Reply {
+    /// Completes the call (the receiver may be gone if the caller gave up; nothing to do then).
+    fn finish(self, result: Result<ResponseBody, ClientError>) {
+        match self {
+            Reply::Once(reply) => {
+                let _ = reply.send(result);
+            }
+            Reply::Progress(reply) => {
+                let _ = reply.send(result);
+            }
+        }
+    }
+}
 
 /// State shared by the callers and the reader/writer tasks.
 #[derive(Default)]
@@ -88,17 +114,22 @@ impl Shared {
             if let ResponseBody::Error { kind, message } = response.body {
                 let mut state = self.lock();
                 for (_, reply) in state.pending.drain() {
-                    let _ = reply.send(Err(ClientError::Daemon { kind, message: message.clone() }));
+                    reply.finish(Err(ClientError::Daemon { kind, message: message.clone() }));
                 }
                 state.last_unsolicited = Some((kind, message));
             }
             return;
         }
-        let reply = self.lock().pending.remove(&response.id);
-        if let Some(reply) = reply {
-            // The caller may have given up (dropped its future); nothing to do then.
+        if response.body.is_terminal() {
+            let reply = self.lock().pending.remove(&response.id);
+            if let Some(reply) = reply {
+                reply.finish(Ok(response.body));
+            }
+        } else if let Some(Reply::Progress(reply)) = self.lock().pending.get(&response.id) {
+            // Unbounded and non-blocking, so sending under the lock cannot stall the reader.
             let _ = reply.send(Ok(response.body));
         }
+        // A `progress` for a single-response call (or a call no longer waiting) is dropped.
     }
 
     /// Marks the connection closed and fails every waiting call; the first reason wins.
@@ -114,7 +145,7 @@ impl Shared {
             None => reason,
         };
         for (_, reply) in state.pending.drain() {
-            let _ = reply.send(Err(ClientError::Disconnected { reason: reason.clone() }));
+            reply.finish(Err(ClientError::Disconnected { reason: reason.clone() }));
         }
         state.closed = Some(reason);
     }
@@ -158,21 +189,50 @@ impl Transport {
         }
     }
 
-    /// Sends one request and waits for its response, whatever its variant.
+    /// Sends one request and waits for its terminal response, whatever its variant.
     pub(crate) async fn call(&self, body: RequestBody) -> Result<ResponseBody, ClientError> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut frame = BytesMut::new();
-        encode_frame(&Request { id, body }, &mut frame, self.max_frame_bytes)?;
+        let (id, frame) = self.encode(body)?;
         let (reply, answer) = oneshot::channel();
-        self.shared.register(id, reply)?;
+        self.shared.register(id, Reply::Once(reply))?;
         let _guard = PendingGuard { shared: &self.shared, id };
-        if self.frames.send(frame.freeze()).is_err() {
+        if self.frames.send(frame).is_err() {
             return Err(self.shared.closed_error());
         }
         match answer.await {
             Ok(result) => result,
             Err(_) => Err(self.shared.closed_error()),
         }
+    }
+
+    /// Sends one request, hands every `progress` response to `on_progress` as it arrives, and
+    /// returns the terminal response (an `error` included, as [`Transport::call`] does).
+    pub(crate) async fn call_with_progress(
+        &self,
+        body: RequestBody,
+        mut on_progress: impl FnMut(&ResponseBody),
+    ) -> Result<ResponseBody, ClientError> {
+        let (id, frame) = self.encode(body)?;
+        let (reply, mut answers) = mpsc::unbounded_channel();
+        self.shared.register(id, Reply::Progress(reply))?;
+        let _guard = PendingGuard { shared: &self.shared, id };
+        if self.frames.send(frame).is_err() {
+            return Err(self.shared.closed_error());
+        }
+        while let Some(answer) = answers.recv().await {
+            match answer {
+                Ok(body) if !body.is_terminal() => on_progress(&body),
+                other => return other,
+            }
+        }
+        Err(self.shared.closed_error())
+    }
+
+    /// A fresh id and the request's frame; an oversized request fails here, alone.
+    fn encode(&self, body: RequestBody) -> Result<(u64, Bytes), ClientError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut frame = BytesMut::new();
+        encode_frame(&Request { id, body }, &mut frame, self.max_frame_bytes)?;
+        Ok((id, frame.freeze()))
     }
 }
 

@@ -3,8 +3,12 @@
 
 use std::time::Duration;
 
-use cachemgr_proto::{CacheStats, NamespaceStats, ResponseBody};
+use std::path::Path;
+
+use cachemgr_proto::{CacheStats, NamespaceKey, NamespaceStats, ResponseBody};
 use serde::Serialize;
+
+use crate::error::ClientError;
 
 /// Answer of [`crate::Client::stats`]: the sum and the per-namespace rows, as the daemon sent.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -26,6 +30,78 @@ pub struct PatternStats {
     pub with_ttl: u64,
 }
 
+/// Answer of [`crate::Client::key_status`]: the key source and each namespace's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyStatus {
+    /// The key source (`keyring`, `credential`, `env`, `file`, `ephemeral`).
+    pub source: String,
+    /// Whether the key survives a daemon restart (false: ephemeral).
+    pub persistent: bool,
+    /// A short fingerprint of the master key, to compare hosts.
+    pub fingerprint: String,
+    /// One row per namespace, sorted by name.
+    pub namespaces: Vec<NamespaceKey>,
+}
+
+/// One `progress` report of a long request, handed to the caller's callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// The namespace being worked on.
+    pub ns: String,
+    /// Items done in it so far.
+    pub done: u64,
+    /// Items to do in it.
+    pub total: u64,
+}
+
+impl Progress {
+    /// Fraction done, 0.0 ..= 1.0; an empty namespace counts as done.
+    pub fn fraction(&self) -> f64 {
+        if self.total == 0 {
+            1.0
+        } else {
+            (self.done as f64 / self.total as f64).min(1.0)
+        }
+    }
+}
+
+/// Answer of [`crate::Client::dump`]: the file is complete and in place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DumpReport {
+    /// The file written (absolute).
+    pub path: String,
+    /// Entries written.
+    pub entries: u64,
+    /// Size of the file.
+    pub bytes: u64,
+}
+
+/// Answer of [`crate::Client::restore`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestoreReport {
+    /// Entries loaded.
+    pub entries: u64,
+    /// Entries left out because their TTL had passed.
+    pub skipped_expired: u64,
+    /// Namespaces written to, sorted.
+    pub namespaces: Vec<String>,
+}
+
+/// The absolute, UTF-8 form of a path the daemon will open: the daemon has its own working
+/// directory, so a relative path is resolved against this process's one first (without
+/// touching the file system, so a dump target need not exist yet).
+pub fn absolute_path(path: &Path) -> Result<String, ClientError> {
+    let absolute = std::path::absolute(path).map_err(|err| {
+        ClientError::InvalidArgument(format!("cannot make {} absolute: {err}", path.display()))
+    })?;
+    absolute.into_os_string().into_string().map_err(|raw| {
+        ClientError::InvalidArgument(format!(
+            "{} is not valid UTF-8, which the protocol needs for paths",
+            Path::new(&raw).display()
+        ))
+    })
+}
+
 /// Converts a TTL to the wire's milliseconds, rounding up so that a short non-zero TTL never
 /// becomes 0 (which the protocol reads as "no expiry"), and saturating instead of wrapping.
 pub fn ttl_to_ms(ttl: Duration) -> u64 {
@@ -36,29 +112,32 @@ pub fn ttl_to_ms(ttl: Duration) -> u64 {
 
 /// Wire name of a response variant, for [`crate::ClientError::UnexpectedResponse`].
 pub fn response_name(body: &ResponseBody) -> &'static str {
-    match body {
-        ResponseBody::Welcome { .. } => "welcome",
-        ResponseBody::Pong {} => "pong",
-        ResponseBody::Info(_) => "info",
-        ResponseBody::Stats { .. } => "stats",
-        ResponseBody::Namespaces { .. } => "namespaces",
-        ResponseBody::Done {} => "done",
-        ResponseBody::Stored { .. } => "stored",
-        ResponseBody::Value { .. } => "value",
-        ResponseBody::Values { .. } => "values",
-        ResponseBody::Count { .. } => "count",
-        ResponseBody::Ttl { .. } => "ttl",
-        ResponseBody::Keys { .. } => "keys",
-        ResponseBody::PatternStats { .. } => "pattern_stats",
-        ResponseBody::Cleared { .. } => "cleared",
-        ResponseBody::Reloaded { .. } => "reloaded",
-        ResponseBody::Error { .. } => "error",
-    }
+    body.name()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_become_absolute() -> Result<(), ClientError> {
+        let cwd =
+            std::env::current_dir().map_err(|e| ClientError::InvalidArgument(e.to_string()))?;
+        let expected = cwd.join("dumps/x.cmdump").display().to_string();
+        assert_eq!(absolute_path(Path::new("dumps/x.cmdump"))?, expected);
+        assert_eq!(absolute_path(Path::new("/var/x"))?, "/var/x");
+        let bad = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"/tmp/\xff");
+        assert!(matches!(absolute_path(Path::new(bad)), Err(ClientError::InvalidArgument(_))));
+        Ok(())
+    }
+
+    #[test]
+    fn progress_fraction() {
+        let at = |done, total| Progress { ns: "n".into(), done, total }.fraction();
+        assert_eq!(at(45, 100), 0.45);
+        assert_eq!(at(0, 0), 1.0);
+        assert_eq!(at(7, 5), 1.0);
+    }
 
     #[test]
     fn ttl_rounds_up_to_the_millisecond() {

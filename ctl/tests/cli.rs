@@ -2,29 +2,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-async fn cachectl(socket: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cachectl"));
-    command.arg("--socket").arg(socket).args(args);
-    let stdin = stdin.to_vec();
-    tokio::task::spawn_blocking(move || {
-        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = command.spawn().expect("spawn cachectl");
-        if let Some(mut pipe) = child.stdin.take() {
-            pipe.write_all(&stdin).expect("write stdin");
-        }
-        child.wait_with_output().expect("wait for cachectl")
-    })
-    .await
-    .expect("join")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::run::{cachectl, text};
 
 #[tokio::test]
 async fn exit_codes_follow_the_contract() {

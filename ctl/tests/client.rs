@@ -48,14 +48,14 @@ async fn daemon_errors_are_typed() -> Result<(), ClientError> {
     let client = Client::connect(&mock.socket, "test/0").await?;
     let err = client.clear("ns").await.err();
     assert_eq!(err.and_then(|e| e.daemon_kind()), Some(ErrorKind::InvalidArgument));
-    let err = client.info().await.err();
+    let err = client.reload().await.err();
     assert!(
         matches!(
             err,
             Some(ClientError::UnexpectedResponse {
-                request: "info",
-                expected: "info",
-                got: "done"
+                request: "reload",
+                expected: "reloaded",
+                got: "pong"
             })
         ),
         "{err:?}"

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 pub struct NamespaceKey {
     /// Namespace name.
     pub ns: String,
-    /// Where its entries live: `"memory"`, `"disk"` or `"memory+disk"` (a memory-only
-    /// namespace has a key id too, used as soon as it gains a disk layer or a dump is made).
+    /// Where its entries live: `"memory"`, `"disk"` or `"memory+disk"`, so an operator sees
+    /// which rows have values on disk that a rotation must reseal.
     pub tier: String,
     /// The id of the key new values are sealed with; ids only grow, one per rotation.
     pub key_id: u32,

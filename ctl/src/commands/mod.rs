@@ -2,15 +2,19 @@
 //! commands; this one holds what they share.
 
 mod admin;
+mod autodump;
+mod dump;
+mod keys;
 mod kv;
 mod pattern;
+mod stats;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use cachectl::{default_socket_path, Client, CLIENT_NAME};
+use cachectl::{absolute_path, default_socket_path, Client, CLIENT_NAME};
 
-use crate::cli::{Cli, Command, NsCommand};
+use crate::cli::{AutodumpCommand, Cli, Command, KeyCommand, NsCommand};
 
 /// How a command ended when it did not fail: the exit code scripts branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,13 +61,17 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         Command::Set(args) => Some(kv::read_value(args)?),
         _ => None,
     };
+    // A path the protocol cannot carry is a usage error, whether or not a daemon runs.
+    if let Some(path) = path_argument(&cli.command) {
+        absolute_path(path)?;
+    }
     let client = Client::connect(socket, CLIENT_NAME).await?;
     let ctx = Ctx { client, json: cli.json };
     match cli.command {
         Command::Ping => admin::ping(&ctx).await,
         Command::Info => admin::info(&ctx).await,
-        Command::Stats { ns } => admin::stats(&ctx, ns.as_deref()).await,
-        Command::Ns { command: NsCommand::List } => admin::list_namespaces(&ctx).await,
+        Command::Stats { ns } => stats::stats(&ctx, ns.as_deref()).await,
+        Command::Ns { command: NsCommand::List } => stats::list_namespaces(&ctx).await,
         Command::Clear { ns, all: _ } => admin::clear(&ctx, ns.as_deref()).await,
         Command::Reload => admin::reload(&ctx).await,
         Command::Shutdown => admin::shutdown(&ctx).await,
@@ -87,7 +95,25 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         Command::ExpirePattern { ns, pattern, ttl, persist: _, regex } => {
             pattern::expire(&ctx, &ns, pattern::make(pattern, regex), ttl).await
         }
+        Command::Key { command: KeyCommand::Status } => keys::status(&ctx).await,
+        Command::Key { command: KeyCommand::Rotate { ns, clear } } => {
+            keys::rotate(&ctx, ns.as_deref(), clear).await
+        }
+        Command::Dump(args) => dump::dump(&ctx, args).await,
+        Command::Restore(args) => dump::restore(&ctx, args).await,
+        Command::Autodump { command } => autodump::run(&ctx, command).await,
         // Handled before connecting, above; it opens its own connections.
         Command::Bench(_) => Ok(Outcome::Success),
+    }
+}
+
+/// The file a command hands to the daemon, if any.
+fn path_argument(command: &Command) -> Option<&Path> {
+    match command {
+        Command::Dump(args) => Some(&args.file),
+        Command::Restore(args) => Some(&args.file),
+        Command::Autodump { command: AutodumpCommand::Start(args) } => Some(&args.to),
+        Command::Autodump { command: AutodumpCommand::Change(args) } => args.to.as_deref(),
+        _ => None,
     }
 }

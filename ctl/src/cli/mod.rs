@@ -5,8 +5,14 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod bench;
+mod maintenance;
+
 use clap::builder::TypedValueParser;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+pub use bench::{BenchArgs, BenchTest};
+pub use maintenance::{AutodumpCommand, DumpArgs, KeyCommand, RestoreArgs};
 
 use crate::parse::{parse_duration, parse_key_value};
 
@@ -14,9 +20,10 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  not found (get/exists/ttl/expire on a missing key; set whose --nx/--xx condition failed)
-  2  usage error (bad arguments, invalid duration, bad KEY=VALUE, unreadable --file)
+  2  usage error (bad arguments, invalid duration, bad KEY=VALUE, unreadable --file,
+     a path that is not UTF-8)
   3  cachemgrd unreachable (not running, or the connection was lost)
-  4  cachemgrd answered with an error (or sent something unexpected)";
+  4  cachemgrd answered with an error (e.g. storage, corrupt, busy), or something unexpected";
 
 /// Command-line client for cachemgrd, the local cache daemon.
 #[derive(Debug, Parser)]
@@ -181,6 +188,22 @@ pub enum Command {
     Reload,
     /// Stop the daemon gracefully.
     Shutdown,
+    /// Encryption keys: which source, which key per namespace, rotation.
+    Key {
+        /// What to do with keys.
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Make the daemon write the cache (or part of it) to an encrypted dump file.
+    Dump(DumpArgs),
+    /// Make the daemon load a dump file back (merged into the cache unless --replace).
+    Restore(RestoreArgs),
+    /// Dump on a schedule: start, change, stop, status.
+    Autodump {
+        /// What to do with the schedule.
+        #[command(subcommand)]
+        command: AutodumpCommand,
+    },
     /// Measure throughput and latency, like redis-benchmark.
     Bench(BenchArgs),
 }
@@ -216,51 +239,6 @@ pub struct SetArgs {
     pub xx: bool,
 }
 
-/// One benchmark test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BenchTest {
-    /// `set` of a random key.
-    Set,
-    /// `get` of a random key.
-    Get,
-    /// `ping`, the protocol floor.
-    Ping,
-}
-
-/// Arguments of `cachectl bench`.
-#[derive(Debug, Clone, Args)]
-pub struct BenchArgs {
-    /// Parallel connections.
-    #[arg(short = 'c', long, default_value_t = 50,
-          value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub clients: u32,
-    /// Total requests per test.
-    #[arg(short = 'n', long, default_value_t = 100_000,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub requests: u64,
-    /// Requests sent per round trip on each connection.
-    #[arg(short = 'P', long, default_value_t = 1,
-          value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub pipeline: u32,
-    /// Value size in bytes for set.
-    #[arg(short = 'd', long = "data-size", default_value_t = 3)]
-    pub value_bytes: usize,
-    /// Comma-separated tests to run.
-    #[arg(short = 't', long, value_delimiter = ',', default_value = "set,get")]
-    pub tests: Vec<BenchTest>,
-    /// Namespace the benchmark writes to.
-    #[arg(long, default_value = "bench")]
-    pub ns: String,
-    /// Keys are `key:<n>` with n random below this.
-    #[arg(long, default_value_t = 100_000,
-          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
-    pub keyspace: u64,
-    /// Use consecutive keys (each client its own range) instead of random ones, so a `set`
-    /// run of N requests writes exactly N distinct keys (to measure memory per entry).
-    #[arg(long)]
-    pub sequential: bool,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +257,12 @@ mod tests {
             &["cachectl", "set", "ns", "k", "v", "--nx", "--xx"],
             &["cachectl", "clear"],
             &["cachectl", "bench", "-t", "set,flush"],
+            &["cachectl", "restore", "f", "--replace", "--merge"],
+            &["cachectl", "dump", "f", "--pattern", "a*", "--regex", "^a"],
+            &["cachectl", "autodump", "change"],
+            &["cachectl", "autodump", "start", "--to", "f"],
+            &["cachectl", "autodump", "start", "--to", "f", "--every", "0s"],
+            &["cachectl", "key", "rotate", "a", "b"],
         ] {
             let err = Cli::try_parse_from(args).err();
             assert_eq!(err.map(|e| e.exit_code()), Some(2), "{args:?}");
@@ -306,6 +290,20 @@ mod tests {
             &["cachectl", "expire-pattern", "ns", "u*", "10m"],
             &["cachectl", "clear", "--all"],
             &["cachectl", "bench", "-c", "4", "-n", "10", "-P", "16", "-d", "8", "-t", "set,get"],
+            &["cachectl", "key", "status"],
+            &["cachectl", "key", "rotate"],
+            &["cachectl", "key", "rotate", "sessions", "--clear"],
+            &["cachectl", "dump", "out.cmdump", "--ns", "web", "--pattern", "user:*"],
+            &["cachectl", "dump", "/abs/out.cmdump", "--regex", "^u"],
+            &["cachectl", "restore", "out.cmdump", "--ns", "web", "--replace"],
+            &["cachectl", "restore", "out.cmdump", "--merge"],
+            &["cachectl", "autodump", "start", "--every", "10m", "--to", "d", "--ns", "web"],
+            &["cachectl", "autodump", "start", "--every", "1h", "--to", "d", "--pattern", "u*"],
+            &["cachectl", "autodump", "change", "--every", "5m"],
+            &["cachectl", "autodump", "change", "--to", "d2"],
+            &["cachectl", "autodump", "change", "--every", "5m", "--to", "d2"],
+            &["cachectl", "autodump", "stop"],
+            &["cachectl", "autodump", "status"],
         ] {
             if let Err(err) = Cli::try_parse_from(args) {
                 panic!("{args:?}: {err}");

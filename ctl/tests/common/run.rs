@@ -1,0 +1,41 @@
+//! Runs the real `cachectl` binary against a mock daemon, capturing its output.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// Runs `cachectl --socket SOCKET ARGS...` in `dir` with `stdin` fed in.
+pub async fn cachectl_in(dir: Option<&Path>, socket: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cachectl"));
+    command.arg("--socket").arg(socket).args(args);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let stdin = stdin.to_vec();
+    tokio::task::spawn_blocking(move || {
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn cachectl");
+        if let Some(mut pipe) = child.stdin.take() {
+            pipe.write_all(&stdin).expect("write stdin");
+        }
+        child.wait_with_output().expect("wait for cachectl")
+    })
+    .await
+    .expect("join")
+}
+
+/// Runs `cachectl --socket SOCKET ARGS...` in the current directory.
+pub async fn cachectl(socket: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    cachectl_in(None, socket, args, stdin).await
+}
+
+/// Lossy text of an output stream.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Stdout parsed as one JSON document.
+pub fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("not JSON ({err}): {}", text(&output.stdout)))
+}
