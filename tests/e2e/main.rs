@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod disk;
+mod dumps;
 mod durability;
 mod eviction;
 mod kv;
