@@ -12,6 +12,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::keys::KeysConfig;
 use crate::store::memory::{CacheLimits, EvictionPolicy};
 use crate::store::names::validate_namespace;
 
@@ -29,6 +30,7 @@ const ENV_KEYS: &[&str] = &[
     "memory",
     "defaults",
     "namespaces",
+    "keys",
 ];
 
 /// Why a configuration was refused.
@@ -126,6 +128,8 @@ pub struct Config {
     pub defaults: NamespaceDefaults,
     /// Configured namespaces by name.
     pub namespaces: BTreeMap<String, NamespaceConfig>,
+    /// Where the master key comes from (read at start-up only).
+    pub keys: KeysConfig,
 }
 
 impl Default for Config {
@@ -141,6 +145,7 @@ impl Default for Config {
             memory: MemoryConfig::default(),
             defaults: NamespaceDefaults::default(),
             namespaces: BTreeMap::new(),
+            keys: KeysConfig::default(),
         }
     }
 }
@@ -202,6 +207,7 @@ impl Config {
         if self.defaults.max_bytes.as_u64() == 0 {
             return Err(range("defaults.max_bytes", "must be more than 0".into()));
         }
+        self.keys.validate().map_err(|(key, reason)| range(key, reason))?;
         for (name, ns) in &self.namespaces {
             validate_namespace(name)
                 .map_err(|reason| range(&format!("namespaces.{name}"), reason.to_string()))?;

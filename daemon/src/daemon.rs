@@ -1,4 +1,4 @@
-//! Start-up and shutdown in order: config, paths, socket, state, tasks, serve, drain.
+//! Start-up and shutdown in order: config, paths, master key, socket, state, tasks, serve, drain.
 
 use std::sync::Arc;
 
@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use crate::cli::Args;
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{paths, server, signals};
+use crate::{keys, paths, server, signals};
 
 /// Runs the daemon until it is told to stop. Errors are start-up failures.
 pub async fn run(args: Args) -> Result<()> {
@@ -27,8 +27,13 @@ pub async fn run(args: Args) -> Result<()> {
     }
     let state_dir = paths::state_dir(args.state_dir.clone(), &config)?;
     paths::prepare_dir(&state_dir, false)?;
+    let keys = keys::load_master_key(&config.keys, &state_dir)
+        .await
+        .context("cannot load the master key")?;
+    tracing::info!(source = %keys.source, fingerprint = %keys.key.fingerprint(), "master key loaded");
     let bound = server::listener::bind(&socket)?;
-    let state = AppState::new(config, socket.clone(), config_path.clone(), state_dir);
+    let state =
+        AppState::new(config, socket.clone(), config_path.clone(), state_dir, Arc::new(keys));
     tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
     let signal_task = signals::spawn(state.clone()).context("cannot install signal handlers")?;
     tracing::info!(

@@ -6,6 +6,7 @@ pub mod config;
 pub mod config_diff;
 pub mod daemon;
 pub mod handlers;
+pub mod keys;
 pub mod logging;
 pub mod paths;
 pub mod server;

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigError};
 use crate::config_diff::describe_changes;
+use crate::keys::LoadedKey;
 use crate::store::Store;
 
 /// Shared daemon state.
@@ -29,6 +30,8 @@ pub struct AppState {
     pub started: Instant,
     /// Connections open now.
     pub connections: AtomicU64,
+    /// The master key and its source, loaded once at start-up (the disk layer derives from it).
+    pub keys: Arc<LoadedKey>,
     config: RwLock<Arc<Config>>,
     reload_lock: Mutex<()>,
 }
@@ -40,6 +43,7 @@ impl AppState {
         socket: PathBuf,
         config_path: Option<PathBuf>,
         state_dir: PathBuf,
+        keys: Arc<LoadedKey>,
     ) -> Arc<AppState> {
         Arc::new(AppState {
             store: Store::new(config.clone()),
@@ -49,6 +53,7 @@ impl AppState {
             state_dir,
             started: Instant::now(),
             connections: AtomicU64::new(0),
+            keys,
             config: RwLock::new(config),
             reload_lock: Mutex::new(()),
         })
