@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod eviction;
+mod keys;
 mod kv;
 mod lifecycle;
 mod paging;
