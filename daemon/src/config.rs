@@ -12,6 +12,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::keys::KeysConfig;
 use crate::store::memory::{CacheLimits, EvictionPolicy};
 use crate::store::names::validate_namespace;
 use crate::store::tier::{Durability, Tier};
@@ -31,6 +32,7 @@ const ENV_KEYS: &[&str] = &[
     "defaults",
     "namespaces",
     "disk",
+    "keys",
 ];
 
 /// Why a configuration was refused.
@@ -166,6 +168,8 @@ pub struct Config {
     pub namespaces: BTreeMap<String, NamespaceConfig>,
     /// The disk layer.
     pub disk: DiskConfig,
+    /// Where the master key comes from (read at start-up only).
+    pub keys: KeysConfig,
 }
 
 impl Default for Config {
@@ -182,6 +186,7 @@ impl Default for Config {
             defaults: NamespaceDefaults::default(),
             namespaces: BTreeMap::new(),
             disk: DiskConfig::default(),
+            keys: KeysConfig::default(),
         }
     }
 }
@@ -256,6 +261,7 @@ impl Config {
         if self.defaults.max_bytes.as_u64() == 0 {
             return Err(range("defaults.max_bytes", "must be more than 0".into()));
         }
+        self.keys.validate().map_err(|(key, reason)| range(key, reason))?;
         for (name, ns) in &self.namespaces {
             validate_namespace(name)
                 .map_err(|reason| range(&format!("namespaces.{name}"), reason.to_string()))?;

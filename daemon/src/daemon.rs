@@ -1,4 +1,4 @@
-//! Start-up and shutdown in order: config, paths, socket, state, tasks, serve, drain.
+//! Start-up and shutdown in order: config, paths, master key, socket, state, tasks, serve, drain.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,11 +10,11 @@ use crate::cli::Args;
 use crate::config::Config;
 use crate::handlers;
 use crate::jobs::autodump::{Autodump, AutodumpSettings};
-use crate::keys::MasterKey;
+use crate::keys::{LoadedKey, MasterKey};
 use crate::state::{AppState, KeyInfo};
 use crate::store::disk::{DiskLayer, DiskOptions, OpenReport};
 use crate::store::Store;
-use crate::{paths, server, signals};
+use crate::{keys, paths, server, signals};
 
 /// HKDF info of the key dumps are sealed under.
 const DUMP_KEY_INFO: &[u8] = b"cachemgr/dump-root/v1";
@@ -37,16 +37,19 @@ pub async fn run(args: Args) -> Result<()> {
     }
     let state_dir = paths::state_dir(args.state_dir.clone(), &config)?;
     paths::prepare_dir(&state_dir, false)?;
-    // TEMPORARY until key sources land: an ephemeral master key.
-    let master = Arc::new(crate::keys::MasterKey::generate());
-    let disk_fingerprint = master.fingerprint();
-    let (disk, report) = open_disk(&config, &state_dir, master.clone(), true)?;
+    let LoadedKey { key: master, source } = keys::load_master_key(&config.keys, &state_dir)
+        .await
+        .context("cannot load the master key")?;
+    let fingerprint = master.fingerprint();
+    tracing::info!(source = %source, fingerprint = %fingerprint, "master key loaded");
+    let master = Arc::new(master);
+    let (disk, report) = open_disk(&config, &state_dir, master.clone(), !source.is_persistent())?;
     let bound = server::listener::bind(&socket)?;
     let store = Store::with_disk(config.clone(), Some(disk.clone()));
     let key = KeyInfo {
-        source: "ephemeral".to_owned(),
-        persistent: false,
-        fingerprint: disk_fingerprint,
+        source: source.to_string(),
+        persistent: source.is_persistent(),
+        fingerprint,
         dump_root: Arc::new(master.derive(b"", DUMP_KEY_INFO)),
     };
     let mut notices = report.notices;

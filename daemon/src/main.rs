@@ -2,11 +2,11 @@
 
 use std::process::ExitCode;
 
-use cachemgrd::cli::Args;
+use cachemgrd::cli::{Args, Command};
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
     if let Err(err) = cachemgrd::logging::init(args.log_level.as_deref()) {
         eprintln!("cachemgrd: {err:#}");
         return ExitCode::from(2);
@@ -18,7 +18,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cachemgrd::daemon::run(args)) {
+    let outcome = match args.command.take() {
+        Some(Command::KeyInit(init)) => runtime
+            .block_on(cachemgrd::keys::run_key_init(&args, &init))
+            .map(|report| println!("{report}")),
+        None => runtime.block_on(cachemgrd::daemon::run(args)),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err:#}");

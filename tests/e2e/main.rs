@@ -5,6 +5,7 @@ mod disk;
 mod dumps;
 mod durability;
 mod eviction;
+mod keys;
 mod kv;
 mod lifecycle;
 mod paging;

@@ -59,22 +59,33 @@ impl Daemon {
         Daemon::start_with_env(config, &[])
     }
 
-    /// A daemon reading `config`, with extra environment variables.
+    /// A daemon reading `config`, with extra environment variables kept across restarts.
     pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Daemon {
+        let mut daemon = Daemon::prepare(config);
+        daemon.env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        daemon.spawn();
+        daemon
+    }
+
+    /// The temp dir and config of a daemon not started yet, to put keys or files in place
+    /// (the state dir is `dir/state`) before [`Daemon::spawn`].
+    pub fn prepare(config: &str) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("run/cachemgrd.sock");
         let config_path = dir.path().join("cachemgr.toml");
         fs::write(&config_path, config).expect("write config");
         let log = dir.path().join("daemon.log");
-        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let mut daemon = Daemon { dir, socket, config: config_path, log, env, child: None };
-        daemon.spawn();
-        daemon
+        Daemon { dir, socket, config: config_path, log, env: Vec::new(), child: None }
     }
 
     /// Starts (or restarts) the process on the same socket, state dir and config.
     pub fn spawn(&mut self) {
-        let child = self.command().spawn().expect("spawn cachemgrd");
+        self.spawn_with_env(&[]);
+    }
+
+    /// Like [`Daemon::spawn`], with extra environment variables (e.g. `CACHEMGR_KEY`).
+    pub fn spawn_with_env(&mut self, env: &[(&str, &str)]) {
+        let child = self.command().envs(env.iter().copied()).spawn().expect("spawn cachemgrd");
         self.child = Some(child);
         self.wait_ready();
     }
@@ -94,6 +105,15 @@ impl Daemon {
             .arg("debug")
             .env_remove("CACHEMGR_SOCKET")
             .env_remove("RUST_LOG")
+            // The developer's own key sources stay out: no key from their environment or
+            // systemd, and a bus address where nothing listens, so their Secret Service is
+            // never asked (tests that want a keyring run their own D-Bus session).
+            .env_remove("CACHEMGR_KEY")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", self.dir.path().join("no-bus").display()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
