@@ -47,7 +47,7 @@ fn value(i: u64) -> Vec<u8> {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        v.push(if x % 2 == 0 { b'a' + (x % 26) as u8 } else { b'x' });
+        v.push(if x.is_multiple_of(2) { b'a' + (x % 26) as u8 } else { b'x' });
     }
     v
 }
@@ -97,14 +97,12 @@ fn get_throughput(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("disk_get_1KiB");
     group.throughput(Throughput::Elements(1));
-    for (label, plain, tier) in
-        [
-            ("sealed", false, "disk"),
-            ("unsealed", true, "disk"),
-            ("memory_hit", false, "memory+disk"),
-            ("memory_only", false, "memory"),
-        ]
-    {
+    for (label, plain, tier) in [
+        ("sealed", false, "disk"),
+        ("unsealed", true, "disk"),
+        ("memory_hit", false, "memory+disk"),
+        ("memory_only", false, "memory"),
+    ] {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = store(dir.path(), plain, tier);
         rt.block_on(async {
@@ -133,7 +131,9 @@ fn seal_one(c: &mut Criterion) {
     record::fill_random(&mut random);
     let mut group = c.benchmark_group("seal_1KiB");
     group.throughput(Throughput::Bytes(VALUE_BYTES as u64));
-    group.bench_function("text_lz4_then_aes", |b| b.iter(|| record::seal(&sealer, "b", "k", &text, 0)));
+    group.bench_function("text_lz4_then_aes", |b| {
+        b.iter(|| record::seal(&sealer, "b", "k", &text, 0))
+    });
     group.bench_function("random_lz4_gives_up_then_aes", |b| {
         b.iter(|| record::seal(&sealer, "b", "k", &random, 0))
     });

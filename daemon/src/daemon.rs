@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::handlers;
 use crate::jobs::autodump::{Autodump, AutodumpSettings};
 use crate::keys::{LoadedKey, MasterKey};
-use crate::state::{AppState, KeyInfo};
+use crate::state::{AppState, DaemonPaths, KeyInfo, Services};
 use crate::store::disk::{DiskLayer, DiskOptions, OpenReport};
 use crate::store::Store;
 use crate::{keys, paths, server, signals};
@@ -62,16 +62,9 @@ pub async fn run(args: Args) -> Result<()> {
             None
         }
     };
-    let state = AppState::new(
-        config,
-        store,
-        socket.clone(),
-        config_path.clone(),
-        state_dir,
-        notices,
-        key,
-        autodump.clone(),
-    );
+    let paths = DaemonPaths { socket: socket.clone(), config_path: config_path.clone(), state_dir };
+    let services = Services { store, notices, key, autodump: autodump.clone() };
+    let state = AppState::new(config, paths, services);
     if let Some(schedule) = autodump {
         let dumper = state.clone();
         let run = move |settings: AutodumpSettings| {
@@ -90,7 +83,9 @@ pub async fn run(args: Args) -> Result<()> {
     tokio::spawn(async move {
         for result in resuming.resume_rotations().await {
             match result {
-                Ok(done) => tracing::info!(namespace = %done.ns, resealed = done.resealed, "interrupted key rotation finished"),
+                Ok(done) => {
+                    tracing::info!(namespace = %done.ns, resealed = done.resealed, "interrupted key rotation finished")
+                }
                 Err(err) => tracing::error!("interrupted key rotation failed: {err}"),
             }
         }

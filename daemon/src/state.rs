@@ -25,6 +25,30 @@ pub struct KeyInfo {
     pub dump_root: Arc<crate::keys::DerivedKey>,
 }
 
+/// Where the daemon lives on the file system.
+#[derive(Debug)]
+pub struct DaemonPaths {
+    /// Socket path.
+    pub socket: PathBuf,
+    /// Config file in use, if any.
+    pub config_path: Option<PathBuf>,
+    /// State directory.
+    pub state_dir: PathBuf,
+}
+
+/// The parts built at start-up before the state exists.
+#[derive(Debug)]
+pub struct Services {
+    /// The cache layers.
+    pub store: Arc<Store>,
+    /// Start-up notices for `info`.
+    pub notices: Vec<String>,
+    /// The master key's description.
+    pub key: KeyInfo,
+    /// The auto-dump schedule.
+    pub autodump: Option<Arc<crate::jobs::autodump::Autodump>>,
+}
+
 /// Shared daemon state.
 #[derive(Debug)]
 pub struct AppState {
@@ -54,25 +78,16 @@ pub struct AppState {
 
 impl AppState {
     /// State for a daemon about to serve.
-    pub fn new(
-        config: Arc<Config>,
-        store: Arc<Store>,
-        socket: PathBuf,
-        config_path: Option<PathBuf>,
-        state_dir: PathBuf,
-        notices: Vec<String>,
-        key: KeyInfo,
-        autodump: Option<Arc<crate::jobs::autodump::Autodump>>,
-    ) -> Arc<AppState> {
+    pub fn new(config: Arc<Config>, paths: DaemonPaths, services: Services) -> Arc<AppState> {
         Arc::new(AppState {
-            store,
-            notices,
-            key,
-            autodump,
+            store: services.store,
+            notices: services.notices,
+            key: services.key,
+            autodump: services.autodump,
             shutdown: CancellationToken::new(),
-            socket,
-            config_path,
-            state_dir,
+            socket: paths.socket,
+            config_path: paths.config_path,
+            state_dir: paths.state_dir,
             started: Instant::now(),
             connections: AtomicU64::new(0),
             config: RwLock::new(config),

@@ -56,8 +56,12 @@ fn restart_keeps_disk_namespaces_values_and_ttls() {
     assert_eq!(auto["tier"], "disk");
     assert!(auto["stats"]["entries"].as_u64() >= Some(2), "entries on disk: {auto}");
     let both = rows.iter().find(|r| r["ns"] == "both").expect("both");
-    let layers: Vec<&str> =
-        both["layers"].as_array().expect("layers").iter().filter_map(|l| l["layer"].as_str()).collect();
+    let layers: Vec<&str> = both["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .filter_map(|l| l["layer"].as_str())
+        .collect();
     assert_eq!(layers, ["memory", "disk"], "{both}");
 }
 
@@ -82,7 +86,8 @@ fn acknowledged_fsync_writes_survive_kill_9() {
                         let key = format!("r{round}:l{lane}:{i}");
                         let value = format!("value of {key} {}", "x".repeat(i % 300));
                         let ns = if lane % 2 == 0 { "safe" } else { "both" };
-                        match client.set(ns, &key, value.as_bytes(), None, Default::default()).await {
+                        match client.set(ns, &key, value.as_bytes(), None, Default::default()).await
+                        {
                             Ok(true) => log.lock().expect("log").push((ns, key, value)),
                             _ => return,
                         }
@@ -139,14 +144,18 @@ fn rotation_under_load_loses_nothing_and_leaves_no_old_key() {
             let mut written = Vec::new();
             let mut i = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let ns = if i % 2 == 0 { "safe" } else { "both" };
+                let ns = if i.is_multiple_of(2) { "safe" } else { "both" };
                 let key = format!("live:{i}");
                 let value = format!("live value {i}");
                 let stored = client.set(ns, &key, value.as_bytes(), None, Default::default()).await;
                 assert_eq!(stored.ok(), Some(true), "write {i} during rotation");
                 let seed = format!("seed:{}", i % 3000);
                 let read = client.get(ns, &seed).await.expect("read during rotation");
-                assert_eq!(read, Some(format!("seed value {}", i % 3000).into_bytes()), "{ns}/{seed}");
+                assert_eq!(
+                    read,
+                    Some(format!("seed value {}", i % 3000).into_bytes()),
+                    "{ns}/{seed}"
+                );
                 written.push((ns, key, value));
                 i += 1;
             }

@@ -98,7 +98,8 @@ fn a_database_that_cannot_be_opened_is_moved_aside_and_reported() {
     daemon.ctl_ok(&["set", "safe", "k", "v"]);
     stop(&mut daemon);
     let file = daemon.state_dir().join("cache.redb");
-    std::fs::write(&file, b"this is not a redb database, it is garbage".repeat(100)).expect("write");
+    std::fs::write(&file, b"this is not a redb database, it is garbage".repeat(100))
+        .expect("write");
     daemon.spawn();
     let info: serde_json::Value =
         serde_json::from_str(&daemon.ctl_ok(&["--json", "info"])).expect("info json");

@@ -115,13 +115,20 @@ pub async fn dump(
 ) -> ResponseBody {
     let target = PathBuf::from(&path);
     match write_dump(state, target, ns, pattern).await {
-        Ok(summary) => ResponseBody::Dumped { path, entries: summary.entries, bytes: summary.bytes },
+        Ok(summary) => {
+            ResponseBody::Dumped { path, entries: summary.entries, bytes: summary.bytes }
+        }
         Err(failure) => failure.into_response(),
     }
 }
 
 /// Answer to `restore`: verify everything first, then clear (`replace`) and load.
-pub async fn restore(state: &AppState, path: String, ns: Option<String>, mode: RestoreMode) -> ResponseBody {
+pub async fn restore(
+    state: &AppState,
+    path: String,
+    ns: Option<String>,
+    mode: RestoreMode,
+) -> ResponseBody {
     match restore_inner(state, Path::new(&path), ns.as_deref(), mode).await {
         Ok((entries, skipped_expired, namespaces)) => {
             tracing::info!(path = %path, entries, skipped_expired, "dump restored");
@@ -210,15 +217,20 @@ fn absolute(path: &Path) -> Result<(), DumpFailure> {
 /// Answer to the four auto-dump requests.
 pub fn autodump(state: &AppState, request: AutodumpRequest) -> ResponseBody {
     let Some(schedule) = &state.autodump else {
-        return error(ErrorKind::Unavailable, "auto-dump is unavailable: its state file could not be read at start-up (see the log)");
+        return error(
+            ErrorKind::Unavailable,
+            "auto-dump is unavailable: its state file could not be read at start-up (see the log)",
+        );
     };
     let result = match request {
-        AutodumpRequest::Start { path, every_ms, ns, pattern } => schedule.start(AutodumpSettings {
-            path: PathBuf::from(path),
-            every: Duration::from_millis(every_ms),
-            ns,
-            pattern,
-        }),
+        AutodumpRequest::Start { path, every_ms, ns, pattern } => {
+            schedule.start(AutodumpSettings {
+                path: PathBuf::from(path),
+                every: Duration::from_millis(every_ms),
+                ns,
+                pattern,
+            })
+        }
         AutodumpRequest::Change { every_ms, path } => {
             schedule.change(every_ms.map(Duration::from_millis), path.map(PathBuf::from))
         }

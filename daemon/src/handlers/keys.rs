@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cachemgr_proto::{ErrorKind, NamespaceKey, RotatedNamespace, RotationProgress, ResponseBody};
+use cachemgr_proto::{ErrorKind, NamespaceKey, ResponseBody, RotatedNamespace, RotationProgress};
 use tokio::sync::mpsc;
 
 use super::{error, store_error};
@@ -47,7 +47,11 @@ pub fn status(state: &AppState) -> ResponseBody {
 /// Starts a rotation of `ns` (or every disk-backed namespace) in its own task, so it
 /// finishes even if the client goes away. The receiver yields `progress` bodies, then one
 /// terminal body.
-pub fn rotate(state: Arc<AppState>, ns: Option<String>, clear: bool) -> mpsc::Receiver<ResponseBody> {
+pub fn rotate(
+    state: Arc<AppState>,
+    ns: Option<String>,
+    clear: bool,
+) -> mpsc::Receiver<ResponseBody> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         let last = run_rotation(&state, ns, clear, &tx).await;
@@ -68,7 +72,10 @@ async fn run_rotation(
     let targets: Vec<String> = match ns {
         Some(ns) => {
             let Some(namespace) = state.store.all().into_iter().find(|n| n.name() == ns) else {
-                return error(ErrorKind::UnknownNamespace, format!("namespace {ns:?} does not exist"));
+                return error(
+                    ErrorKind::UnknownNamespace,
+                    format!("namespace {ns:?} does not exist"),
+                );
             };
             if !namespace.tier().has_disk() && disk.lookup(&ns).is_none() {
                 return error(
@@ -91,7 +98,8 @@ async fn run_rotation(
         let progress = |p: crate::store::disk::RotationProgress| {
             if last_sent.elapsed() >= PROGRESS_EVERY || p.done >= p.total {
                 last_sent = Instant::now();
-                let body = ResponseBody::Progress { ns: name.clone(), done: p.done, total: p.total };
+                let body =
+                    ResponseBody::Progress { ns: name.clone(), done: p.done, total: p.total };
                 let _ = tx.try_send(body);
             }
         };

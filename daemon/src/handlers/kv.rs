@@ -4,9 +4,9 @@ use cachemgr_proto::{Entry, ResponseBody, SetCondition};
 use serde_bytes::ByteBuf;
 
 use super::store_error;
-use crate::store::StoreError;
 use crate::state::AppState;
 use crate::store::memory::WriteCondition;
+use crate::store::StoreError;
 
 fn condition(condition: SetCondition) -> WriteCondition {
     match condition {
@@ -31,7 +31,9 @@ pub async fn set(
 }
 
 pub fn get(state: &AppState, ns: &str, key: &str) -> ResponseBody {
-    answer(state.store.get(ns, key), |value| ResponseBody::Value { value: value.map(ByteBuf::from) })
+    answer(state.store.get(ns, key), |value| ResponseBody::Value {
+        value: value.map(ByteBuf::from),
+    })
 }
 
 pub async fn delete(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody {

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use cachemgr_proto::{ErrorKind, RequestBody, ResponseBody};
 
 use crate::state::AppState;
-use crate::store::memory::CacheError;
 use crate::store::disk::DiskError;
+use crate::store::memory::CacheError;
 use crate::store::StoreError;
 
 /// Answers one request (the handshake is handled by the connection, not here).

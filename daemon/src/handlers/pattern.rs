@@ -65,7 +65,9 @@ pub async fn expire(
     counted(state.store.apply_pattern(ns, &matcher, PatternAction::SetDeadline(deadline)).await)
 }
 
-fn counted(result: Result<crate::store::memory::PatternTally, crate::store::StoreError>) -> ResponseBody {
+fn counted(
+    result: Result<crate::store::memory::PatternTally, crate::store::StoreError>,
+) -> ResponseBody {
     match result {
         Ok(tally) => ResponseBody::Count { count: tally.keys },
         Err(err) => store_error(err),

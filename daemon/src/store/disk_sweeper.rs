@@ -41,7 +41,11 @@ impl DiskLayer {
     async fn sweep_due(&self) {
         for state in self.all() {
             loop {
-                let op = Op::Sweep { ns: state.name().to_owned(), now: unix_now_ms(), limit: SWEEP_BATCH };
+                let op = Op::Sweep {
+                    ns: state.name().to_owned(),
+                    now: unix_now_ms(),
+                    limit: SWEEP_BATCH,
+                };
                 match self.submit(op, false).await {
                     Ok(Outcome::Swept { removed, more }) => {
                         state.counters.expired.fetch_add(removed, Ordering::Relaxed);

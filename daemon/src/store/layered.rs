@@ -157,7 +157,12 @@ impl Store {
     }
 
     /// Gives a key a new TTL (`None` = never expires); false when it is missing.
-    pub async fn expire(&self, ns: &str, key: &str, ttl_ms: Option<u64>) -> Result<bool, StoreError> {
+    pub async fn expire(
+        &self,
+        ns: &str,
+        key: &str,
+        ttl_ms: Option<u64>,
+    ) -> Result<bool, StoreError> {
         let Some(namespace) = self.lookup(ns) else { return Ok(false) };
         let now = self.clock().now_ms();
         let deadline = self.clock().deadline_after(ttl_ms.unwrap_or(0));
@@ -167,7 +172,8 @@ impl Store {
         }
         let (_, state) = self.disk_of(&namespace).await?;
         let expires_at = self.clock().unix_of(deadline);
-        let op = Op::Expire { ns: state, keys: vec![key.to_owned()], expires_at, now: unix_now_ms() };
+        let op =
+            Op::Expire { ns: state, keys: vec![key.to_owned()], expires_at, now: unix_now_ms() };
         let outcome = self.write_through(&namespace, op, |cache| {
             cache.set_deadline(key, deadline, now);
         })?;
@@ -287,7 +293,8 @@ impl Store {
         &self,
         namespace: &Namespace,
     ) -> Result<(Arc<DiskLayer>, Arc<DiskNamespace>), StoreError> {
-        let disk = self.disk().cloned().ok_or_else(|| StoreError::NoDisk(namespace.name().into()))?;
+        let disk =
+            self.disk().cloned().ok_or_else(|| StoreError::NoDisk(namespace.name().into()))?;
         if let Some(state) = namespace.disk_state.get() {
             return Ok((disk, state.clone()));
         }
@@ -313,7 +320,8 @@ impl Store {
             let keys = state.keys.read().unwrap_or_else(PoisonError::into_inner);
             record::seal(&sealer_for(&disk, &keys)?, namespace.name(), key, value, expires_at)
         };
-        let op = Op::Put { ns: state, key: key.to_owned(), record: sealed, condition, now: now_unix };
+        let op =
+            Op::Put { ns: state, key: key.to_owned(), record: sealed, condition, now: now_unix };
         let both = namespace.tier() == Tier::MemoryDisk;
         let written = if both && condition == WriteCondition::Always {
             let now = self.clock().now_ms();
@@ -383,7 +391,11 @@ impl Store {
     }
 
     /// A memory miss of a disk-backed namespace: read disk, fill memory if nothing changed.
-    fn read_through(&self, namespace: &Namespace, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    fn read_through(
+        &self,
+        namespace: &Namespace,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let Some(disk) = self.disk() else { return Ok(None) };
         let epoch = namespace.epoch.load(Ordering::Acquire);
         let Some(entry) = disk.get(namespace.name(), key, unix_now_ms())? else {

@@ -7,15 +7,15 @@
 
 pub mod clock;
 pub mod disk;
+mod disk_sweeper;
+mod layered;
 pub mod memory;
+mod memory_ops;
 pub mod names;
 mod namespaces;
 pub mod pattern;
 mod report;
 mod sweeper;
 pub mod tier;
-mod layered;
-mod memory_ops;
-mod disk_sweeper;
 
 pub use namespaces::{Namespace, Store, StoreError};

@@ -35,8 +35,7 @@ fn tables<'t>(
     ns: &str,
 ) -> Result<(DataTable<'t>, IndexTable<'t>), DiskError> {
     let data = txn.open_table(data_def(&data_table(ns))).map_err(storage("opening"))?;
-    let index =
-        txn.open_table(index_def(&expiry_table(ns))).map_err(storage("opening"))?;
+    let index = txn.open_table(index_def(&expiry_table(ns))).map_err(storage("opening"))?;
     Ok((data, index))
 }
 
@@ -86,7 +85,10 @@ pub(crate) fn apply(txn: &WriteTransaction, op: &Op) -> Result<Outcome, DiskErro
         Op::Sweep { ns, now, limit } => sweep(txn, ns, *now, *limit),
         Op::DropDamaged { ns, key, record } => {
             let (mut data, mut index) = tables(txn, ns)?;
-            let same = data.get(key.as_str()).map_err(storage("reading"))?.map(|g| g.value() == &record[..]);
+            let same = data
+                .get(key.as_str())
+                .map_err(storage("reading"))?
+                .map(|g| g.value() == &record[..]);
             if same == Some(true) {
                 remove(&mut data, &mut index, key)?;
             }

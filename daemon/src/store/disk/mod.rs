@@ -180,7 +180,8 @@ impl DiskLayer {
 
     /// Makes the sweeper wake by `expires_at` (unix ms) if that is earlier than its plan.
     pub fn note_deadline(&self, expires_at: u64) {
-        if expires_at != 0 && expires_at < self.next_deadline.fetch_min(expires_at, Ordering::AcqRel)
+        if expires_at != 0
+            && expires_at < self.next_deadline.fetch_min(expires_at, Ordering::AcqRel)
         {
             self.wakeup.notify_one();
         }

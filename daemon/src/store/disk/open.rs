@@ -125,9 +125,8 @@ fn move_aside(path: &Path, why: &str) -> Result<PathBuf, DiskError> {
     let mut aside = path.as_os_str().to_owned();
     aside.push(format!(".{why}-{}", unix_now_ms()));
     let aside = PathBuf::from(aside);
-    std::fs::rename(path, &aside).map_err(|e| {
-        DiskError::Storage(format!("moving {} aside failed: {e}", path.display()))
-    })?;
+    std::fs::rename(path, &aside)
+        .map_err(|e| DiskError::Storage(format!("moving {} aside failed: {e}", path.display())))?;
     if let Some(dir) = path.parent() {
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
     }

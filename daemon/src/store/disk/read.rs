@@ -43,7 +43,10 @@ pub struct ScannedKey {
 }
 
 impl DiskLayer {
-    fn table(&self, ns: &str) -> Result<Option<ReadOnlyTable<&'static str, &'static [u8]>>, DiskError> {
+    fn table(
+        &self,
+        ns: &str,
+    ) -> Result<Option<ReadOnlyTable<&'static str, &'static [u8]>>, DiskError> {
         let txn = self.db().begin_read().map_err(|e| DiskError::storage("starting a read", e))?;
         match txn.open_table(data_def(&data_table(ns))) {
             Ok(table) => Ok(Some(table)),
@@ -105,11 +108,18 @@ impl DiskLayer {
         }
     }
 
-    fn drop_damaged(&self, state: &DiskNamespace, key: &str, bytes: Vec<u8>, err: &record::RecordError) {
+    fn drop_damaged(
+        &self,
+        state: &DiskNamespace,
+        key: &str,
+        bytes: Vec<u8>,
+        err: &record::RecordError,
+    ) {
         state.counters.corrupt.fetch_add(1, Ordering::Relaxed);
         state.counters.misses.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(namespace = %state.name(), key = %key, "dropping a value that does not open: {err}");
-        let op = Op::DropDamaged { ns: state.name().to_owned(), key: key.to_owned(), record: bytes };
+        let op =
+            Op::DropDamaged { ns: state.name().to_owned(), key: key.to_owned(), record: bytes };
         // Fire and forget: the value is already treated as a miss.
         let _ = self.enqueue(op, false);
     }

@@ -168,7 +168,8 @@ pub fn open<'c>(
         other => return Err(RecordError::Algorithm(other)),
     }
     if record[2] & FLAG_LZ4 != 0 {
-        return lz4_flex::decompress_size_prepended(&plaintext).map_err(|_| RecordError::Decompress);
+        return lz4_flex::decompress_size_prepended(&plaintext)
+            .map_err(|_| RecordError::Decompress);
     }
     Ok(plaintext)
 }
@@ -217,8 +218,14 @@ mod tests {
     fn other_key_namespace_or_flipped_byte_is_refused() {
         let c = cipher(1);
         let record = seal(&Sealer::Aes { cipher: &c, key_id: 1 }, "ns", "k", b"value", 0);
-        assert_eq!(open(&record, "ns", "k2", false, |_| Some(&c)), Err(RecordError::Authentication));
-        assert_eq!(open(&record, "ns2", "k", false, |_| Some(&c)), Err(RecordError::Authentication));
+        assert_eq!(
+            open(&record, "ns", "k2", false, |_| Some(&c)),
+            Err(RecordError::Authentication)
+        );
+        assert_eq!(
+            open(&record, "ns2", "k", false, |_| Some(&c)),
+            Err(RecordError::Authentication)
+        );
         for at in 0..record.len() {
             let mut bad = record.clone();
             bad[at] ^= 0x40;

@@ -178,8 +178,7 @@ impl WriterHandle {
     /// Closes the queue; the thread commits what is queued durably and exits.
     pub fn close(&self, timeout: Duration) {
         drop(self.queue.lock().unwrap_or_else(PoisonError::into_inner).take());
-        let Some(thread) = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take()
-        else {
+        let Some(thread) = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take() else {
             return;
         };
         let deadline = Instant::now() + timeout;
@@ -222,8 +221,8 @@ fn run(db: &Database, jobs: &Receiver<Job>, batch_window: Duration) {
                 Err(_) => break,
             }
         }
-        let durable = batch.iter().any(|job| job.durable)
-            || flush_by.is_some_and(|at| at <= Instant::now());
+        let durable =
+            batch.iter().any(|job| job.durable) || flush_by.is_some_and(|at| at <= Instant::now());
         flush_by = commit_batch(db, batch, durable, flush_by, batch_window);
     }
 }
