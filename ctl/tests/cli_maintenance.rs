@@ -197,14 +197,14 @@ async fn ns_list_and_info_show_the_new_fields() {
 }
 
 /// On a terminal, `key rotate` redraws a bar per namespace on stderr. Runs under `script`
-/// (util-linux) for a pseudo-terminal; skipped where it is not installed.
+/// (util-linux, Debian package bsdutils, installed by scripts/test) for a pseudo-terminal.
 #[tokio::test]
 async fn key_rotate_draws_a_bar_on_a_terminal() {
     let script = std::path::Path::new("/usr/bin/script");
-    if !script.exists() {
-        eprintln!("skipped: no /usr/bin/script to provide a terminal");
-        return;
-    }
+    assert!(
+        script.exists(),
+        "/usr/bin/script is missing: install the Debian package bsdutils (scripts/test does)"
+    );
     let mock = common::start();
     let command = format!(
         "'{}' --socket '{}' key rotate",
