@@ -10,5 +10,6 @@ mod kv;
 mod lifecycle;
 mod paging;
 mod pipelining;
+mod rotation;
 mod tamper;
 mod ttl;
