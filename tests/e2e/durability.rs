@@ -190,3 +190,32 @@ fn rotation_under_load_loses_nothing_and_leaves_no_old_key() {
         assert!(ids.iter().all(|id| *id == new_id), "{ns}: values still sealed with {ids:?}");
     }
 }
+
+#[test]
+fn concurrent_first_writes_to_a_new_disk_namespace_survive_a_restart() {
+    let mut daemon = persistent_daemon(CONFIG);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // One connection each: a connection's requests are served in order, so racing first
+    // writes need many connections.
+    let clients: Vec<_> = (0..64).map(|_| runtime.block_on(daemon.client())).collect();
+    let writes = clients.into_iter().enumerate().map(|(i, client)| {
+        runtime.spawn(async move {
+            let ns = ["fresh", "both", "safe"][i % 3];
+            let key = format!("k{i}");
+            let stored = client.set(ns, &key, b"first", None, Default::default()).await;
+            assert_eq!(stored.ok(), Some(true), "{ns}/{key}");
+        })
+    });
+    for write in writes.collect::<Vec<_>>() {
+        runtime.block_on(write).expect("writer");
+    }
+    daemon.signal(rustix::process::Signal::TERM);
+    assert_eq!(daemon.wait_exit(Duration::from_secs(10)), Some(0));
+    daemon.spawn();
+    for i in 0..64 {
+        let ns = ["fresh", "both", "safe"][i % 3];
+        assert_eq!(daemon.ctl(&["get", ns, &format!("k{i}")]).stdout, b"first", "{ns}/k{i}");
+    }
+    let stats = daemon.ctl_ok(&["--json", "stats"]);
+    assert!(!stats.contains("\"corrupt\":1"), "nothing failed to open: {stats}");
+}

@@ -116,6 +116,13 @@ pub(crate) fn apply(txn: &WriteTransaction, op: &Op) -> Result<Outcome, DiskErro
         }
         Op::AddKey { ns, id, salt } => {
             let mut keys = txn.open_table(NS_KEYS).map_err(storage("opening"))?;
+            // A key generation is written once: overwriting its salt would make every value
+            // sealed under it unreadable.
+            if keys.get((ns.as_str(), *id)).map_err(storage("reading a key"))?.is_some() {
+                return Err(DiskError::Storage(format!(
+                    "key generation {id} of namespace {ns:?} already exists"
+                )));
+            }
             keys.insert((ns.as_str(), *id), &salt[..]).map_err(storage("writing a key"))?;
             Ok(Outcome::Done)
         }

@@ -112,6 +112,8 @@ pub struct DiskLayer {
     /// Earliest expiry (unix ms) the sweeper must wake for; `u64::MAX` = none known.
     pub(crate) next_deadline: AtomicU64,
     pub(crate) wakeup: Notify,
+    /// Serialises namespace creation: two first writes racing must not each make a key.
+    pub(crate) creating: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for DiskLayer {
@@ -143,6 +145,10 @@ impl DiskLayer {
 
     /// The namespace's disk state, creating its first key (durably) when it has none.
     pub async fn namespace(&self, ns: &str) -> Result<Arc<DiskNamespace>, DiskError> {
+        if let Some(found) = self.lookup(ns) {
+            return Ok(found);
+        }
+        let _only_one = self.creating.lock().await;
         if let Some(found) = self.lookup(ns) {
             return Ok(found);
         }

@@ -107,6 +107,7 @@ impl DiskLayer {
             path,
             next_deadline: AtomicU64::new(u64::MAX),
             wakeup: tokio::sync::Notify::new(),
+            creating: tokio::sync::Mutex::new(()),
         };
         Ok((Arc::new(layer), report))
     }
