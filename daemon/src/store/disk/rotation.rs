@@ -76,6 +76,10 @@ impl DiskLayer {
             ns,
             &salt,
         );
+        // A write the writer applied while the switch happened may still hold the old key
+        // and not be committed yet; wait for everything queued so far to be committed, so
+        // the scan below sees it (every op after this barrier sees the new key).
+        self.submit(Op::Flush, false).await?;
         let mut outcome = RotationOutcome {
             ns: ns.to_owned(),
             old_key_id: old_id,
