@@ -111,7 +111,9 @@ fn autodump_runs_on_schedule_survives_restart_and_keeps_the_last_good_dump() {
     assert!(status["last_result"].as_str().is_some_and(|r| r.contains("missing")), "{status}");
     assert_eq!(std::fs::read(&file).expect("dump"), good, "a failed run keeps the last good dump");
 
-    json(&daemon, &["autodump", "start", "--every", "1h", "--to", path]);
+    json(&daemon, &["autodump", "start", "--every", "1s", "--to", path]);
+    let changed = json(&daemon, &["autodump", "change", "--every", "1h"]);
+    assert_eq!(changed["every_ms"].as_u64(), Some(3_600_000), "{changed}");
     daemon.signal(rustix::process::Signal::TERM);
     assert_eq!(daemon.wait_exit(Duration::from_secs(10)), Some(0));
     daemon.spawn();
