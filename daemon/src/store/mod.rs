@@ -9,6 +9,7 @@ pub mod clock;
 pub mod disk;
 mod disk_sweeper;
 mod layered;
+mod layered_write;
 pub mod memory;
 mod memory_ops;
 pub mod names;
