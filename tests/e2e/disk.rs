@@ -53,8 +53,7 @@ fn short_ttls_expire_on_disk_lazily_and_by_the_sweeper() {
         let keys = daemon.ctl_ok(&["keys", ns]);
         assert_eq!(keys.trim(), "keep", "{ns}: only the key without TTL is left");
     }
-    let stats: serde_json::Value =
-        serde_json::from_str(&daemon.ctl_ok(&["--json", "stats", "d"])).expect("stats json");
+    let stats: serde_json::Value = daemon.ctl_json(&["stats", "d"]);
     assert!(stats.to_string().contains("\"expired\":50"), "sweeper counted 50 expiries: {stats}");
 }
 

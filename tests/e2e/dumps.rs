@@ -9,12 +9,6 @@ use crate::durability::persistent_daemon;
 
 const CONFIG: &str = "[namespaces.d]\ntier = \"disk\"\n[namespaces.md]\ntier = \"memory+disk\"\n";
 
-fn json(daemon: &Daemon, args: &[&str]) -> serde_json::Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    serde_json::from_str(&daemon.ctl_ok(&all)).expect("json output")
-}
-
 #[test]
 fn dump_and_restore_round_trip_with_ttls_filters_and_modes() {
     let daemon = Daemon::start_with_config(CONFIG);
@@ -26,34 +20,34 @@ fn dump_and_restore_round_trip_with_ttls_filters_and_modes() {
         daemon.ctl_ok(&["set", ns, "user:1", "one"]);
         daemon.ctl_ok(&["set", ns, "user:2", "two"]);
     }
-    let dumped = json(&daemon, &["dump", file]);
+    let dumped = daemon.ctl_json(&["dump", file]);
     assert_eq!(dumped["entries"].as_u64(), Some(12), "{dumped}");
     let users = daemon.dir.path().join("users.dump");
     let users = users.to_str().expect("utf-8");
-    let partial = json(&daemon, &["dump", users, "--ns", "d", "--pattern", "user:*"]);
+    let partial = daemon.ctl_json(&["dump", users, "--ns", "d", "--pattern", "user:*"]);
     assert_eq!(partial["entries"].as_u64(), Some(2), "{partial}");
     assert!(!std::fs::read(file).expect("dump").windows(9).any(|w| w == b"mem value"), "encrypted");
 
     daemon.ctl_ok(&["clear", "--all"]);
     daemon.ctl_ok(&["set", "d", "extra", "kept by merge"]);
-    let restored = json(&daemon, &["restore", file]);
+    let restored = daemon.ctl_json(&["restore", file]);
     assert_eq!(restored["entries"].as_u64(), Some(12), "{restored}");
     for ns in ["mem", "d", "md"] {
         assert_eq!(daemon.ctl(&["get", ns, "plain"]).stdout, format!("{ns} value").as_bytes());
-        let ttl = json(&daemon, &["ttl", ns, "timed"]);
+        let ttl = daemon.ctl_json(&["ttl", ns, "timed"]);
         let left = ttl["ttl_ms"].as_u64().expect("ttl kept");
         assert!(left > 3_500_000 && left <= 3_600_000, "{ns}: {left}");
-        assert_eq!(json(&daemon, &["ttl", ns, "plain"])["ttl_ms"], serde_json::Value::Null);
+        assert_eq!(daemon.ctl_json(&["ttl", ns, "plain"])["ttl_ms"], serde_json::Value::Null);
     }
     assert_eq!(daemon.ctl(&["get", "d", "extra"]).stdout, b"kept by merge");
 
-    let replaced = json(&daemon, &["restore", users, "--replace"]);
+    let replaced = daemon.ctl_json(&["restore", users, "--replace"]);
     assert_eq!(replaced["entries"].as_u64(), Some(2), "{replaced}");
     assert_eq!(daemon.ctl(&["get", "d", "extra"]).status.code(), Some(1), "replace cleared d");
     assert_eq!(daemon.ctl(&["get", "d", "user:1"]).stdout, b"one");
     assert_eq!(daemon.ctl(&["get", "mem", "plain"]).stdout, b"mem value", "other ns untouched");
 
-    let only = json(&daemon, &["restore", file, "--ns", "mem"]);
+    let only = daemon.ctl_json(&["restore", file, "--ns", "mem"]);
     assert_eq!(only["entries"].as_u64(), Some(4), "{only}");
 }
 
@@ -92,7 +86,7 @@ fn autodump_runs_on_schedule_survives_restart_and_keeps_the_last_good_dump() {
     let file = daemon.dir.path().join("auto.dump");
     let path = file.to_str().expect("utf-8");
     daemon.ctl_ok(&["set", "d", "k", "v"]);
-    let started = json(&daemon, &["autodump", "start", "--every", "1s", "--to", path]);
+    let started = daemon.ctl_json(&["autodump", "start", "--every", "1s", "--to", path]);
     assert_eq!(started["enabled"], true, "{started}");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !file.exists() && std::time::Instant::now() < deadline {
@@ -100,29 +94,29 @@ fn autodump_runs_on_schedule_survives_restart_and_keeps_the_last_good_dump() {
     }
     assert!(file.exists(), "the first run happened");
     std::thread::sleep(Duration::from_millis(300));
-    let status = json(&daemon, &["autodump", "status"]);
+    let status = daemon.ctl_json(&["autodump", "status"]);
     assert!(status["last_result"].as_str().is_some_and(|r| r.starts_with("ok")), "{status}");
     assert!(status["next_run_unix_ms"].as_u64() > status["last_run_unix_ms"].as_u64());
 
     let good = std::fs::read(&file).expect("good dump");
-    json(&daemon, &["autodump", "start", "--every", "1s", "--to", path, "--ns", "missing"]);
+    daemon.ctl_json(&["autodump", "start", "--every", "1s", "--to", path, "--ns", "missing"]);
     std::thread::sleep(Duration::from_millis(2500));
-    let status = json(&daemon, &["autodump", "status"]);
+    let status = daemon.ctl_json(&["autodump", "status"]);
     assert!(status["last_result"].as_str().is_some_and(|r| r.contains("missing")), "{status}");
     assert_eq!(std::fs::read(&file).expect("dump"), good, "a failed run keeps the last good dump");
 
-    json(&daemon, &["autodump", "start", "--every", "1s", "--to", path]);
-    let changed = json(&daemon, &["autodump", "change", "--every", "1h"]);
+    daemon.ctl_json(&["autodump", "start", "--every", "1s", "--to", path]);
+    let changed = daemon.ctl_json(&["autodump", "change", "--every", "1h"]);
     assert_eq!(changed["every_ms"].as_u64(), Some(3_600_000), "{changed}");
     daemon.signal(rustix::process::Signal::TERM);
     assert_eq!(daemon.wait_exit(Duration::from_secs(10)), Some(0));
     daemon.spawn();
-    let status = json(&daemon, &["autodump", "status"]);
+    let status = daemon.ctl_json(&["autodump", "status"]);
     assert_eq!(status["enabled"], true, "the schedule survived the restart: {status}");
     assert_eq!(status["every_ms"].as_u64(), Some(3_600_000));
     daemon.ctl_ok(&["clear", "d"]);
     daemon.ctl_ok(&["restore", path]);
     assert_eq!(daemon.ctl(&["get", "d", "k"]).stdout, b"v", "the auto-dump restores");
-    let stopped = json(&daemon, &["autodump", "stop"]);
+    let stopped = daemon.ctl_json(&["autodump", "stop"]);
     assert_eq!(stopped["enabled"], false, "{stopped}");
 }

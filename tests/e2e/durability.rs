@@ -43,14 +43,12 @@ fn restart_keeps_disk_namespaces_values_and_ttls() {
     for ns in ["safe", "both", "auto"] {
         assert_eq!(daemon.ctl(&["get", ns, "forever"]).stdout, b"kept", "{ns}");
         assert_eq!(daemon.ctl(&["get", ns, "hour"]).stdout, b"kept too", "{ns}");
-        let ttl = daemon.ctl_ok(&["--json", "ttl", ns, "hour"]);
-        let ttl: serde_json::Value = serde_json::from_str(&ttl).expect("ttl json");
+        let ttl = daemon.ctl_json(&["ttl", ns, "hour"]);
         let left = ttl["ttl_ms"].as_u64().expect("has a ttl");
         assert!(left > 3_500_000 && left <= 3_600_000, "{ns}: TTL kept across restart: {left}");
         assert_eq!(daemon.ctl(&["get", ns, "brief"]).status.code(), Some(1), "{ns}: expired");
     }
-    let stats: serde_json::Value =
-        serde_json::from_str(&daemon.ctl_ok(&["--json", "stats"])).expect("stats json");
+    let stats: serde_json::Value = daemon.ctl_json(&["stats"]);
     let rows = stats["namespaces"].as_array().expect("rows");
     let auto = rows.iter().find(|r| r["ns"] == "auto").expect("auto-created ns is back");
     assert_eq!(auto["tier"], "disk");
@@ -162,11 +160,10 @@ fn rotation_under_load_loses_nothing_and_leaves_no_old_key() {
             written
         })
     };
-    let rotated = daemon.ctl_ok(&["--json", "key", "rotate"]);
+    let rotated = daemon.ctl_json(&["key", "rotate"]);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let written = runtime.block_on(load).expect("load task");
     assert!(written.len() > 10, "writes went on during the rotation: {}", written.len());
-    let rotated: serde_json::Value = serde_json::from_str(&rotated).expect("rotated json");
     let safe = rotated["namespaces"].as_array().expect("rows").iter().find(|r| r["ns"] == "safe");
     let safe = safe.expect("safe rotated");
     assert_eq!(safe["new_key_id"].as_u64(), safe["old_key_id"].as_u64().map(|id| id + 1));
@@ -175,8 +172,7 @@ fn rotation_under_load_loses_nothing_and_leaves_no_old_key() {
         let got = runtime.block_on(client.get(ns, key)).expect("get");
         assert_eq!(got.as_deref(), Some(value.as_bytes()), "{ns}/{key} after rotation");
     }
-    let status: serde_json::Value =
-        serde_json::from_str(&daemon.ctl_ok(&["--json", "key", "status"])).expect("status");
+    let status: serde_json::Value = daemon.ctl_json(&["key", "status"]);
     let rows = status["namespaces"].as_array().expect("rows");
     let safe_row = rows.iter().find(|r| r["ns"] == "safe").expect("safe row");
     assert!(safe_row.get("rotation").is_none_or(serde_json::Value::is_null), "{safe_row}");

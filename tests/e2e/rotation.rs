@@ -8,12 +8,6 @@ use crate::durability::{persistent_daemon, TEST_KEY};
 
 const CONFIG: &str = "[namespaces.d]\ntier = \"disk\"\n[namespaces.m]\ntier = \"memory\"\n";
 
-fn json(daemon: &Daemon, args: &[&str]) -> serde_json::Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    serde_json::from_str(&daemon.ctl_ok(&all)).expect("json output")
-}
-
 #[test]
 fn key_status_names_the_source_and_key_ids_never_the_key() {
     let daemon = persistent_daemon(CONFIG);
@@ -21,7 +15,7 @@ fn key_status_names_the_source_and_key_ids_never_the_key() {
     let text = daemon.ctl_ok(&["key", "status"]);
     assert!(text.contains("CACHEMGR_KEY"), "{text}");
     assert!(!text.contains(TEST_KEY) && !daemon.log_text().contains(TEST_KEY), "no key shown");
-    let status = json(&daemon, &["key", "status"]);
+    let status = daemon.ctl_json(&["key", "status"]);
     assert_eq!(status["persistent"], true, "{status}");
     let d = status["namespaces"].as_array().expect("rows").iter().find(|r| r["ns"] == "d");
     assert_eq!(d.expect("d row")["key_id"].as_u64(), Some(1));
@@ -33,7 +27,7 @@ fn rotate_with_clear_drops_the_data_and_moves_to_a_new_key() {
     for i in 0..100 {
         daemon.ctl_ok(&["set", "d", &format!("k{i}"), "v"]);
     }
-    let rotated = json(&daemon, &["key", "rotate", "d", "--clear"]);
+    let rotated = daemon.ctl_json(&["key", "rotate", "d", "--clear"]);
     let row = &rotated["namespaces"][0];
     assert_eq!(row["cleared"].as_u64(), Some(100), "{rotated}");
     assert_eq!(row["new_key_id"].as_u64(), Some(2), "{rotated}");
@@ -47,7 +41,7 @@ fn rotate_with_clear_drops_the_data_and_moves_to_a_new_key() {
 #[test]
 fn an_ephemeral_key_wipes_disk_tiers_at_start_and_says_so() {
     let mut daemon = Daemon::start_with_config(CONFIG);
-    assert_eq!(json(&daemon, &["key", "status"])["persistent"], false);
+    assert_eq!(daemon.ctl_json(&["key", "status"])["persistent"], false);
     daemon.ctl_ok(&["set", "d", "k", "v"]);
     daemon.signal(rustix::process::Signal::TERM);
     assert_eq!(daemon.wait_exit(Duration::from_secs(10)), Some(0));
@@ -55,6 +49,6 @@ fn an_ephemeral_key_wipes_disk_tiers_at_start_and_says_so() {
     assert_eq!(daemon.ctl(&["get", "d", "k"]).status.code(), Some(1), "nothing could read it");
     let log = daemon.wait_for_log("wiped", Duration::from_secs(5));
     assert!(log.contains("ephemeral"), "{log}");
-    let info = json(&daemon, &["info"]);
+    let info = daemon.ctl_json(&["info"]);
     assert!(info["notices"].to_string().contains("wiped"), "{info}");
 }

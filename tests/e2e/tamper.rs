@@ -51,8 +51,7 @@ fn stop(daemon: &mut Daemon) {
 }
 
 fn corrupt_count(daemon: &Daemon) -> u64 {
-    let stats: serde_json::Value =
-        serde_json::from_str(&daemon.ctl_ok(&["--json", "stats", "safe"])).expect("stats json");
+    let stats: serde_json::Value = daemon.ctl_json(&["stats", "safe"]);
     stats["namespaces"][0]["stats"]["corrupt"].as_u64().expect("corrupt counter")
 }
 
@@ -101,8 +100,7 @@ fn a_database_that_cannot_be_opened_is_moved_aside_and_reported() {
     std::fs::write(&file, b"this is not a redb database, it is garbage".repeat(100))
         .expect("write");
     daemon.spawn();
-    let info: serde_json::Value =
-        serde_json::from_str(&daemon.ctl_ok(&["--json", "info"])).expect("info json");
+    let info: serde_json::Value = daemon.ctl_json(&["info"]);
     let notices = info["notices"].to_string();
     assert!(notices.contains("moved aside"), "info says so: {info}");
     let aside: Vec<_> = std::fs::read_dir(daemon.state_dir())

@@ -224,6 +224,13 @@ impl Daemon {
         String::from_utf8(out.stdout).expect("utf-8 stdout")
     }
 
+    /// Runs `cachectl --json ARGS`, which must succeed, and parses its output.
+    pub fn ctl_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ctl_ok(&all)).expect("cachectl --json prints JSON")
+    }
+
     /// An async client-library connection.
     pub async fn client(&self) -> cachectl::Client {
         cachectl::Client::connect(&self.socket, "e2e").await.expect("connect")

@@ -23,12 +23,9 @@ pub enum KeyCommand {
     },
 }
 
-/// Arguments of `cachectl dump`.
+/// Which entries a dump takes: shared by `dump` and `autodump start`.
 #[derive(Debug, Args)]
-pub struct DumpArgs {
-    /// File the daemon writes (encrypted, replaced atomically); relative to the current
-    /// directory.
-    pub file: PathBuf,
+pub struct Selection {
     /// Only this namespace [default: every namespace].
     #[arg(long, value_name = "NS")]
     pub ns: Option<String>,
@@ -38,6 +35,17 @@ pub struct DumpArgs {
     /// Only the keys matching this regular expression.
     #[arg(long, value_name = "RE")]
     pub regex: Option<String>,
+}
+
+/// Arguments of `cachectl dump`.
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// File the daemon writes (encrypted, replaced atomically); relative to the current
+    /// directory.
+    pub file: PathBuf,
+    /// Which entries.
+    #[command(flatten)]
+    pub select: Selection,
 }
 
 /// Arguments of `cachectl restore`.
@@ -78,15 +86,9 @@ pub struct AutodumpStartArgs {
     /// File each dump replaces; relative to the current directory.
     #[arg(long, value_name = "FILE")]
     pub to: PathBuf,
-    /// Only this namespace [default: every namespace].
-    #[arg(long, value_name = "NS")]
-    pub ns: Option<String>,
-    /// Only the keys matching this glob.
-    #[arg(long, value_name = "GLOB", conflicts_with = "regex")]
-    pub pattern: Option<String>,
-    /// Only the keys matching this regular expression.
-    #[arg(long, value_name = "RE")]
-    pub regex: Option<String>,
+    /// Which entries.
+    #[command(flatten)]
+    pub select: Selection,
 }
 
 /// Arguments of `cachectl autodump change`: at least one of them.

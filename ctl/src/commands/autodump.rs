@@ -16,8 +16,8 @@ pub async fn run(ctx: &Ctx, command: AutodumpCommand) -> Result<Outcome> {
     let client = &ctx.client;
     let info = match command {
         AutodumpCommand::Start(args) => {
-            let pattern = pattern::select(args.pattern, args.regex);
-            client.autodump_start(&args.to, args.every, args.ns.as_deref(), pattern).await?
+            let pattern = pattern::select(args.select.pattern, args.select.regex);
+            client.autodump_start(&args.to, args.every, args.select.ns.as_deref(), pattern).await?
         }
         AutodumpCommand::Change(args) => {
             client.autodump_change(args.every, args.to.as_deref()).await?

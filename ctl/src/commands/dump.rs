@@ -11,8 +11,8 @@ use crate::output::{format_bytes, print_json, print_text};
 
 /// `dump FILE [--ns NS] [--pattern GLOB | --regex RE]`.
 pub async fn dump(ctx: &Ctx, args: DumpArgs) -> Result<Outcome> {
-    let pattern = pattern::select(args.pattern, args.regex);
-    let report = ctx.client.dump(&args.file, args.ns.as_deref(), pattern).await?;
+    let pattern = pattern::select(args.select.pattern, args.select.regex);
+    let report = ctx.client.dump(&args.file, args.select.ns.as_deref(), pattern).await?;
     if ctx.json {
         print_json(&report)?;
     } else {

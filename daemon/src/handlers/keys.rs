@@ -71,7 +71,7 @@ async fn run_rotation(
     };
     let targets: Vec<String> = match ns {
         Some(ns) => {
-            let Some(namespace) = state.store.all().into_iter().find(|n| n.name() == ns) else {
+            let Some(namespace) = state.store.lookup(&ns) else {
                 return error(
                     ErrorKind::UnknownNamespace,
                     format!("namespace {ns:?} does not exist"),
@@ -108,9 +108,7 @@ async fn run_rotation(
             Err(err) => return store_error(StoreError::Disk(err)),
         };
         if clear {
-            if let Some(namespace) = state.store.all().into_iter().find(|n| n.name() == name) {
-                let _ = state.store.clear(namespace.name()).await;
-            }
+            state.store.clear_memory(&name);
         }
         tracing::info!(
             namespace = %name,

@@ -42,6 +42,12 @@ impl Store {
 
     /// Reads many keys.
     pub fn get_many(&self, ns: &str, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if let Some(namespace) = self.lookup(ns).filter(|n| n.tier() == Tier::Memory) {
+            // Memory only: one lock hold for the whole batch.
+            let now = self.clock().now_ms();
+            let mut cache = namespace.lock();
+            return Ok(keys.iter().map(|key| cache.get(key, now).map(<[u8]>::to_vec)).collect());
+        }
         keys.iter().map(|key| self.get(ns, key)).collect()
     }
 
@@ -230,6 +236,15 @@ impl Store {
             }
             Outcome::Cleared { entries, .. } => Ok((entries.max(memory.0), memory.1)),
             _ => Ok(memory),
+        }
+    }
+
+    /// Drops only the memory copy of a namespace (its disk values were dropped by the disk
+    /// layer itself, e.g. by `key rotate --clear`).
+    pub fn clear_memory(&self, ns: &str) {
+        if let Some(namespace) = self.lookup(ns) {
+            namespace.lock().clear();
+            namespace.epoch.fetch_add(1, Ordering::Relaxed);
         }
     }
 

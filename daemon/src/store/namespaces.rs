@@ -173,7 +173,8 @@ impl Store {
         self.namespaces.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(super) fn lookup(&self, ns: &str) -> Option<Arc<Namespace>> {
+    /// The namespace `ns`, if it exists.
+    pub fn lookup(&self, ns: &str) -> Option<Arc<Namespace>> {
         self.namespaces.read().unwrap_or_else(PoisonError::into_inner).get(ns).cloned()
     }
 

@@ -5,7 +5,7 @@ use std::ops::Bound;
 use std::sync::atomic::Ordering;
 use std::sync::PoisonError;
 
-use redb::{ReadOnlyTable, ReadableDatabase, TableError};
+use redb::{ReadOnlyTable, ReadableDatabase, ReadableTableMetadata, TableError};
 
 use super::apply::data_def;
 use super::record::{self, RecordHeader};
@@ -213,5 +213,23 @@ impl DiskLayer {
                 Some(first.0.value().0)
             })
             .min()
+    }
+
+    /// Values stored for `ns` (live or not yet swept).
+    pub fn count(&self, ns: &str) -> Result<u64, DiskError> {
+        Ok(self.size_of(ns)?.0)
+    }
+
+    /// Values and stored bytes of `ns`.
+    pub fn size_of(&self, ns: &str) -> Result<(u64, u64), DiskError> {
+        let txn = self.db().begin_read().map_err(|e| DiskError::storage("starting a read", e))?;
+        let table: ReadOnlyTable<&str, &[u8]> = match txn.open_table(data_def(&data_table(ns))) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok((0, 0)),
+            Err(e) => return Err(DiskError::storage("opening a table", e)),
+        };
+        let entries = table.len().map_err(|e| DiskError::storage("counting", e))?;
+        let bytes = table.stats().map_err(|e| DiskError::storage("measuring", e))?.stored_bytes();
+        Ok((entries, bytes))
     }
 }
