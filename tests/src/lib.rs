@@ -306,3 +306,23 @@ pub fn frame(payload: &[u8]) -> Vec<u8> {
     out.extend_from_slice(payload);
     out
 }
+
+/// The Python interpreter of the test venv (`scripts/test` creates it with `keyring`,
+/// `cryptography` and `kyber-py`). Fails, never skips, when it is missing.
+pub fn python() -> PathBuf {
+    let path = std::env::var_os("CACHEMGR_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-venv/bin/python")
+    });
+    assert!(
+        path.exists(),
+        "{} not found: the app-cache tests need the Python test venv (keyring, cryptography, \
+         kyber-py); run scripts/test, which creates it, or set CACHEMGR_TEST_PYTHON",
+        path.display()
+    );
+    path
+}
+
+/// The shared `.enc` vectors made by the real Python code.
+pub fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/vectors")
+}

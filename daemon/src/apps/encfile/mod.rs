@@ -1,0 +1,1 @@
+//! The `.enc` application cache format (see ENCRYPTED_CACHE_FORMAT.md).

@@ -1,0 +1,1 @@
+//! Where the Python apps keep their keys: the OS keyring in the Python `keyring` layout.
