@@ -251,8 +251,8 @@ impl Client {
         let request = RequestBody::KeyRotate { ns: ns.map(str::to_owned), clear };
         let answer = self
             .call_with_progress(request, |body| {
-                if let ResponseBody::Progress { ns, done, total } = body {
-                    on_progress(&Progress { ns: ns.clone(), done: *done, total: *total });
+                if let ResponseBody::Progress { ns, done, total, unit } = body {
+                    on_progress(&Progress { ns: ns.clone(), done: *done, total: *total, unit: unit.clone() });
                 }
             })
             .await?;

@@ -46,12 +46,14 @@ pub struct KeyStatus {
 /// One `progress` report of a long request, handed to the caller's callback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Progress {
-    /// The namespace being worked on.
+    /// What is being worked on: a namespace or an app.
     pub ns: String,
-    /// Items done in it so far.
+    /// Units done in it so far.
     pub done: u64,
-    /// Items to do in it.
+    /// Units to do in it.
     pub total: u64,
+    /// What is counted: `None` = entries; `bytes`, `files` or `steps`.
+    pub unit: Option<String>,
 }
 
 impl Progress {

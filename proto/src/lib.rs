@@ -7,6 +7,7 @@
 //! `progress` responses before it (see [`ResponseBody::is_terminal`]).
 //! `docs/protocol.md` describes the same thing for clients written in other languages.
 
+pub mod apps;
 pub mod codec;
 pub mod dump;
 pub mod error;
@@ -17,6 +18,10 @@ pub mod scan;
 pub mod socket_path;
 pub mod stats;
 
+pub use apps::{
+    AppHealth, AppInfo, AppSettings, AppStrategy, BackupInfo, BackupSource, BadBackup, DaemonStatus,
+    JsonNode,
+};
 pub use codec::{
     decode_request, encode_frame, CodecError, DecodeError, MessageCodec, ServerCodec,
     DEFAULT_MAX_FRAME_BYTES,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
+use crate::apps::{AppSettings, AppStrategy};
 use crate::dump::RestoreMode;
 
 /// One request; `id` is chosen by the client and echoed in the response so that a client can
@@ -276,6 +277,119 @@ pub enum RequestBody {
     AutodumpStop {},
     /// The auto-dump schedule and how its last run went.
     AutodumpStatus {},
+    /// Whether anything needs an operator (stale or broken apps); answers `status`.
+    Status {},
+    /// Register an app cache file; the file is checked to decrypt first. Answers `app`.
+    AppAdd {
+        /// Unique name (letters, digits, space, `.`, `_`, `-`; at most 64 bytes).
+        name: String,
+        /// Its settings; `path` is required.
+        settings: AppSettings,
+    },
+    /// Change a registered app's settings; answers `app`.
+    AppEdit {
+        /// The app.
+        name: String,
+        /// The fields to change.
+        settings: AppSettings,
+    },
+    /// Forget an app (its backups stay on disk unless `delete_backups`); answers `done`.
+    AppRemove {
+        /// The app.
+        name: String,
+        /// Also delete its stored backups.
+        #[serde(default)]
+        delete_backups: bool,
+    },
+    /// Every registered app with its health; answers `apps`.
+    AppList {},
+    /// One app; answers `app`.
+    AppShow {
+        /// The app.
+        name: String,
+    },
+    /// Register the apps of the Python Cache Manager and adopt their backups. Streams
+    /// `progress`, then answers `imported`.
+    AppImport {
+        /// The Cache Manager's own encrypted cache (absolute path); absent = its default place.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache: Option<String>,
+        /// Its backup directory (absolute path); absent = the one its cache names.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        backups: Option<String>,
+    },
+    /// The structure of an app's decrypted JSON; answers `inspected`.
+    AppInspect {
+        /// The app.
+        name: String,
+        /// Only the subtree at this JSON pointer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pointer: Option<String>,
+        /// Include scalar values (they may be secrets).
+        #[serde(default)]
+        show_values: bool,
+        /// Levels below the pointer to describe (default 2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        depth: Option<u32>,
+    },
+    /// Change one value of an app's JSON (backing the file up first); answers `app_modified`.
+    AppSet {
+        /// The app.
+        name: String,
+        /// JSON pointer of the value to replace or add.
+        pointer: String,
+        /// The new value as JSON text.
+        value_json: String,
+    },
+    /// Give an app new keys (written to its keyring in the apps' layout) and re-encrypt the
+    /// live file and every backup. Streams `progress`, then answers `migrated`.
+    AppMigrate {
+        /// The app.
+        name: String,
+        /// The new encryption; absent = the current one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        strategy: Option<AppStrategy>,
+    },
+    /// Back an app up now. Streams `progress`, then answers `backup`.
+    BackupCreate {
+        /// The app.
+        app: String,
+        /// Never prune this backup.
+        #[serde(default)]
+        pin: bool,
+        /// Free text kept with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// An app's backups, newest first, each with why it is kept; answers `backups`.
+    BackupList {
+        /// The app.
+        app: String,
+    },
+    /// Apply the retention rules now; answers `pruned`.
+    BackupPrune {
+        /// The app.
+        app: String,
+        /// Only say what would go.
+        #[serde(default)]
+        dry_run: bool,
+    },
+    /// Decrypt every stored backup of an app (or of every app). Streams `progress`, then
+    /// answers `verified`.
+    BackupVerify {
+        /// The app; absent = every app.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        app: Option<String>,
+    },
+    /// Replace an app's live file with a backup (saving the current file first); answers
+    /// `app_restored`.
+    BackupRestore {
+        /// The app.
+        app: String,
+        /// The backup's file name; absent = the newest verified one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        backup: Option<String>,
+    },
 }
 
 fn default_page() -> u32 {
@@ -315,6 +429,21 @@ impl RequestBody {
             RequestBody::AutodumpChange { .. } => "autodump_change",
             RequestBody::AutodumpStop {} => "autodump_stop",
             RequestBody::AutodumpStatus {} => "autodump_status",
+            RequestBody::Status {} => "status",
+            RequestBody::AppAdd { .. } => "app_add",
+            RequestBody::AppEdit { .. } => "app_edit",
+            RequestBody::AppRemove { .. } => "app_remove",
+            RequestBody::AppList {} => "app_list",
+            RequestBody::AppShow { .. } => "app_show",
+            RequestBody::AppImport { .. } => "app_import",
+            RequestBody::AppInspect { .. } => "app_inspect",
+            RequestBody::AppSet { .. } => "app_set",
+            RequestBody::AppMigrate { .. } => "app_migrate",
+            RequestBody::BackupCreate { .. } => "backup_create",
+            RequestBody::BackupList { .. } => "backup_list",
+            RequestBody::BackupPrune { .. } => "backup_prune",
+            RequestBody::BackupVerify { .. } => "backup_verify",
+            RequestBody::BackupRestore { .. } => "backup_restore",
         }
     }
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
+use crate::apps::{AppInfo, AppStrategy, BackupInfo, BadBackup, DaemonStatus, JsonNode};
 use crate::dump::AutodumpInfo;
 use crate::error::ErrorKind;
 use crate::keys::{NamespaceKey, RotatedNamespace};
@@ -175,12 +176,16 @@ pub enum ResponseBody {
     /// How far a long request has come; the only response that is not terminal, so more
     /// responses with the same id follow it (see [`ResponseBody::is_terminal`]).
     Progress {
-        /// The namespace being worked on.
+        /// What is being worked on: a namespace (`key_rotate`) or an app (`app_*`,
+        /// `backup_*`).
         ns: String,
-        /// Items done in it so far.
+        /// Units done in it so far.
         done: u64,
-        /// Items to do in it.
+        /// Units to do in it.
         total: u64,
+        /// What is counted: absent = entries; `bytes`, `files` or `steps`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<String>,
     },
     /// Answer to `key_rotate`: one row per namespace rotated.
     Rotated {
@@ -207,6 +212,88 @@ pub enum ResponseBody {
     },
     /// Answer to every `autodump_*` request: the schedule as it now stands.
     Autodump(Box<AutodumpInfo>),
+    /// Answer to `status`.
+    Status(Box<DaemonStatus>),
+    /// Answer to `app_add`, `app_edit` and `app_show`.
+    App(Box<AppInfo>),
+    /// Answer to `app_list`: every app, sorted by name.
+    Apps {
+        /// The apps.
+        apps: Vec<AppInfo>,
+    },
+    /// Answer to `app_import`.
+    Imported {
+        /// Apps registered, by name.
+        apps: Vec<String>,
+        /// Existing backups adopted.
+        backups: u64,
+        /// What was not imported, one line each with the reason.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        skipped: Vec<String>,
+    },
+    /// Answer to `app_inspect`: the nodes in document order.
+    Inspected {
+        /// The app.
+        app: String,
+        /// The nodes.
+        nodes: Vec<JsonNode>,
+    },
+    /// Answer to `app_set`: the value is changed and the file replaced.
+    AppModified {
+        /// The app.
+        app: String,
+        /// The backup of the file as it was before.
+        backup: String,
+    },
+    /// Answer to `app_migrate`.
+    Migrated {
+        /// The app.
+        app: String,
+        /// Its encryption now.
+        strategy: AppStrategy,
+        /// Backups re-encrypted with the new keys.
+        backups: u64,
+    },
+    /// Answer to `backup_create`.
+    Backup(Box<BackupInfo>),
+    /// Answer to `backup_list`: newest first.
+    Backups {
+        /// The app.
+        app: String,
+        /// The backups.
+        backups: Vec<BackupInfo>,
+    },
+    /// Answer to `backup_prune`.
+    Pruned {
+        /// The app.
+        app: String,
+        /// Nothing was deleted; `removed` is what would go.
+        dry_run: bool,
+        /// The backups removed (or that would be), each with why.
+        removed: Vec<BackupInfo>,
+        /// Backups kept.
+        kept: u64,
+    },
+    /// Answer to `backup_verify`.
+    Verified {
+        /// Backups decrypted.
+        checked: u64,
+        /// The ones that failed.
+        bad: Vec<BadBackup>,
+    },
+    /// Answer to `backup_restore`.
+    AppRestored {
+        /// The app.
+        app: String,
+        /// The backup now live.
+        backup: String,
+        /// The backup made of the file it replaced, when that file decrypted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        saved_as: Option<String>,
+        /// Where the replaced file was moved when it did not decrypt.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quarantined: Option<String>,
+    },
     /// The request failed.
     Error {
         /// Class of failure.
@@ -247,6 +334,18 @@ impl ResponseBody {
             ResponseBody::Dumped { .. } => "dumped",
             ResponseBody::Restored { .. } => "restored",
             ResponseBody::Autodump(_) => "autodump",
+            ResponseBody::Status(_) => "status",
+            ResponseBody::App(_) => "app",
+            ResponseBody::Apps { .. } => "apps",
+            ResponseBody::Imported { .. } => "imported",
+            ResponseBody::Inspected { .. } => "inspected",
+            ResponseBody::AppModified { .. } => "app_modified",
+            ResponseBody::Migrated { .. } => "migrated",
+            ResponseBody::Backup(_) => "backup",
+            ResponseBody::Backups { .. } => "backups",
+            ResponseBody::Pruned { .. } => "pruned",
+            ResponseBody::Verified { .. } => "verified",
+            ResponseBody::AppRestored { .. } => "app_restored",
             ResponseBody::Error { .. } => "error",
         }
     }

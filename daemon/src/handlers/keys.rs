@@ -99,7 +99,7 @@ async fn run_rotation(
             if last_sent.elapsed() >= PROGRESS_EVERY || p.done >= p.total {
                 last_sent = Instant::now();
                 let body =
-                    ResponseBody::Progress { ns: name.clone(), done: p.done, total: p.total };
+                    ResponseBody::Progress { ns: name.clone(), done: p.done, total: p.total, unit: None };
                 let _ = tx.try_send(body);
             }
         };

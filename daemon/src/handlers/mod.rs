@@ -66,6 +66,7 @@ pub async fn handle(state: &Arc<AppState>, body: RequestBody) -> ResponseBody {
         }
         RequestBody::AutodumpStop {} => dumps::autodump(state, dumps::AutodumpRequest::Stop),
         RequestBody::AutodumpStatus {} => dumps::autodump(state, dumps::AutodumpRequest::Status),
+        other => error(ErrorKind::Internal, format!("{} is not implemented yet", other.name())),
     }
 }
 
