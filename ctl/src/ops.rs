@@ -252,7 +252,12 @@ impl Client {
         let answer = self
             .call_with_progress(request, |body| {
                 if let ResponseBody::Progress { ns, done, total, unit } = body {
-                    on_progress(&Progress { ns: ns.clone(), done: *done, total: *total, unit: unit.clone() });
+                    on_progress(&Progress {
+                        ns: ns.clone(),
+                        done: *done,
+                        total: *total,
+                        unit: unit.clone(),
+                    });
                 }
             })
             .await?;

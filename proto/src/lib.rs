@@ -19,8 +19,8 @@ pub mod socket_path;
 pub mod stats;
 
 pub use apps::{
-    AppHealth, AppInfo, AppSettings, AppStrategy, BackupInfo, BackupSource, BadBackup, DaemonStatus,
-    JsonNode,
+    AppHealth, AppInfo, AppSettings, AppStrategy, BackupInfo, BackupSource, BadBackup,
+    DaemonStatus, JsonNode,
 };
 pub use codec::{
     decode_request, encode_frame, CodecError, DecodeError, MessageCodec, ServerCodec,

@@ -49,7 +49,8 @@ fn rotation(row: &NamespaceKey) -> String {
     let Some(rotation) = row.rotation else {
         return "-".to_owned();
     };
-    let progress = Progress { ns: String::new(), done: rotation.done, total: rotation.total };
+    let progress =
+        Progress { ns: String::new(), done: rotation.done, total: rotation.total, unit: None };
     let percent = (progress.fraction() * 100.0).floor();
     format!("{}→{} {percent}%", rotation.from_key_id, rotation.to_key_id)
 }

@@ -98,8 +98,12 @@ async fn run_rotation(
         let progress = |p: crate::store::disk::RotationProgress| {
             if last_sent.elapsed() >= PROGRESS_EVERY || p.done >= p.total {
                 last_sent = Instant::now();
-                let body =
-                    ResponseBody::Progress { ns: name.clone(), done: p.done, total: p.total, unit: None };
+                let body = ResponseBody::Progress {
+                    ns: name.clone(),
+                    done: p.done,
+                    total: p.total,
+                    unit: None,
+                };
                 let _ = tx.try_send(body);
             }
         };
