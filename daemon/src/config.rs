@@ -170,6 +170,8 @@ pub struct Config {
     pub disk: DiskConfig,
     /// Where the master key comes from (read at start-up only).
     pub keys: KeysConfig,
+    /// Registered app caches: backups, watching, their keys (read at start-up only).
+    pub apps: crate::apps::config::AppsConfig,
 }
 
 impl Default for Config {
@@ -187,6 +189,7 @@ impl Default for Config {
             namespaces: BTreeMap::new(),
             disk: DiskConfig::default(),
             keys: KeysConfig::default(),
+            apps: Default::default(),
         }
     }
 }

@@ -62,8 +62,17 @@ pub async fn run(args: Args) -> Result<()> {
             None
         }
     };
+    let apps = match crate::apps::AppService::open(config.apps.clone(), &state_dir, config_path.clone()) {
+        Ok(apps) => Some(apps),
+        Err(err) => {
+            let notice = format!("app caches are off: {err}");
+            tracing::error!("{notice}");
+            notices.push(notice);
+            None
+        }
+    };
     let paths = DaemonPaths { socket: socket.clone(), config_path: config_path.clone(), state_dir };
-    let services = Services { store, notices, key, autodump: autodump.clone() };
+    let services = Services { store, notices, key, autodump: autodump.clone(), apps: apps.clone() };
     let state = AppState::new(config, paths, services);
     if let Some(schedule) = autodump {
         let dumper = state.clone();
@@ -76,6 +85,9 @@ pub async fn run(args: Args) -> Result<()> {
             }
         };
         tokio::spawn(schedule.run(run, state.shutdown.clone()));
+    }
+    if let Some(apps) = apps {
+        tokio::spawn(crate::apps::scheduler::run(apps, state.shutdown.clone()));
     }
     tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
     tokio::spawn(disk.clone().run_sweeper(state.shutdown.clone()));

@@ -47,6 +47,8 @@ pub struct Services {
     pub key: KeyInfo,
     /// The auto-dump schedule.
     pub autodump: Option<Arc<crate::jobs::autodump::Autodump>>,
+    /// Registered app caches (`None` when the registry could not be read).
+    pub apps: Option<Arc<crate::apps::AppService>>,
 }
 
 /// Shared daemon state.
@@ -72,6 +74,8 @@ pub struct AppState {
     pub key: KeyInfo,
     /// The auto-dump schedule (`None` when its state file could not be read).
     pub autodump: Option<Arc<crate::jobs::autodump::Autodump>>,
+    /// Registered app caches (`None` when the registry could not be read).
+    pub apps: Option<Arc<crate::apps::AppService>>,
     config: RwLock<Arc<Config>>,
     reload_lock: Mutex<()>,
 }
@@ -84,6 +88,7 @@ impl AppState {
             notices: services.notices,
             key: services.key,
             autodump: services.autodump,
+            apps: services.apps,
             shutdown: CancellationToken::new(),
             socket: paths.socket,
             config_path: paths.config_path,

@@ -4,3 +4,28 @@
 
 pub mod encfile;
 pub mod keystore;
+pub mod backup;
+pub mod catalog;
+pub mod codec;
+pub mod config;
+pub mod content;
+pub mod error;
+pub mod import;
+pub mod import_meta;
+pub mod info;
+pub mod json;
+pub mod keys;
+pub mod live;
+pub mod manage;
+pub mod migrate;
+pub mod naming;
+pub mod registry;
+pub mod restore;
+pub mod retention;
+pub mod scheduler;
+pub mod service;
+pub mod store;
+pub mod verify;
+pub mod watcher;
+
+pub use service::AppService;

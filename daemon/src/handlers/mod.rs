@@ -2,6 +2,7 @@
 //! calling the store or the daemon state; none touches cache entries directly.
 
 mod admin;
+pub mod apps;
 pub mod dumps;
 pub mod keys;
 mod kv;
@@ -66,7 +67,7 @@ pub async fn handle(state: &Arc<AppState>, body: RequestBody) -> ResponseBody {
         }
         RequestBody::AutodumpStop {} => dumps::autodump(state, dumps::AutodumpRequest::Stop),
         RequestBody::AutodumpStatus {} => dumps::autodump(state, dumps::AutodumpRequest::Status),
-        other => error(ErrorKind::Internal, format!("{} is not implemented yet", other.name())),
+        other => error(ErrorKind::Internal, format!("{} is answered by its own task", other.name())),
     }
 }
 

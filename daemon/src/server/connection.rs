@@ -57,7 +57,7 @@ pub async fn serve(stream: Stream, state: Arc<AppState>, _permit: OwnedSemaphore
     if handshake(&mut conn, config.handshake_timeout, peer, config.max_frame()).await
         == Next::Continue
     {
-        serve_requests(&mut conn, &state).await;
+        serve_requests(&mut conn, &state, peer).await;
     }
     let _ = SinkExt::<Response>::close(&mut conn).await;
     tracing::debug!(pid = peer.pid, "connection closed");
@@ -130,7 +130,7 @@ async fn handshake(
     Next::Close
 }
 
-async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>) {
+async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>, peer: PeerIdentity) {
     let mut draining = false;
     while let Some(frame) = next_frame(conn, state, &mut draining).await {
         let mut next = process(frame, conn, state).await;
@@ -139,7 +139,7 @@ async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>) {
             let Some(Some(frame)) = conn.next().now_or_never() else {
                 break;
             };
-            next = process(frame, conn, state).await;
+            next = process(frame, conn, state, peer).await;
             batched += 1;
         }
         if SinkExt::<Response>::flush(conn).await.is_err() || next == Next::Close {
@@ -160,7 +160,7 @@ async fn next_frame(conn: &mut Conn, state: &AppState, draining: &mut bool) -> O
     tokio::time::timeout(DRAIN_IDLE, conn.next()).await.ok().flatten()
 }
 
-async fn process(frame: Frame, writer: &mut Conn, state: &Arc<AppState>) -> Next {
+async fn process(frame: Frame, writer: &mut Conn, state: &Arc<AppState>, peer: PeerIdentity) -> Next {
     let request = match frame {
         Ok(Ok(request)) => request,
         other => return answer_bad_frame(writer, other).await,
@@ -170,6 +170,13 @@ async fn process(frame: Frame, writer: &mut Conn, state: &Arc<AppState>) -> Next
         RequestBody::KeyRotate { ns, clear } => {
             let progress = handlers::keys::rotate(state.clone(), ns, clear);
             match stream_progress(id, progress, writer).await {
+                Some(last) => last,
+                None => return Next::Close,
+            }
+        }
+        body if handlers::apps::owns(&body) => {
+            let answers = handlers::apps::start(state.clone(), body, peer);
+            match stream_progress(id, answers, writer).await {
                 Some(last) => last,
                 None => return Next::Close,
             }

@@ -63,3 +63,11 @@ impl Clock {
         self.origin + Duration::from_millis(deadline_ms.saturating_sub(1))
     }
 }
+
+/// Wall-clock Unix time in milliseconds (0 if the clock is before 1970), for timestamps
+/// people read: backup times, schedules.
+pub fn unix_ms_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

@@ -1,0 +1,195 @@
+//! Taking backups: read the live file until a copy verifies, skip it when nothing changed
+//! (for scheduled and change backups), write it atomically under a fresh name, then prune.
+//! A failure at any step keeps every existing backup.
+
+use std::sync::Arc;
+
+use cachemgr_proto::BackupSource;
+
+use super::catalog::BackupRecord;
+use super::codec::AppCodec;
+use super::error::AppError;
+use super::live::{read_verified, sha256_hex, VerifiedCopy};
+use super::naming::safe_name;
+use super::registry::AppRecord;
+use super::service::{AppService, LiveProblem};
+use super::store::{prune, write_backup, NewBackup};
+use crate::store::clock::unix_ms_now;
+
+/// Receives progress: what (app), units done, units in all, the unit (`bytes`, `files`,
+/// `steps`). Called from blocking threads; must not block.
+pub type ProgressFn = Arc<dyn Fn(&str, u64, u64, &'static str) + Send + Sync>;
+
+/// A progress sink that drops everything.
+pub fn no_progress() -> ProgressFn {
+    Arc::new(|_, _, _, _| {})
+}
+
+/// What a backup request asks for.
+#[derive(Debug, Clone)]
+pub struct BackupRequest {
+    /// What makes it.
+    pub source: BackupSource,
+    /// Never prune it.
+    pub pin: bool,
+    /// Free text.
+    pub note: Option<String>,
+    /// Skip when the content equals the newest backup's (scheduled and change backups).
+    pub skip_unchanged: bool,
+}
+
+/// How a backup request ended.
+#[derive(Debug, Clone)]
+pub enum BackupOutcome {
+    /// A new backup is on disk.
+    Created {
+        /// It.
+        record: BackupRecord,
+        /// The external copy failed (the backup itself is safe).
+        external_error: Option<String>,
+    },
+    /// The content equals this existing backup; nothing was written.
+    Unchanged(BackupRecord),
+}
+
+impl AppService {
+    /// Backs an app up (waiting for any operation on it to finish first).
+    pub async fn backup(
+        self: &Arc<Self>,
+        name: &str,
+        request: BackupRequest,
+        progress: ProgressFn,
+    ) -> Result<BackupOutcome, AppError> {
+        let _op = self.lock(name).await;
+        let app = self.record(name)?;
+        let codec = self.codec(&app).await?;
+        let service = self.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            service.backup_locked(&app, &codec, request, &progress)
+        })
+        .await
+        .map_err(|e| AppError::Storage(format!("the backup task failed: {e}")))?;
+        let runtime = self.runtime(name);
+        runtime.observe(|o| o.last_error = result.as_ref().err().map(ToString::to_string));
+        result
+    }
+
+    /// The body of a backup; the caller holds the app's lock. Blocking.
+    pub fn backup_locked(
+        &self,
+        app: &AppRecord,
+        codec: &AppCodec,
+        request: BackupRequest,
+        progress: &ProgressFn,
+    ) -> Result<BackupOutcome, AppError> {
+        let copy = self.take_copy(app, codec)?;
+        self.store_copy(app, &copy, request, progress)
+    }
+
+    /// A verified copy of the live file (or, for the daemon's own state, a snapshot of it),
+    /// recording what the attempt saw. Blocking.
+    pub fn take_copy(&self, app: &AppRecord, codec: &AppCodec) -> Result<VerifiedCopy, AppError> {
+        let runtime = self.runtime(&app.name);
+        if app.builtin {
+            let bytes = self.state_snapshot()?;
+            let sha256 = sha256_hex(&bytes);
+            return Ok(VerifiedCopy { bytes, sha256, bad_reads: 0 });
+        }
+        match read_verified(&app.path, codec, self.read_policy()) {
+            Ok(copy) => {
+                runtime.observe(|o| {
+                    o.bad_reads += u64::from(copy.bad_reads);
+                    o.live_problem = None;
+                });
+                Ok(copy)
+            }
+            Err(err) => {
+                let problem = if err.is_missing() {
+                    LiveProblem::Missing(err.to_string())
+                } else {
+                    LiveProblem::Unreadable(err.to_string())
+                };
+                let bad = match &err {
+                    super::live::LiveError::Unverifiable { attempts, .. } => u64::from(*attempts),
+                    _ => 0,
+                };
+                tracing::warn!(app = %app.name, "no good copy of the live file: {err}");
+                runtime.observe(|o| {
+                    o.bad_reads += bad;
+                    o.live_problem = Some(problem);
+                });
+                Err(AppError::Live(err))
+            }
+        }
+    }
+
+    /// Stores a verified copy as a backup and prunes. Blocking; the caller holds the lock.
+    pub fn store_copy(
+        &self,
+        app: &AppRecord,
+        copy: &VerifiedCopy,
+        request: BackupRequest,
+        progress: &ProgressFn,
+    ) -> Result<BackupOutcome, AppError> {
+        let dir = self.backup_dir(app);
+        let mut catalog = self.catalog(app)?;
+        if request.skip_unchanged {
+            if let Some(newest) = catalog.newest().filter(|b| b.sha256 == copy.sha256) {
+                tracing::debug!(app = %app.name, backup = %newest.name, "unchanged since the last backup; skipped");
+                return Ok(BackupOutcome::Unchanged(newest.clone()));
+            }
+        }
+        let safe = safe_name(&app.name);
+        let total = copy.bytes.len() as u64;
+        let name = app.name.clone();
+        let mut report = |done: u64, _: u64| progress(&name, done, total, "bytes");
+        let backup = NewBackup {
+            bytes: &copy.bytes,
+            sha256: &copy.sha256,
+            created_unix_ms: unix_ms_now(),
+            source: request.source,
+            pinned: request.pin,
+            note: request.note,
+        };
+        let (record, external_error) =
+            write_backup(&dir, &safe, &mut catalog, backup, app.external_dir.as_deref(), &mut report)
+                .map_err(|err| AppError::storage(format!("cannot write a backup of {:?} into {}", app.name, dir.display()), err))?;
+        self.save_catalog(app, &catalog)?;
+        if let Some(err) = &external_error {
+            tracing::warn!(app = %app.name, "{err}");
+        }
+        tracing::info!(app = %app.name, backup = %record.name, bytes = record.size, source = ?record.source, "backup written");
+        // A copy saved before a restore, a change or a migration must not push out the
+        // backup about to be restored: those wait for the next ordinary backup to prune.
+        let routine = !matches!(
+            request.source,
+            BackupSource::BeforeRestore | BackupSource::BeforeModify | BackupSource::BeforeMigrate
+        );
+        let pruned = if routine { prune(&dir, &mut catalog, &app.keep, false) } else { Vec::new() };
+        if !pruned.is_empty() {
+            for gone in &pruned {
+                tracing::info!(app = %app.name, backup = %gone.record.name, "pruned: {}", gone.reason);
+            }
+            self.save_catalog(app, &catalog)?;
+        }
+        Ok(BackupOutcome::Created { record, external_error })
+    }
+
+    /// The daemon's own state as one JSON document: the registry and the config file.
+    fn state_snapshot(&self) -> Result<Vec<u8>, AppError> {
+        let registry_path = self.with_registry(|r| r.path().to_path_buf());
+        let registry: serde_json::Value = match std::fs::read(&registry_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|err| AppError::Corrupt(format!("{} is damaged: {err}", registry_path.display())))?,
+            Err(_) => serde_json::Value::Null,
+        };
+        let config = self.config_path.as_ref().and_then(|p| std::fs::read_to_string(p).ok());
+        let snapshot = serde_json::json!({
+            "kind": "cachemgrd-state",
+            "registry": registry,
+            "config_path": self.config_path.as_ref().map(|p| p.display().to_string()),
+            "config": config,
+        });
+        serde_json::to_vec_pretty(&snapshot).map_err(|err| AppError::Storage(err.to_string()))
+    }
+}

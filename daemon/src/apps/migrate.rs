@@ -1,0 +1,225 @@
+//! `app migrate --new-keys`: a fresh key pair for an app, stored in its keyring in the apps'
+//! own layout (so the Python app keeps working), with the live file and every stored backup
+//! re-encrypted for it.
+//!
+//! All or nothing: every file is decrypted with the old keys and re-encrypted (and checked
+//! to open) with the new ones in memory first; then the keyring is written; then the files
+//! are replaced one by one. If any step fails, the files already replaced get their old bytes
+//! back and the old keyring entries are written again, so old keys and files stay usable.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cachemgr_proto::AppStrategy;
+use zeroize::Zeroizing;
+
+use super::backup::ProgressFn;
+use super::codec::AppCodec;
+use super::encfile::{generate_passphrase, AppKeyPair, StoredAppKeys};
+use super::error::AppError;
+use super::keys::{encryptor_of, passphrase_override};
+use super::live::{read_file, read_verified, sha256_hex};
+use super::registry::AppRecord;
+use super::restore::replace_live;
+use super::service::AppService;
+use crate::atomic_file::write_atomic;
+use crate::store::clock::unix_ms_now;
+
+/// Test hook: fail after this many files have been replaced, to prove the rollback. Read
+/// only from the environment of the daemon; unset in any real deployment.
+const FAULT_ENV: &str = "CACHEMGRD_TEST_FAIL_MIGRATE_AFTER";
+
+/// How a migration ended.
+#[derive(Debug, Clone)]
+pub struct MigrateReport {
+    /// The encryption now.
+    pub strategy: AppStrategy,
+    /// Backups re-encrypted.
+    pub backups: u64,
+}
+
+/// One file to re-encrypt.
+struct Target {
+    path: PathBuf,
+    live: bool,
+    /// The backup it is, by name, for updating the catalog.
+    backup: Option<String>,
+    old: Vec<u8>,
+    new: Vec<u8>,
+}
+
+impl AppService {
+    /// Gives `name` new keys and re-encrypts its files.
+    pub async fn migrate(
+        self: &Arc<Self>,
+        name: &str,
+        strategy: Option<AppStrategy>,
+        progress: ProgressFn,
+    ) -> Result<MigrateReport, AppError> {
+        let _op = self.try_lock(name)?;
+        let app = self.record(name)?;
+        let target = strategy.unwrap_or(app.strategy);
+        let (Some(kind), false) = (encryptor_of(target), app.builtin) else {
+            return Err(AppError::Invalid(format!(
+                "app {name:?} is not encrypted (strategy none); there are no keys to migrate"
+            )));
+        };
+        if self.keys.store().is_read_only() {
+            return Err(AppError::Keys("the app key store is read-only (a systemd credential); new keys cannot be stored".to_owned()));
+        }
+        let old_codec = self.codec(&app).await?;
+        let old_stored = self.keys.read_stored(&app.service, &app.app_id).await?;
+        let passphrase = match passphrase_override(&app.service) {
+            Some(p) => p,
+            None => generate_passphrase().map_err(|e| AppError::Keys(e.to_string()))?,
+        };
+        let (pair, stored) = tokio::task::spawn_blocking(move || {
+            let pair = AppKeyPair::generate(kind)?;
+            let stored = StoredAppKeys::seal(&pair, &passphrase)?;
+            Ok::<_, super::encfile::EncError>((pair, stored))
+        })
+        .await
+        .map_err(|e| AppError::Storage(format!("the key generation task failed: {e}")))?
+        .map_err(|e| AppError::Keys(format!("cannot generate new keys: {e}")))?;
+        let pair = Arc::new(pair);
+        let new_codec = AppCodec::Encrypted(pair.clone());
+        let service = self.clone();
+        let app_for_prep = app.clone();
+        let prep_progress = progress.clone();
+        let mut targets = tokio::task::spawn_blocking(move || {
+            service.prepare_targets(&app_for_prep, &old_codec, &new_codec, &prep_progress)
+        })
+        .await
+        .map_err(|e| AppError::Storage(format!("the migration task failed: {e}")))??;
+
+        let mut entries = stored.to_entries(&app.app_id);
+        if passphrase_override(&app.service).is_some() {
+            // The user keeps the passphrase in the environment: do not write it to the keyring.
+            entries.retain(|(user, _)| !user.ends_with("__passphrase"));
+        }
+        let rotated_at = unix_ms_now();
+        entries.push((format!("{}__key_rotated_at", app.app_id), Zeroizing::new(iso_time(rotated_at))));
+        let store = self.keys.store();
+        if let Err(err) = store.write_entries(&app.service, &entries).await {
+            let mut old_entries = old_stored.to_entries(&app.app_id);
+            if passphrase_override(&app.service).is_some() {
+                old_entries.retain(|(user, _)| !user.ends_with("__passphrase"));
+            }
+            let _ = store.write_entries(&app.service, &old_entries).await;
+            return Err(AppError::Keys(format!("cannot store the new keys, nothing changed: {err}")));
+        }
+
+        let service = self.clone();
+        let app_for_swap = app.clone();
+        let swapped = tokio::task::spawn_blocking(move || {
+            let result = service.swap_files(&app_for_swap, &mut targets, &progress);
+            (result, targets)
+        })
+        .await
+        .map_err(|e| AppError::Storage(format!("the migration task failed: {e}")))?;
+        let (result, targets) = swapped;
+        if let Err(err) = result {
+            let mut old_entries = old_stored.to_entries(&app.app_id);
+            if passphrase_override(&app.service).is_some() {
+                old_entries.retain(|(user, _)| !user.ends_with("__passphrase"));
+            }
+            if let Err(restore) = store.write_entries(&app.service, &old_entries).await {
+                tracing::error!(app = %name, "could not put the old keys back after a failed migration: {restore}");
+            }
+            return Err(err);
+        }
+        self.keys.install(&app.service, &app.app_id, pair);
+        let backups = targets.iter().filter(|t| t.backup.is_some()).count() as u64;
+        let mut record = app.clone();
+        record.strategy = target;
+        record.key_rotated_at_unix_ms = Some(rotated_at);
+        self.with_registry(|r| r.put(record))?;
+        tracing::info!(app = %name, strategy = target.as_str(), backups, "app keys migrated");
+        Ok(MigrateReport { strategy: target, backups })
+    }
+
+    /// Reads and re-encrypts every file in memory, checking each opens with the new keys.
+    fn prepare_targets(
+        &self,
+        app: &AppRecord,
+        old: &AppCodec,
+        new: &AppCodec,
+        progress: &ProgressFn,
+    ) -> Result<Vec<Target>, AppError> {
+        let catalog = self.catalog(app)?;
+        let dir = self.backup_dir(app);
+        let total = 1 + catalog.backups.len() as u64;
+        let reseal = |bytes: &[u8], what: &str| -> Result<Vec<u8>, AppError> {
+            let plain = old.open(bytes).map_err(|e| AppError::corrupt(what, &e))?;
+            let sealed = new.seal(&plain).map_err(|e| AppError::Storage(format!("cannot re-encrypt {what}: {e}")))?;
+            new.verify(&sealed).map_err(|e| AppError::corrupt(format!("{what} re-encrypted"), &e))?;
+            Ok(sealed)
+        };
+        let live = read_verified(&app.path, old, self.read_policy())?;
+        let new_live = reseal(&live.bytes, &app.path.display().to_string())?;
+        let mut targets = vec![Target { path: app.path.clone(), live: true, backup: None, old: live.bytes, new: new_live }];
+        progress(&app.name, 1, total, "files");
+        for (i, record) in catalog.backups.iter().enumerate() {
+            let path = dir.join(&record.name);
+            let bytes = read_file(&path, self.config.max_file_bytes.as_u64())?;
+            let sealed = reseal(&bytes, &format!("backup {}", record.name))?;
+            if let Some(ext) = record.external_path.as_ref().filter(|p| p.exists()) {
+                if let Ok(ext_bytes) = read_file(ext, self.config.max_file_bytes.as_u64()) {
+                    let ext_sealed = reseal(&ext_bytes, &ext.display().to_string())?;
+                    targets.push(Target { path: ext.clone(), live: false, backup: None, old: ext_bytes, new: ext_sealed });
+                }
+            }
+            targets.push(Target { path, live: false, backup: Some(record.name.clone()), old: bytes, new: sealed });
+            progress(&app.name, i as u64 + 2, total, "files");
+        }
+        Ok(targets)
+    }
+
+    /// Replaces the files; on a failure puts back the ones already replaced.
+    fn swap_files(&self, app: &AppRecord, targets: &mut [Target], progress: &ProgressFn) -> Result<(), AppError> {
+        let fail_after: Option<usize> = std::env::var(FAULT_ENV).ok().and_then(|v| v.parse().ok());
+        let total = targets.len() as u64;
+        let mut failure = None;
+        let mut done = 0;
+        for target in targets.iter() {
+            if fail_after.is_some_and(|n| done >= n) {
+                failure = Some(AppError::Storage(format!("injected failure after {done} files ({FAULT_ENV})")));
+                break;
+            }
+            let written = if target.live { replace_live(&target.path, &target.new) } else { write_atomic(&target.path, &target.new) };
+            if let Err(err) = written {
+                failure = Some(AppError::storage(format!("cannot replace {}", target.path.display()), err));
+                break;
+            }
+            done += 1;
+            progress(&app.name, done as u64, total, "files");
+        }
+        if let Some(err) = failure {
+            for target in &targets[..done] {
+                let undo = if target.live { replace_live(&target.path, &target.old) } else { write_atomic(&target.path, &target.old) };
+                if let Err(undo) = undo {
+                    tracing::error!(file = %target.path.display(), "could not put the old file back: {undo}");
+                }
+            }
+            tracing::warn!(app = %app.name, "migration failed and was rolled back: {err}");
+            return Err(AppError::Storage(format!("{err}; the migration was rolled back, the old keys and files stay in use")));
+        }
+        let mut catalog = self.catalog(app)?;
+        for target in targets.iter() {
+            if let Some(name) = &target.backup {
+                if let Some(record) = catalog.backups.iter_mut().find(|b| &b.name == name) {
+                    record.sha256 = sha256_hex(&target.new);
+                    record.size = target.new.len() as u64;
+                }
+            }
+        }
+        self.save_catalog(app, &catalog)
+    }
+}
+
+/// ISO 8601 (UTC) of a Unix time in ms, as Python's `datetime.isoformat()` would read it.
+fn iso_time(unix_ms: u64) -> String {
+    jiff::Timestamp::from_millisecond(i64::try_from(unix_ms).unwrap_or(0))
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+        .unwrap_or_default()
+}

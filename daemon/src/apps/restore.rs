@@ -1,0 +1,118 @@
+//! `backup restore`: put a verified backup back in place of the live file, after saving the
+//! live file (as a `before_restore` backup, or in quarantine when it does not decrypt).
+
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cachemgr_proto::BackupSource;
+
+use super::backup::{no_progress, BackupOutcome, BackupRequest};
+use super::codec::AppCodec;
+use super::error::AppError;
+use super::live::{read_file, sha256_hex, VerifiedCopy};
+use super::naming::stamp;
+use super::registry::AppRecord;
+use super::service::AppService;
+use super::store::backup_path;
+use crate::atomic_file::AtomicFile;
+use crate::store::clock::unix_ms_now;
+
+/// How a restore ended.
+#[derive(Debug, Clone)]
+pub struct RestoreOutcome {
+    /// The backup now live.
+    pub backup: String,
+    /// The backup made of the replaced file.
+    pub saved_as: Option<String>,
+    /// Where the replaced file went when it did not decrypt.
+    pub quarantined: Option<PathBuf>,
+}
+
+impl AppService {
+    /// Restores `backup` (or the newest verified one) over the live file.
+    pub async fn restore(self: &Arc<Self>, name: &str, backup: Option<String>) -> Result<RestoreOutcome, AppError> {
+        let _op = self.try_lock(name)?;
+        let app = self.record(name)?;
+        if app.builtin {
+            return Err(AppError::Invalid(format!(
+                "{name:?} is the daemon's own state: stop the daemon and copy the registry and \
+                 config out of the backup by hand (they are plain JSON)"
+            )));
+        }
+        let codec = self.codec(&app).await?;
+        let service = self.clone();
+        tokio::task::spawn_blocking(move || service.restore_locked(&app, &codec, backup.as_deref()))
+            .await
+            .map_err(|e| AppError::Storage(format!("the restore task failed: {e}")))?
+    }
+
+    fn restore_locked(&self, app: &AppRecord, codec: &AppCodec, wanted: Option<&str>) -> Result<RestoreOutcome, AppError> {
+        let dir = self.backup_dir(app);
+        let catalog = self.catalog(app)?;
+        let record = match wanted {
+            Some(name) => catalog.find(name).cloned().ok_or_else(|| {
+                AppError::Invalid(format!("app {:?} has no backup named {name:?} (see `cachectl backup list {}`)", app.name, app.name))
+            })?,
+            None => catalog.last_good().cloned().ok_or_else(|| {
+                AppError::Invalid(format!("app {:?} has no verified backup to restore", app.name))
+            })?,
+        };
+        let path = backup_path(&dir, &record.name)
+            .ok_or_else(|| AppError::Invalid(format!("{:?} is not a backup file name", record.name)))?;
+        let bytes = read_file(&path, self.config.max_file_bytes.as_u64())?;
+        codec.verify(&bytes).map_err(|err| AppError::corrupt(format!("backup {}", record.name), &err))?;
+        let (saved_as, quarantined) = self.save_live_before(app, codec, &dir)?;
+        replace_live(&app.path, &bytes)
+            .map_err(|err| AppError::storage(format!("cannot replace {}", app.path.display()), err))?;
+        tracing::info!(app = %app.name, backup = %record.name, "backup restored");
+        Ok(RestoreOutcome { backup: record.name, saved_as, quarantined })
+    }
+
+    /// Saves the live file before it is replaced: as a backup when it decrypts, else moved to
+    /// `<backup dir>/quarantine/`. Nothing to save when it does not exist.
+    fn save_live_before(
+        &self,
+        app: &AppRecord,
+        codec: &AppCodec,
+        dir: &Path,
+    ) -> Result<(Option<String>, Option<PathBuf>), AppError> {
+        let bytes = match read_file(&app.path, self.config.max_file_bytes.as_u64()) {
+            Ok(bytes) => bytes,
+            Err(err) if err.is_missing() => return Ok((None, None)),
+            Err(super::live::LiveError::Empty(_)) => Vec::new(),
+            Err(err) => return Err(err.into()),
+        };
+        if !bytes.is_empty() && codec.verify(&bytes).is_ok() {
+            let copy = VerifiedCopy { sha256: sha256_hex(&bytes), bytes, bad_reads: 0 };
+            let request = BackupRequest { source: BackupSource::BeforeRestore, pin: false, note: None, skip_unchanged: false };
+            return match self.store_copy(app, &copy, request, &no_progress())? {
+                BackupOutcome::Created { record, .. } | BackupOutcome::Unchanged(record) => Ok((Some(record.name), None)),
+            };
+        }
+        let quarantine = dir.join("quarantine");
+        let file_name = app.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "live".into());
+        let target = quarantine.join(format!("{file_name}.{}", stamp(unix_ms_now())));
+        std::fs::create_dir_all(&quarantine)
+            .and_then(|()| crate::atomic_file::write_atomic(&target, &bytes))
+            .map_err(|err| AppError::storage(format!("cannot quarantine {}", app.path.display()), err))?;
+        tracing::warn!(app = %app.name, file = %target.display(), "the live file did not decrypt; kept in quarantine");
+        Ok((None, Some(target)))
+    }
+}
+
+/// Replaces an app's live file atomically, keeping its mode and owner (so the app can still
+/// write it when the daemon runs as another user).
+pub fn replace_live(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let before = std::fs::metadata(path).ok();
+    let mut file = AtomicFile::create(path)?;
+    if let Some(meta) = &before {
+        std::fs::set_permissions(file.temp_path(), std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::chown(file.temp_path(), Some(meta.uid()), Some(meta.gid()))?;
+        }
+    }
+    file.write_all(bytes)?;
+    file.commit()
+}

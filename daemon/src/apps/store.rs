@@ -1,0 +1,199 @@
+//! One app's backup directory: writing a verified copy under a fresh name (and to the
+//! external directory), and pruning by the retention rules once a new backup is safely on
+//! disk. Every file goes through the atomic writer.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use cachemgr_proto::BackupSource;
+use jiff::tz::TimeZone;
+
+use super::catalog::{BackupRecord, Catalog};
+use super::naming::backup_file_name;
+use super::retention::{keep_reasons, Candidate, RetentionPolicy};
+use crate::atomic_file::AtomicFile;
+
+/// Bytes written between two progress reports.
+const PROGRESS_CHUNK: usize = 1 << 20;
+
+/// What to record with a new backup.
+#[derive(Debug, Clone)]
+pub struct NewBackup<'a> {
+    /// The verified bytes.
+    pub bytes: &'a [u8],
+    /// Their SHA-256, hex.
+    pub sha256: &'a str,
+    /// When the copy was taken.
+    pub created_unix_ms: u64,
+    /// What made it.
+    pub source: BackupSource,
+    /// Never prune it.
+    pub pinned: bool,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+/// Writes a backup into `dir` under the first free name for `safe` at its time, records it
+/// in `catalog` (not yet saved) and copies it to `external` when given. A failed external
+/// copy is reported in the second value; the backup itself is kept.
+pub fn write_backup(
+    dir: &Path,
+    safe: &str,
+    catalog: &mut Catalog,
+    backup: NewBackup<'_>,
+    external: Option<&Path>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> io::Result<(BackupRecord, Option<String>)> {
+    std::fs::create_dir_all(dir)?;
+    let name = free_name(dir, safe, catalog, backup.created_unix_ms, external);
+    let target = dir.join(&name);
+    write_with_progress(&target, backup.bytes, progress)?;
+    let mut external_error = None;
+    let external_path = match external {
+        Some(ext) => {
+            let path = ext.join(&name);
+            match std::fs::create_dir_all(ext).and_then(|()| write_with_progress(&path, backup.bytes, &mut |_, _| {})) {
+                Ok(()) => Some(path),
+                Err(err) => {
+                    external_error = Some(format!("the copy to {} failed: {err}", ext.display()));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let record = BackupRecord {
+        name,
+        created_unix_ms: backup.created_unix_ms,
+        size: backup.bytes.len() as u64,
+        sha256: backup.sha256.to_owned(),
+        verified: true,
+        verified_unix_ms: Some(backup.created_unix_ms),
+        verify_error: None,
+        pinned: backup.pinned,
+        note: backup.note,
+        source: backup.source,
+        external_path,
+    };
+    catalog.add(record.clone());
+    Ok((record, external_error))
+}
+
+/// Atomically writes `bytes` to `target`, reporting bytes written.
+pub fn write_with_progress(
+    target: &Path,
+    bytes: &[u8],
+    progress: &mut dyn FnMut(u64, u64),
+) -> io::Result<()> {
+    let mut file = AtomicFile::create(target)?;
+    let total = bytes.len() as u64;
+    let mut done = 0u64;
+    for chunk in bytes.chunks(PROGRESS_CHUNK) {
+        file.write_all(chunk)?;
+        done += chunk.len() as u64;
+        progress(done, total);
+    }
+    file.commit()
+}
+
+fn free_name(
+    dir: &Path,
+    safe: &str,
+    catalog: &Catalog,
+    unix_ms: u64,
+    external: Option<&Path>,
+) -> String {
+    let mut attempt = 0;
+    loop {
+        let name = backup_file_name(safe, unix_ms, attempt);
+        let taken = catalog.has(&name)
+            || dir.join(&name).exists()
+            || external.is_some_and(|ext| ext.join(&name).exists());
+        if !taken {
+            return name;
+        }
+        attempt += 1;
+    }
+}
+
+/// The retention verdict for each backup of `catalog`, in its order.
+pub fn verdicts(catalog: &Catalog, policy: &RetentionPolicy) -> Vec<Vec<String>> {
+    let candidates: Vec<Candidate> = catalog
+        .backups
+        .iter()
+        .map(|b| Candidate { created_unix_ms: b.created_unix_ms, pinned: b.pinned, verified: b.verified })
+        .collect();
+    keep_reasons(&candidates, policy, &TimeZone::system())
+}
+
+/// A backup the rules let go, and why.
+#[derive(Debug, Clone)]
+pub struct Pruned {
+    /// The backup.
+    pub record: BackupRecord,
+    /// Why it goes.
+    pub reason: String,
+}
+
+/// Removes (or with `dry_run` only lists) the backups no rule keeps; the catalog is updated
+/// for every file actually deleted. Deletion failures are logged and the record kept.
+pub fn prune(
+    dir: &Path,
+    catalog: &mut Catalog,
+    policy: &RetentionPolicy,
+    dry_run: bool,
+) -> Vec<Pruned> {
+    let verdicts = verdicts(catalog, policy);
+    let mut pruned = Vec::new();
+    let mut keep = Vec::with_capacity(catalog.backups.len());
+    for (record, reasons) in catalog.backups.drain(..).zip(verdicts) {
+        if !reasons.is_empty() {
+            keep.push(record);
+            continue;
+        }
+        let reason = if record.verified {
+            format!("older than the {} kept by the rules", policy.last.max(1))
+        } else {
+            "failed verification and no rule keeps it".to_owned()
+        };
+        if dry_run {
+            keep.push(record.clone());
+            pruned.push(Pruned { record, reason });
+            continue;
+        }
+        match remove_backup_files(dir, &record) {
+            Ok(()) => pruned.push(Pruned { record, reason }),
+            Err(err) => {
+                tracing::warn!(backup = %record.name, "cannot prune backup: {err}");
+                keep.push(record);
+            }
+        }
+    }
+    catalog.backups = keep;
+    pruned
+}
+
+/// Deletes a backup's file and its external copy (a copy already gone is fine).
+pub fn remove_backup_files(dir: &Path, record: &BackupRecord) -> io::Result<()> {
+    let gone_ok = |result: io::Result<()>| match result {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    };
+    gone_ok(std::fs::remove_file(dir.join(&record.name)))?;
+    if let Some(ext) = &record.external_path {
+        if let Err(err) = gone_ok(std::fs::remove_file(ext)) {
+            tracing::warn!(file = %ext.display(), "cannot remove the external copy: {err}");
+        }
+    }
+    Ok(())
+}
+
+/// The path of a backup file of `dir` by name, refusing names that would leave `dir`.
+pub fn backup_path(dir: &Path, name: &str) -> Option<PathBuf> {
+    let plain = !name.is_empty()
+        && !name.contains('/')
+        && !name.contains('\0')
+        && name != "."
+        && name != "..";
+    plain.then(|| dir.join(name))
+}
