@@ -40,6 +40,9 @@ pub(crate) struct SsSession {
     ss: SecretService<'static>,
     /// Object path of the `default` collection, if there is one.
     default: Option<String>,
+    /// Whether that collection was locked at connect time: some stores hide the items of a
+    /// locked collection, so "no match" there means "cannot tell", not "absent".
+    default_locked: bool,
     service: String,
 }
 
@@ -47,12 +50,16 @@ impl SsSession {
     /// Connects (one D-Bus connection and one encrypted session for the whole batch).
     pub(crate) fn connect(service: &str) -> Result<SsSession, AppKeyStoreError> {
         let ss = SecretService::connect(EncryptionType::Dh).map_err(connect_error)?;
-        let default = match ss.get_default_collection() {
-            Ok(collection) => Some(collection.collection_path.as_str().to_owned()),
-            Err(SsError::NoResult) => None,
-            Err(err) => return Err(classify(err, "open the default collection for", service, "*")),
+        let opening = |err| classify(err, "open the default collection for", service, "*");
+        let (default, default_locked) = match ss.get_default_collection() {
+            Ok(collection) => (
+                Some(collection.collection_path.as_str().to_owned()),
+                collection.is_locked().map_err(opening)?,
+            ),
+            Err(SsError::NoResult) => (None, false),
+            Err(err) => return Err(opening(err)),
         };
-        Ok(SsSession { ss, default, service: service.to_owned() })
+        Ok(SsSession { ss, default, default_locked, service: service.to_owned() })
     }
 
     fn attributes<'a>(&'a self, user: &'a str) -> HashMap<&'a str, &'a str> {
@@ -70,7 +77,8 @@ impl SsSession {
     }
 
     /// The item Python would read: first unlocked match of the default collection; then any
-    /// unlocked match elsewhere. A locked match that would have been chosen is an error.
+    /// unlocked match elsewhere. A locked match that would have been chosen is an error, and
+    /// so is no match while the default collection is locked.
     fn read_value(&self, user: &str) -> Result<EntryValue, AppKeyStoreError> {
         let found = self
             .ss
@@ -84,7 +92,7 @@ impl SsSession {
             return Err(locked());
         } else if let Some(item) = found.unlocked.first() {
             item
-        } else if !found.locked.is_empty() {
+        } else if !found.locked.is_empty() || self.default_locked {
             return Err(locked());
         } else {
             return Ok(None);

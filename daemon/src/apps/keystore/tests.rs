@@ -69,30 +69,35 @@ async fn the_vector_file_reads_back_every_entry_in_one_batch() {
     assert!(matches!(err, AppKeyStoreError::ServiceMismatch { .. }), "{err}");
 }
 
+/// How the `.enc` key parser will use a lookup: generic over any `FnMut`, learning chunk
+/// names from the count entry.
+fn chunk_lengths<E>(
+    mut lookup: impl FnMut(&str) -> Result<EntryValue, E>,
+    base: &str,
+) -> Result<Vec<usize>, E> {
+    let count = lookup(&format!("{base}__count"))?.map_or(0, |c| c.parse().unwrap_or(0));
+    let mut lengths = Vec::new();
+    for index in 0..count {
+        let user = if index == 0 { base.to_owned() } else { format!("{base}__{index}") };
+        lengths.push(lookup(&user)?.map_or(0, |chunk| chunk.len()));
+    }
+    Ok(lengths)
+}
+
 #[tokio::test]
-async fn with_lookup_follows_counts_over_one_open_store() {
+async fn with_lookup_and_a_batch_feed_a_generic_parser() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = private_file(dir.path(), &vector_text());
     let store = AppKeyStore::file(&path, DEFAULT_TIMEOUT);
-    let chunks = store
-        .with_lookup(SERVICE, |lookup| -> Result<Vec<usize>, AppKeyStoreError> {
-            let count = lookup("muse__public_key__count")?.expect("count");
-            let count: usize = count.parse().expect("decimal");
-            let mut lengths = Vec::new();
-            for index in 0..count {
-                let user = if index == 0 {
-                    "muse__public_key".to_owned()
-                } else {
-                    format!("muse__public_key__{index}")
-                };
-                lengths.push(lookup(&user)?.expect("chunk").len());
-            }
-            Ok(lengths)
-        })
+    let live = store
+        .with_lookup(SERVICE, |lookup| chunk_lengths(lookup, "muse__public_key"))
         .await
         .expect("ran")
         .expect("lookups");
-    assert_eq!(chunks, [240]);
+    assert_eq!(live, [240]);
+    let users = ["muse__public_key__count".to_owned(), "muse__public_key".to_owned()];
+    let batch = store.read_entries(SERVICE, &users).await.expect("batch");
+    assert_eq!(chunk_lengths(batch.lookup(), "muse__public_key").expect("lookups"), [240]);
 }
 
 #[tokio::test]
