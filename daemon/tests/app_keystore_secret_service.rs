@@ -369,6 +369,11 @@ async fn shares_entries_with_python() {
     );
     let err = store.delete(service, "muse__tag").await.expect_err("locked");
     assert!(matches!(err, AppKeyStoreError::Locked { .. }), "{err}");
+    // Behind a locked default collection "no such entry" cannot be told apart from "hidden".
+    let err = store.read(service, "nosuchapp__salt").await.expect_err("locked");
+    assert!(matches!(err, AppKeyStoreError::Locked { .. }), "{err}");
+    let err = store.delete(service, "nosuchapp__salt").await.expect_err("locked");
+    assert!(matches!(err, AppKeyStoreError::Locked { .. }), "{err}");
 }
 
 #[test]

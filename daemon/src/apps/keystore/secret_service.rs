@@ -174,7 +174,8 @@ impl SsSession {
     }
 
     /// Deletes every item matching (service, `user`): how many went. Matches in a locked
-    /// collection are an error (after the unlocked ones are gone).
+    /// collection are an error (after the unlocked ones are gone), and so is no match while
+    /// the default collection is locked (it may hide them).
     pub(crate) fn delete(&self, user: &str) -> Result<usize, AppKeyStoreError> {
         let found = self
             .ss
@@ -183,7 +184,7 @@ impl SsSession {
         for item in &found.unlocked {
             item.delete().map_err(|e| self.error(e, "delete", user))?;
         }
-        if !found.locked.is_empty() {
+        if !found.locked.is_empty() || (found.unlocked.is_empty() && self.default_locked) {
             return Err(AppKeyStoreError::Locked {
                 service: self.service.clone(),
                 user: user.to_owned(),
