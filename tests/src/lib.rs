@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use cachemgr_proto::{encode_frame, Request, RequestBody, Response, PROTOCOL_VERSION};
 
+pub mod python_keyring;
+
 /// How long a daemon may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 

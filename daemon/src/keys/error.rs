@@ -27,26 +27,34 @@ pub enum FileProblem {
 impl FileProblem {
     /// The full sentence for `path`, with the command that fixes it.
     pub fn explain(&self, path: &Path) -> String {
+        self.explain_as(path, "key file", "keys.file")
+    }
+
+    /// The same sentence for another kind of private file: `what` names it (e.g. `app key
+    /// file`) and `setting` is the config key that points at it.
+    pub fn explain_as(&self, path: &Path, what: &str, setting: &str) -> String {
         let p = path.display();
         match self {
             FileProblem::Symlink => format!(
-                "key file {p} is a symbolic link; it must be a regular file, since whoever \
+                "{what} {p} is a symbolic link; it must be a regular file, since whoever \
                  controls the link controls the key (replace the link with the file itself)"
             ),
             FileProblem::NotRegular => {
-                format!("key file {p} is not a regular file; point keys.file at a regular file")
+                format!("{what} {p} is not a regular file; point {setting} at a regular file")
             }
             FileProblem::Owner { owner, euid } => format!(
-                "key file {p} is owned by uid {owner}, but cachemgrd runs as uid {euid}; only \
+                "{what} {p} is owned by uid {owner}, but cachemgrd runs as uid {euid}; only \
                  the daemon's own user may own it (chown {euid} {p})"
             ),
             FileProblem::Mode(mode) => {
-                let what = if mode & 0o044 != 0 {
+                let what_mode = if mode & 0o044 != 0 {
                     "readable by group or others"
                 } else {
                     "writable or executable by group or others"
                 };
-                format!("key file {p} has mode {mode:04o}; it must not be {what} (chmod 600 {p})")
+                format!(
+                    "{what} {p} has mode {mode:04o}; it must not be {what_mode} (chmod 600 {p})"
+                )
             }
         }
     }

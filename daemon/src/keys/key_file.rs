@@ -17,15 +17,25 @@ use super::master::MasterKey;
 /// The most a key file is read: base64 of 32 bytes is 44 characters.
 const MAX_KEY_FILE_BYTES: u64 = 4096;
 
-/// Reads the key at `path`: `Ok(None)` when there is no file, an error when it is unsafe
-/// (symlink, not regular, foreign owner, group/other bits) or holds no valid key.
-pub(crate) fn read_key_file(path: &Path) -> Result<Option<MasterKey>, KeyError> {
+/// Why a private file (a key file, the app key file) could not be opened for reading.
+#[derive(Debug)]
+pub(crate) enum PrivateFileError {
+    /// Its type, owner or mode makes it unsafe to trust.
+    Unsafe(FileProblem),
+    /// The OS refused: what was being done, and the error.
+    Io(&'static str, io::Error),
+}
+
+/// Opens `path` for reading only if it is safe to trust: `Ok(None)` when there is no file,
+/// an error when it is a symlink, not a regular file, owned by another uid than ours, or open
+/// to group/others. Shared by every reader of private key material.
+pub(crate) fn open_private(path: &Path) -> Result<Option<File>, PrivateFileError> {
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(KeyError::io("read key file", path, err)),
+        Err(err) => return Err(PrivateFileError::Io("read", err)),
     };
-    check_trust(path, &meta)?;
+    trust_problem(&meta).map_or(Ok(()), |p| Err(PrivateFileError::Unsafe(p)))?;
     // O_NOFOLLOW and a second check on the opened file close the window between the stat
     // and the open; O_NONBLOCK keeps a FIFO swapped in from hanging the open.
     let flags = (OFlags::NOFOLLOW | OFlags::NONBLOCK).bits() as i32;
@@ -33,12 +43,31 @@ pub(crate) fn read_key_file(path: &Path) -> Result<Option<MasterKey>, KeyError> 
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            return Err(unsafe_file(path, FileProblem::Symlink));
+            return Err(PrivateFileError::Unsafe(FileProblem::Symlink));
         }
-        Err(err) => return Err(KeyError::io("open key file", path, err)),
+        Err(err) => return Err(PrivateFileError::Io("open", err)),
     };
-    let opened = file.metadata().map_err(|err| KeyError::io("stat key file", path, err))?;
-    check_trust(path, &opened)?;
+    let opened = file.metadata().map_err(|err| PrivateFileError::Io("stat", err))?;
+    trust_problem(&opened).map_or(Ok(()), |p| Err(PrivateFileError::Unsafe(p)))?;
+    Ok(Some(file))
+}
+
+/// Reads the key at `path`: `Ok(None)` when there is no file, an error when it is unsafe
+/// (symlink, not regular, foreign owner, group/other bits) or holds no valid key.
+pub(crate) fn read_key_file(path: &Path) -> Result<Option<MasterKey>, KeyError> {
+    let file = match open_private(path) {
+        Ok(Some(file)) => file,
+        Ok(None) => return Ok(None),
+        Err(PrivateFileError::Unsafe(problem)) => return Err(unsafe_file(path, problem)),
+        Err(PrivateFileError::Io(action, err)) => {
+            let action = match action {
+                "read" => "read key file",
+                "open" => "open key file",
+                _ => "stat key file",
+            };
+            return Err(KeyError::io(action, path, err));
+        }
+    };
     let mut content = zeroize::Zeroizing::new(Vec::with_capacity(64));
     file.take(MAX_KEY_FILE_BYTES + 1)
         .read_to_end(&mut content)
@@ -57,23 +86,24 @@ pub(crate) fn read_key_file(path: &Path) -> Result<Option<MasterKey>, KeyError> 
     MasterKey::parse(&content, true).map(Some).map_err(invalid)
 }
 
-/// Refuses a file the daemon cannot trust: not a plain file, not ours, or open to others.
-fn check_trust(path: &Path, meta: &Metadata) -> Result<(), KeyError> {
+/// What makes a file untrustworthy, if anything: not a plain file, not ours, or open to
+/// others.
+fn trust_problem(meta: &Metadata) -> Option<FileProblem> {
     if meta.file_type().is_symlink() {
-        return Err(unsafe_file(path, FileProblem::Symlink));
+        return Some(FileProblem::Symlink);
     }
     if !meta.is_file() {
-        return Err(unsafe_file(path, FileProblem::NotRegular));
+        return Some(FileProblem::NotRegular);
     }
     let euid = rustix::process::geteuid().as_raw();
     if meta.uid() != euid {
-        return Err(unsafe_file(path, FileProblem::Owner { owner: meta.uid(), euid }));
+        return Some(FileProblem::Owner { owner: meta.uid(), euid });
     }
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o077 != 0 {
-        return Err(unsafe_file(path, FileProblem::Mode(mode)));
+        return Some(FileProblem::Mode(mode));
     }
-    Ok(())
+    None
 }
 
 fn unsafe_file(path: &Path, problem: FileProblem) -> KeyError {

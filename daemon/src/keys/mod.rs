@@ -33,6 +33,8 @@ use std::time::Duration;
 pub use config::{KeysConfig, SourceChoice};
 pub use error::{FileProblem, KeyError};
 pub use init::{run_key_init, InitTarget};
+/// The trust checks of the key file, for other private files that hold key material.
+pub(crate) use key_file::{open_private, PrivateFileError};
 pub use keyring_store::{KEYUTILS, SECRET_SERVICE};
 pub use master::{DerivedKey, MasterKey, KEY_LEN};
 pub use sources::{CREDENTIAL_NAME, ENV_VAR};
