@@ -172,6 +172,8 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Registered app caches: backups, watching, their keys (read at start-up only).
     pub apps: crate::apps::config::AppsConfig,
+    /// Where the apps' own keys are read (and written by `app migrate`).
+    pub app_keys: crate::apps::keystore::AppKeysConfig,
 }
 
 impl Default for Config {
@@ -190,6 +192,7 @@ impl Default for Config {
             disk: DiskConfig::default(),
             keys: KeysConfig::default(),
             apps: Default::default(),
+            app_keys: Default::default(),
         }
     }
 }
@@ -265,6 +268,7 @@ impl Config {
             return Err(range("defaults.max_bytes", "must be more than 0".into()));
         }
         self.keys.validate().map_err(|(key, reason)| range(key, reason))?;
+        self.app_keys.validate().map_err(|(key, reason)| range(key, reason))?;
         for (name, ns) in &self.namespaces {
             validate_namespace(name)
                 .map_err(|reason| range(&format!("namespaces.{name}"), reason.to_string()))?;

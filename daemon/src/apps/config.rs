@@ -34,8 +34,6 @@ pub struct AppsConfig {
     /// Backups missed while the daemon was down start spread over this window after start.
     #[serde(with = "humantime_serde")]
     pub catch_up_spread: Duration,
-    /// Where the apps' keys are read from (and written to by `app migrate`).
-    pub keys: super::keystore::AppKeysConfig,
 }
 
 impl Default for AppsConfig {
@@ -49,7 +47,6 @@ impl Default for AppsConfig {
             read_pause: Duration::from_millis(200),
             max_file_bytes: ByteSize::gib(1),
             catch_up_spread: Duration::from_secs(60),
-            keys: Default::default(),
         }
     }
 }

@@ -81,6 +81,7 @@ impl AppService {
     /// Loads the registry of `state_dir`.
     pub fn open(
         config: AppsConfig,
+        keys: &super::keystore::AppKeysConfig,
         state_dir: &Path,
         config_path: Option<PathBuf>,
     ) -> Result<Arc<AppService>, AppError> {
@@ -88,7 +89,7 @@ impl AppService {
         if !registry.all().any(|app| app.builtin) {
             registry.put(own_state_record(&registry))?;
         }
-        let keys = AppKeys::new(&config.keys);
+        let keys = AppKeys::new(keys);
         Ok(Arc::new(AppService {
             config,
             state_dir: state_dir.to_path_buf(),
