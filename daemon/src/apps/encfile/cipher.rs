@@ -46,7 +46,7 @@ pub fn decrypt_with_limit(
     let file = parse(bytes)?;
     let payload = open(&file, key)?;
     match file.compression {
-        Compression::None => Ok(payload),
+        Compression::None => unflagged(payload),
         Compression::Zlib => inflate(&payload, limit),
     }
 }
@@ -58,7 +58,7 @@ pub fn verify(bytes: &[u8], key: &AppPrivateKey) -> Result<Verified, EncError> {
     let file = parse(bytes)?;
     let payload = open(&file, key)?;
     let plaintext_len = match file.compression {
-        Compression::None => payload.len() as u64,
+        Compression::None => unflagged(payload)?.len() as u64,
         Compression::Zlib => inflated_len(&payload, MAX_INFLATED_LEN)?,
     };
     Ok(Verified { plaintext_len, compressed: file.compression == Compression::Zlib })
@@ -68,7 +68,12 @@ pub fn verify(bytes: &[u8], key: &AppPrivateKey) -> Result<Verified, EncError> {
 /// ephemeral key (standard) or encapsulation (quantum), a random nonce, zlib at the best
 /// level kept only when smaller than the plaintext (flag 1, else flag 0).
 pub fn encrypt(plaintext: &[u8], key: &AppPublicKey) -> Result<Vec<u8>, EncError> {
-    let compressed = deflate_if_smaller(plaintext)?;
+    let mut compressed = deflate(plaintext, plaintext.len())?;
+    if compressed.is_none() && is_zlib_stream(plaintext) {
+        // Stored with flag 0 this would read as a damaged flag (see `unflagged`); flag 1
+        // costs a few bytes and still opens in the Python apps. JSON never gets here.
+        compressed = deflate(plaintext, zlib_bound(plaintext.len()))?;
+    }
     let (payload, compression) = match &compressed {
         Some(zlib) => (zlib.as_slice(), Compression::Zlib),
         None => (plaintext, Compression::None),
@@ -105,42 +110,76 @@ fn open(file: &EncFile<'_>, key: &AppPrivateKey) -> Result<Zeroizing<Vec<u8>>, E
     Ok(buffer)
 }
 
-/// zlib at the best level into a buffer the size of the plaintext: the stream is kept only
-/// if it finishes in fewer bytes than the plaintext (the Python rule), so it never needs to
-/// grow.
-fn deflate_if_smaller(plaintext: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, EncError> {
-    let mut out = Zeroizing::new(Vec::with_capacity(plaintext.len()));
+/// zlib at the best level into a buffer of `room` bytes, `None` unless the stream finishes
+/// in fewer bytes than that. With `room` = the plaintext's size this is the Python rule
+/// (compressed only when smaller), and the buffer never needs to grow.
+fn deflate(plaintext: &[u8], room: usize) -> Result<Option<Zeroizing<Vec<u8>>>, EncError> {
+    let mut out = Zeroizing::new(Vec::with_capacity(room));
     let mut z = Compress::new(flate2::Compression::best(), true);
     loop {
         let consumed = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
+        let rest = plaintext.get(consumed..).unwrap_or_default();
         let before = (z.total_in(), z.total_out());
         let status = z
-            .compress_vec(plaintext.get(consumed..).unwrap_or_default(), &mut out, FlushCompress::Finish)
+            .compress_vec(rest, &mut out, FlushCompress::Finish)
             .map_err(|err| EncError::Compress { reason: err.to_string() })?;
         match status {
             Status::StreamEnd => break,
-            _ if out.len() >= plaintext.len() => return Ok(None),
+            _ if out.len() >= room => return Ok(None),
             _ if (z.total_in(), z.total_out()) == before => {
                 return Err(EncError::Compress { reason: "the encoder made no progress".into() })
             }
             _ => {}
         }
     }
-    Ok((out.len() < plaintext.len()).then_some(out))
+    Ok((out.len() < room).then_some(out))
+}
+
+/// zlib's `compressBound`: the most a stream of `len` bytes can take.
+fn zlib_bound(len: usize) -> usize {
+    len.saturating_add((len >> 12) + (len >> 14) + (len >> 25) + 64)
+}
+
+/// A flag-0 payload, unless it is a complete zlib stream: the flag is not covered by the
+/// tag, and a compressed file whose flag byte was damaged to 0x00 would otherwise decrypt
+/// "fine" to zlib bytes that the app then fails to parse. (The apps' JSON never starts like
+/// a zlib header, and `encrypt` writes flag 1 for a plaintext that is itself one.)
+fn unflagged(payload: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>, EncError> {
+    if is_zlib_stream(&payload) {
+        return Err(EncError::DamagedFlag);
+    }
+    Ok(payload)
+}
+
+/// Whether `bytes` starts with a valid zlib header and inflates to a checked stream end.
+fn is_zlib_stream(bytes: &[u8]) -> bool {
+    let header_ok = match bytes {
+        [cmf, flg, ..] => {
+            cmf & 0x0f == 8
+                && cmf >> 4 <= 7
+                && flg & 0x20 == 0
+                && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0
+        }
+        _ => false,
+    };
+    header_ok && inflated_len(bytes, MAX_INFLATED_LEN).is_ok()
 }
 
 /// Inflates a zlib stream into a wiped buffer, growing it by hand (new buffer, copy, wipe
 /// the old) up to `limit` bytes. Bytes after the end of the stream are ignored, as Python's
 /// `zlib.decompress` does; a stream that stops early is an error.
 fn inflate(input: &[u8], limit: usize) -> Result<Zeroizing<Vec<u8>>, EncError> {
-    let mut out = Zeroizing::new(Vec::with_capacity(input.len().saturating_mul(4).max(64).min(limit.saturating_add(1))));
+    let mut out = Zeroizing::new(Vec::with_capacity(
+        input.len().saturating_mul(4).max(64).min(limit.saturating_add(1)),
+    ));
     let mut z = Decompress::new(true);
     loop {
         if out.len() == out.capacity() {
             if out.len() > limit {
                 return Err(EncError::InflatedTooLarge { limit });
             }
-            let grown = out.capacity().saturating_mul(2).min(limit.saturating_add(1)).max(out.len() + 1);
+            let grown =
+                out.capacity().saturating_mul(2).min(limit.saturating_add(1)).max(out.len() + 1);
             let mut bigger = Zeroizing::new(Vec::with_capacity(grown));
             bigger.extend_from_slice(&out);
             out = bigger;
@@ -148,7 +187,11 @@ fn inflate(input: &[u8], limit: usize) -> Result<Zeroizing<Vec<u8>>, EncError> {
         let consumed = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
         let before = (z.total_in(), z.total_out());
         let status = z
-            .decompress_vec(input.get(consumed..).unwrap_or_default(), &mut out, FlushDecompress::None)
+            .decompress_vec(
+                input.get(consumed..).unwrap_or_default(),
+                &mut out,
+                FlushDecompress::None,
+            )
             .map_err(|err| EncError::Inflate { reason: err.to_string() })?;
         if out.len() > limit {
             return Err(EncError::InflatedTooLarge { limit });
@@ -172,7 +215,11 @@ fn inflated_len(input: &[u8], limit: usize) -> Result<u64, EncError> {
         let consumed = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
         let before = (z.total_in(), z.total_out());
         let status = z
-            .decompress(input.get(consumed..).unwrap_or_default(), &mut scratch, FlushDecompress::None)
+            .decompress(
+                input.get(consumed..).unwrap_or_default(),
+                &mut scratch,
+                FlushDecompress::None,
+            )
             .map_err(|err| EncError::Inflate { reason: err.to_string() })?;
         if z.total_out() > limit as u64 {
             return Err(EncError::InflatedTooLarge { limit });

@@ -87,6 +87,13 @@ pub enum EncError {
     /// byte of the file (nonce, tag, key or ciphertext) was changed.
     #[error("the GCM tag did not verify: wrong key or damaged file")]
     TagMismatch,
+    /// The flag says uncompressed but the payload is a complete zlib stream: the flag byte,
+    /// which the tag does not cover, was damaged.
+    #[error(
+        "the compression flag says 0x00 (uncompressed) but the payload is a zlib stream: the \
+         flag byte, which the GCM tag does not cover, was probably damaged (it should be 0x01)"
+    )]
+    DamagedFlag,
     /// The decrypted payload is flagged zlib but does not inflate.
     #[error("the decrypted payload is flagged as zlib but is not a valid zlib stream: {reason}")]
     Inflate {

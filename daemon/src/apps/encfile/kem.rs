@@ -25,13 +25,12 @@ pub(super) fn encapsulate(public: &AppPublicKey) -> Result<(Vec<u8>, AesKey), En
             let ephemeral = random_p384()?;
             let shared =
                 p384::ecdh::diffie_hellman(ephemeral.to_nonzero_scalar(), recipient.as_affine());
-            let der = ephemeral.public_key().to_public_key_der().map_err(|err| {
-                EncError::InvalidKey {
+            let der =
+                ephemeral.public_key().to_public_key_der().map_err(|err| EncError::InvalidKey {
                     kind: EncryptorType::Standard,
                     what: "public key",
                     reason: format!("cannot encode the ephemeral key as DER: {err}"),
-                }
-            })?;
+                })?;
             Ok((der.into_vec(), hkdf_key(shared.raw_secret_bytes())?))
         }
         PublicInner::Quantum(recipient) => {
@@ -44,7 +43,10 @@ pub(super) fn encapsulate(public: &AppPublicKey) -> Result<(Vec<u8>, AesKey), En
 /// The AES key a file's encapsulated key carries for `private`. A key of the wrong type or
 /// shape is [`EncError::EncapsulatedKey`]; a wrong key of the right type yields a wrong AES
 /// key, caught by the GCM tag.
-pub(super) fn decapsulate(private: &AppPrivateKey, encapsulated: &[u8]) -> Result<AesKey, EncError> {
+pub(super) fn decapsulate(
+    private: &AppPrivateKey,
+    encapsulated: &[u8],
+) -> Result<AesKey, EncError> {
     match &private.0 {
         PrivateInner::Standard(secret) => {
             let ephemeral = p384::PublicKey::from_public_key_der(encapsulated).map_err(|err| {
@@ -62,28 +64,30 @@ pub(super) fn decapsulate(private: &AppPrivateKey, encapsulated: &[u8]) -> Resul
             hkdf_key(shared.raw_secret_bytes())
         }
         PrivateInner::Quantum(secret) => {
-            let ciphertext = <&[u8; kyber::CIPHERTEXT_LEN]>::try_from(encapsulated).map_err(|_| {
-                EncError::EncapsulatedKey {
-                    kind: EncryptorType::Quantum,
-                    reason: format!(
-                        "{} bytes, a Kyber768 ciphertext has {}{}",
-                        encapsulated.len(),
-                        kyber::CIPHERTEXT_LEN,
-                        if encapsulated.len() == super::format::STANDARD_KEY_LEN {
-                            " (120 bytes is a standard file's P-384 key)"
-                        } else {
-                            ""
-                        }
-                    ),
-                }
-            })?;
-            let secret = <&[u8; kyber::SECRET_KEY_LEN]>::try_from(secret.as_slice()).map_err(
-                |_| EncError::InvalidKey {
-                    kind: EncryptorType::Quantum,
-                    what: "private key",
-                    reason: "wrong length".into(),
-                },
-            )?;
+            let ciphertext =
+                <&[u8; kyber::CIPHERTEXT_LEN]>::try_from(encapsulated).map_err(|_| {
+                    EncError::EncapsulatedKey {
+                        kind: EncryptorType::Quantum,
+                        reason: format!(
+                            "{} bytes, a Kyber768 ciphertext has {}{}",
+                            encapsulated.len(),
+                            kyber::CIPHERTEXT_LEN,
+                            if encapsulated.len() == super::format::STANDARD_KEY_LEN {
+                                " (120 bytes is a standard file's P-384 key)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    }
+                })?;
+            let secret =
+                <&[u8; kyber::SECRET_KEY_LEN]>::try_from(secret.as_slice()).map_err(|_| {
+                    EncError::InvalidKey {
+                        kind: EncryptorType::Quantum,
+                        what: "private key",
+                        reason: "wrong length".into(),
+                    }
+                })?;
             kyber::decapsulate(ciphertext, secret)
         }
     }

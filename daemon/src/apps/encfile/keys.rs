@@ -47,7 +47,9 @@ impl FromStr for EncryptorType {
         match s {
             "standard" => Ok(EncryptorType::Standard),
             "quantum" => Ok(EncryptorType::Quantum),
-            other => Err(EncError::UnknownEncryptorType { found: other.chars().take(32).collect() }),
+            other => {
+                Err(EncError::UnknownEncryptorType { found: other.chars().take(32).collect() })
+            }
         }
     }
 }
@@ -86,15 +88,14 @@ impl AppPublicKey {
     /// The stored form (DER SPKI or raw Kyber768 bytes), as `from_bytes` reads it.
     pub fn to_bytes(&self) -> Result<Vec<u8>, EncError> {
         match &self.0 {
-            PublicInner::Standard(key) => {
-                key.to_public_key_der().map(|der| der.into_vec()).map_err(|err| {
-                    EncError::InvalidKey {
-                        kind: EncryptorType::Standard,
-                        what: "public key",
-                        reason: format!("cannot encode as DER: {err}"),
-                    }
-                })
-            }
+            PublicInner::Standard(key) => key
+                .to_public_key_der()
+                .map(|der| der.into_vec())
+                .map_err(|err| EncError::InvalidKey {
+                    kind: EncryptorType::Standard,
+                    what: "public key",
+                    reason: format!("cannot encode as DER: {err}"),
+                }),
             PublicInner::Quantum(raw) => Ok(raw.to_vec()),
         }
     }

@@ -37,10 +37,7 @@ pub(super) fn keypair() -> Result<(Box<[u8; PUBLIC_KEY_LEN]>, SecretBytes), EncE
     // SAFETY: the C function writes exactly PUBLIC_KEY_LEN bytes to `pk` and SECRET_KEY_LEN
     // bytes to `sk`, the lengths the two buffers were just allocated with; it keeps no pointer.
     let rc = unsafe {
-        ffi::PQCLEAN_KYBER768_CLEAN_crypto_kem_keypair(
-            public.as_mut_ptr(),
-            secret.as_mut_ptr(),
-        )
+        ffi::PQCLEAN_KYBER768_CLEAN_crypto_kem_keypair(public.as_mut_ptr(), secret.as_mut_ptr())
     };
     check(rc, "key generation")?;
     Ok((public, secret))

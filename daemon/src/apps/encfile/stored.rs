@@ -102,9 +102,10 @@ impl StoredAppKeys {
             }
         };
         let (type_user, kind) = get(&["encryptor_type"])?;
-        let encryptor_type = kind.trim().parse::<EncryptorType>().map_err(|err| {
-            EncError::BadEntry { user: type_user, reason: err.to_string() }
-        })?;
+        let encryptor_type = kind
+            .trim()
+            .parse::<EncryptorType>()
+            .map_err(|err| EncError::BadEntry { user: type_user, reason: err.to_string() })?;
         let passphrase = match passphrase_override {
             Some(passphrase) => passphrase,
             None => get(&["passphrase"])?.1,
@@ -114,7 +115,15 @@ impl StoredAppKeys {
         let tag = fixed(get(&["tag"])?)?;
         let encrypted_priv = chunked(&mut get, "encrypted_priv")?;
         let public_key = chunked(&mut get, "public_key")?;
-        Ok(StoredAppKeys { encryptor_type, passphrase, salt, nonce, tag, encrypted_priv, public_key })
+        Ok(StoredAppKeys {
+            encryptor_type,
+            passphrase,
+            salt,
+            nonce,
+            tag,
+            encrypted_priv,
+            public_key,
+        })
     }
 
     /// Unseals the private key (PBKDF2 with 1,000,000 iterations: a fraction of a second, so
