@@ -147,13 +147,14 @@ pub fn set_pointer(root: &mut Value, pointer: &str, new: Value) -> Result<Option
         }
         Value::Array(list) => {
             let index: usize = key.parse().map_err(|_| format!("{key:?} is not an array index"))?;
+            let len = list.len();
+            if index == len {
+                list.push(new);
+                return Ok(None);
+            }
             match list.get_mut(index) {
                 Some(slot) => Ok(Some(std::mem::replace(slot, new))),
-                None if index == list.len() => {
-                    list.push(new);
-                    Ok(None)
-                }
-                None => Err(format!("index {index} is past the end of the array of {}", list.len())),
+                None => Err(format!("index {index} is past the end of the array of {len}")),
             }
         }
         _ => Err(format!("{parent_ptr:?} is neither an object nor an array")),

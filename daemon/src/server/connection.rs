@@ -133,7 +133,7 @@ async fn handshake(
 async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>, peer: PeerIdentity) {
     let mut draining = false;
     while let Some(frame) = next_frame(conn, state, &mut draining).await {
-        let mut next = process(frame, conn, state).await;
+        let mut next = process(frame, conn, state, peer).await;
         let mut batched = 1;
         while next == Next::Continue && batched < MAX_BATCH {
             let Some(Some(frame)) = conn.next().now_or_never() else {
