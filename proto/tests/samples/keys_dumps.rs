@@ -203,7 +203,15 @@ pub fn responses() -> Vec<(&'static str, Response)> {
         ),
         (
             "response_progress",
-            resp(31, ResponseBody::Progress { ns: "sessions".into(), done: 4_500, total: 10_000 }),
+            resp(
+                31,
+                ResponseBody::Progress {
+                    ns: "sessions".into(),
+                    done: 4_500,
+                    total: 10_000,
+                    unit: None,
+                },
+            ),
         ),
         (
             "response_rotated",

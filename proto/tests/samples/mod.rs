@@ -1,5 +1,7 @@
 //! The named samples the fixture files pin: one or more per request and response shape.
 
+mod apps;
+mod backups;
 mod keys_dumps;
 mod requests;
 mod responses;
@@ -28,6 +30,8 @@ fn resp(id: u64, body: ResponseBody) -> Response {
 pub fn requests() -> Vec<(&'static str, Request)> {
     let mut all = requests::core();
     all.extend(keys_dumps::requests());
+    all.extend(apps::requests());
+    all.extend(backups::requests());
     all
 }
 
@@ -35,5 +39,7 @@ pub fn requests() -> Vec<(&'static str, Request)> {
 pub fn responses() -> Vec<(&'static str, Response)> {
     let mut all = responses::core();
     all.extend(keys_dumps::responses());
+    all.extend(apps::responses());
+    all.extend(backups::responses());
     all
 }
