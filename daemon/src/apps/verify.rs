@@ -82,7 +82,8 @@ impl AppService {
             let progress = progress.clone();
             let done_before = report.checked;
             let (checked, bad) = tokio::task::spawn_blocking(move || {
-                service.verify_app(&app, &codec, &|done| progress("verify", done_before + done, total, "files"))
+                let name = app.name.clone();
+                service.verify_app(&app, &codec, &|done| progress(&name, done_before + done, total, "files"))
             })
             .await
             .map_err(|e| AppError::Storage(format!("the verification task failed: {e}")))??;
