@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use cachemgr_proto::{encode_frame, Request, RequestBody, Response, PROTOCOL_VERSION};
 
+pub mod apps;
 pub mod python_keyring;
 
 /// How long a daemon may take to start listening.
@@ -112,6 +113,7 @@ impl Daemon {
             // never asked (tests that want a keyring run their own D-Bus session).
             .env_remove("CACHEMGR_KEY")
             .env_remove("CREDENTIALS_DIRECTORY")
+            .env_remove("MYPERSONALAPPLICATIONSSERVICE_PASSPHRASE")
             .env(
                 "DBUS_SESSION_BUS_ADDRESS",
                 format!("unix:path={}", self.dir.path().join("no-bus").display()),

@@ -1,0 +1,182 @@
+//! Registered app caches through the real binaries: register the shared vectors, back them up,
+//! restore, inspect, modify (checked by the independent Python checker), and the bad inputs
+//! `app add` must refuse with a clear error.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+
+use cachemgr_e2e::apps::{vector_json, AppsEnv};
+
+fn app_add(env: &AppsEnv, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["app", "add"];
+    all.extend_from_slice(args);
+    env.daemon.ctl(&all)
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn vectors_register_back_up_and_restore() {
+    let env = AppsEnv::start("");
+    let live = env.place("sd_runner.enc", "sd-runner/app_info_cache.enc");
+    let path = live.display().to_string();
+    // The strategy is read from the keyring (sd_runner__encryptor_type).
+    let info = env.daemon.ctl_json(&["app", "add", "sd-runner", "--path", &path, "--app-id", "sd_runner"]);
+    assert_eq!(info["strategy"], "standard", "{info}");
+    assert_eq!(info["health"], "ok", "{info}");
+
+    let backup = env.daemon.ctl_json(&["backup", "create", "sd-runner", "--note", "first"]);
+    let name = backup["name"].as_str().expect("backup name").to_owned();
+    assert!(name.starts_with("sd-runner_") && name.ends_with(".enc"), "{name}");
+    assert_eq!(backup["verified"], true);
+    assert_eq!(backup["source"], "manual");
+    let stored = env.backup_dir("sd-runner").join(&name);
+    assert_eq!(fs::read(&stored).expect("backup file"), fs::read(&live).expect("live"));
+    // A second backup within the same second does not collide.
+    let second = env.daemon.ctl_json(&["backup", "create", "sd-runner", "--pin"]);
+    assert_ne!(second["name"], backup["name"]);
+    assert_eq!(second["pinned"], true);
+
+    // The live file is damaged; restore --latest brings back a file Python opens, and the
+    // damaged one is quarantined, not lost.
+    fs::write(&live, b"\x00\x00\x00\x78garbage").expect("damage live");
+    let restored = env.daemon.ctl_json(&["backup", "restore", "sd-runner", "--latest"]);
+    assert!(restored["quarantined"].is_string(), "{restored}");
+    let quarantined = restored["quarantined"].as_str().expect("path");
+    assert_eq!(fs::read(quarantined).expect("quarantine"), b"\x00\x00\x00\x78garbage");
+    let plain = env.python_decrypt("sd_runner", &live).expect("python opens the restored file");
+    let value: serde_json::Value = serde_json::from_str(&plain).expect("json");
+    assert_eq!(value, vector_json("sd_runner.json"));
+
+    // Restoring over a good file first saves it as a before-restore backup.
+    let again = env.daemon.ctl_json(&["backup", "restore", "sd-runner", &name]);
+    assert!(again["saved_as"].is_string(), "{again}");
+    let list = env.daemon.ctl_json(&["backup", "list", "sd-runner"]);
+    let sources: Vec<&str> =
+        list["backups"].as_array().expect("backups").iter().filter_map(|b| b["source"].as_str()).collect();
+    assert!(sources.contains(&"before_restore"), "{list}");
+    assert_eq!(env.daemon.ctl_json(&["status"])["healthy"], true);
+}
+
+#[test]
+fn inspect_shows_structure_and_set_changes_a_value_python_reads() {
+    let env = AppsEnv::start("");
+    let live = env.place("muse.enc", "muse/app_info_cache.enc");
+    env.daemon.ctl_ok(&["app", "add", "muse", "--path", &live.display().to_string()]);
+
+    let inspected = env.daemon.ctl_json(&["app", "inspect", "muse", "--depth", "1"]);
+    let nodes = inspected["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes[0]["pointer"], "");
+    assert!(nodes.iter().any(|n| n["pointer"] == "/info" && n["kind"] == "object"), "{inspected}");
+    assert!(nodes.iter().all(|n| n.get("value").is_none()), "values shown without --show-values");
+    let leaf = env.daemon.ctl_json(&["app", "inspect", "muse", "--pointer", "/info/setting_0", "--show-values"]);
+    assert_eq!(leaf["nodes"][0]["value"], "\"value 0 \\u00e9 \\u2713\"", "{leaf}");
+
+    let out = env.daemon.ctl_json(&["app", "set", "muse", "/info/setting_0", "\"changed ✓\""]);
+    assert!(out["backup"].is_string(), "{out}");
+    let plain = env.python_decrypt("muse", &live).expect("python opens the modified file");
+    assert!(plain.contains(r#""setting_0": "changed \u2713""#), "written like json.dumps: {}", &plain[..200.min(plain.len())]);
+    let mut expected = vector_json("muse.json");
+    expected["info"]["setting_0"] = serde_json::json!("changed ✓");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&plain).expect("json"), expected);
+
+    let bad = env.daemon.ctl(&["app", "set", "muse", "/info/setting_0", "not json"]);
+    assert_eq!(bad.status.code(), Some(4));
+    assert!(stderr(&bad).contains("not JSON"), "{}", stderr(&bad));
+    let missing = env.daemon.ctl(&["app", "set", "muse", "/nope/deeper", "1"]);
+    assert!(stderr(&missing).contains("does not exist"), "{}", stderr(&missing));
+}
+
+#[test]
+fn app_add_refuses_bad_input_clearly() {
+    let env = AppsEnv::start("");
+    let good = env.place("sd_runner.enc", "sd/app_info_cache.enc");
+    let good = good.display().to_string();
+
+    let dir = env.home.join("sd");
+    let out = app_add(&env, &["x", "--path", &dir.display().to_string(), "--app-id", "sd_runner"]);
+    assert!(stderr(&out).contains("is a directory"), "{}", stderr(&out));
+
+    let outside = env.daemon.dir.path().join("outside.enc");
+    fs::copy(&good, &outside).expect("copy");
+    let link = env.home.join("link.enc");
+    symlink(&outside, &link).expect("symlink");
+    let out = app_add(&env, &["x", "--path", &link.display().to_string(), "--app-id", "sd_runner"]);
+    assert!(stderr(&out).contains("outside the allowed directories"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
+
+    let empty = env.home.join("empty.enc");
+    fs::write(&empty, b"").expect("empty");
+    let out = app_add(&env, &["x", "--path", &empty.display().to_string(), "--app-id", "sd_runner"]);
+    assert!(stderr(&out).contains("empty (0 bytes)"), "{}", stderr(&out));
+
+    let huge = env.home.join("huge.enc");
+    fs::write(&huge, [0x80, 0, 0, 0, 1, 2, 3]).expect("huge prefix");
+    let out = app_add(&env, &["x", "--path", &huge.display().to_string(), "--app-id", "sd_runner"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("length"), "a 2 GB length prefix is named: {}", stderr(&out));
+
+    // sd_runner's file with muse's keys: the tag does not verify.
+    let out = app_add(&env, &["x", "--path", &good, "--app-id", "muse"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(stderr(&out).contains("did not verify"), "{}", stderr(&out));
+
+    let out = app_add(&env, &["x", "--path", &good, "--strategy", "rot13"]);
+    assert_eq!(out.status.code(), Some(2), "unknown strategy is a usage error");
+
+    let out = app_add(&env, &["x", "--path", &good, "--app-id", "nobody"]);
+    assert!(stderr(&out).contains("nobody__encryptor_type"), "names the missing entry: {}", stderr(&out));
+
+    env.daemon.ctl_ok(&["app", "add", "sd", "--path", &good, "--app-id", "sd_runner"]);
+    let other = env.place("sd_runner.enc", "sd2/app_info_cache.enc");
+    let out = app_add(&env, &["sd", "--path", &other.display().to_string(), "--app-id", "sd_runner"]);
+    assert!(stderr(&out).contains("already registered"), "{}", stderr(&out));
+    let out = app_add(&env, &["../evil", "--path", &good]);
+    assert!(stderr(&out).contains("contains"), "{}", stderr(&out));
+
+    // Nothing was lost: the one good app is there and backs up.
+    let list = env.daemon.ctl_json(&["app", "list"]);
+    let names: Vec<&str> = list["apps"].as_array().expect("apps").iter().filter_map(|a| a["name"].as_str()).collect();
+    assert_eq!(names, ["cachemgrd", "sd"]);
+    env.daemon.ctl_ok(&["backup", "create", "sd"]);
+}
+
+#[test]
+fn quantum_and_plain_files_register() {
+    let env = AppsEnv::start("");
+    // A quantum key pair made by the independent Python implementation (kyber-py), and a
+    // file it encrypted: the daemon must open both.
+    let keys = env.keys.clone();
+    let mut all: serde_json::Value = serde_json::from_str(&fs::read_to_string(&keys).expect("keys")).expect("json");
+    let quantum_keys = env.daemon.dir.path().join("quantum-keys.json");
+    cachemgr_e2e::apps::python_checker(&["keygen", "--type", "quantum", "--app", "weidr", "--out", &quantum_keys.display().to_string()]);
+    let generated: serde_json::Value = serde_json::from_str(&fs::read_to_string(&quantum_keys).expect("q")).expect("json");
+    for (user, value) in generated["entries"].as_object().expect("entries") {
+        all["entries"][user] = value.clone();
+    }
+    fs::write(&keys, serde_json::to_vec(&all).expect("json")).expect("write keys");
+    let plain = env.home.join("weidr.json");
+    fs::write(&plain, br#"{"images": [1, 2, 3]}"#).expect("plain");
+    let live = env.home.join("weidr/app_info_cache.enc");
+    fs::create_dir_all(live.parent().expect("parent")).expect("dir");
+    cachemgr_e2e::apps::python_checker(&[
+        "encrypt", "--keys", &keys.display().to_string(), "--app", "weidr",
+        &plain.display().to_string(), &live.display().to_string(),
+    ]);
+    let info = env.daemon.ctl_json(&["app", "add", "Weidr", "--path", &live.display().to_string()]);
+    assert_eq!(info["strategy"], "quantum", "{info}");
+    assert_eq!(info["app_id"], "weidr");
+    let backup = env.daemon.ctl_json(&["backup", "create", "Weidr"]);
+    assert!(backup["name"].as_str().expect("name").starts_with("weidr_"), "{backup}");
+
+    let json = env.home.join("app_info_cache.json");
+    fs::write(&json, br#"{"fallback": true}"#).expect("json");
+    let info = env.daemon.ctl_json(&["app", "add", "fallback", "--path", &json.display().to_string(), "--strategy", "none"]);
+    assert_eq!(info["strategy"], "none");
+    fs::write(&json, b"{torn").expect("torn");
+    let out = env.daemon.ctl(&["backup", "create", "fallback"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(stderr(&out).contains("did not verify"), "{}", stderr(&out));
+}
