@@ -43,9 +43,9 @@ pub use types::{
 /// Re-exported so users of the typed API need not depend on the protocol crate themselves.
 pub use cachemgr_proto::{
     AppHealth, AppInfo, AppSettings, AppStrategy, AutodumpInfo, BackupInfo, BackupSource,
-    BadBackup, DaemonStatus, JsonNode, CacheStats, Entry, ErrorKind, KeyPattern, LayerStats, NamespaceKey,
-    NamespaceStats, NamespaceSummary, PatternSyntax, PeerIdentity, RestoreMode, RotatedNamespace,
-    RotationProgress, ServerInfo, SetCondition,
+    BadBackup, CacheStats, DaemonStatus, Entry, ErrorKind, JsonNode, KeyPattern, LayerStats,
+    NamespaceKey, NamespaceStats, NamespaceSummary, PatternSyntax, PeerIdentity, RestoreMode,
+    RotatedNamespace, RotationProgress, ServerInfo, SetCondition,
 };
 
 /// The name and version this library announces in `hello` unless told otherwise.

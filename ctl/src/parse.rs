@@ -42,7 +42,9 @@ pub fn parse_pointer(text: &str) -> Result<String, String> {
     if text.is_empty() || text.starts_with('/') {
         Ok(text.to_owned())
     } else {
-        Err(format!("`{text}` is not a JSON pointer: it must start with `/` (e.g. /settings/theme)"))
+        Err(format!(
+            "`{text}` is not a JSON pointer: it must start with `/` (e.g. /settings/theme)"
+        ))
     }
 }
 

@@ -17,7 +17,8 @@ pub fn now_ms() -> u64 {
 /// A span in its largest whole unit (`45s`, `12m`, `3h`, `2d`), rounded down: an age of
 /// 2 days 23 hours is still `2d`, which is what a glance at a table needs.
 pub fn format_age(ms: u64) -> String {
-    const UNITS: [(u64, &str); 4] = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")];
+    const UNITS: [(u64, &str); 4] =
+        [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")];
     for (size, unit) in UNITS {
         if ms >= size {
             return format!("{}{unit}", ms / size);
@@ -62,7 +63,8 @@ pub fn shorten_home(path: &str, home: Option<&str>) -> String {
 /// An interval exactly, in whole units from days down to seconds: `6h`, `1d12h`, `1h30m`,
 /// `30d`, as the settings were typed (milliseconds below a second are dropped).
 pub fn format_interval(ms: u64) -> String {
-    const UNITS: [(u64, &str); 4] = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")];
+    const UNITS: [(u64, &str); 4] =
+        [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")];
     let mut rest = ms;
     let mut text = String::new();
     for (size, unit) in UNITS {

@@ -6,6 +6,11 @@ use clap::Parser;
 
 use super::{AppCommand, BackupCommand, Cli, Command};
 
+/// A command line written as one string (no argument has a space).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 fn parse(args: &[&str]) -> Command {
     match Cli::try_parse_from(args) {
         Ok(cli) => cli.command,
@@ -17,12 +22,6 @@ fn parse(args: &[&str]) -> Command {
 fn contract_forms_parse() {
     for args in [
         &["cachectl", "app", "add", "SD Runner", "--path", "cache.enc"][..],
-        &[
-            "cachectl", "app", "add", "sd", "--path", "/c.enc", "--service", "S", "--app-id",
-            "sd_runner", "--strategy", "quantum", "--backup-every", "6h", "--keep-last", "10",
-            "--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "12", "--stale-after",
-            "30d", "--external-dir", "/mnt/usb",
-        ],
         &["cachectl", "app", "add", "plain", "--path", "p.json", "--strategy", "none"],
         &["cachectl", "app", "edit", "sd", "--keep-last", "5"],
         &["cachectl", "app", "edit", "sd", "--backup-every", "0"],
@@ -56,6 +55,11 @@ fn contract_forms_parse() {
     ] {
         parse(args);
     }
+    parse(&words(
+        "cachectl app add sd --path /c.enc --service S --app-id sd_runner --strategy quantum \
+         --backup-every 6h --keep-last 10 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 \
+         --stale-after 30d --external-dir /mnt/usb",
+    ));
 }
 
 #[test]
@@ -93,11 +97,10 @@ fn usage_errors_exit_with_2() {
 
 #[test]
 fn add_settings_reach_the_wire_form() {
-    let args = [
-        "cachectl", "app", "add", "sd", "--path", "/c.enc", "--strategy", "quantum",
-        "--backup-every", "6h", "--keep-last", "10", "--keep-daily", "7", "--stale-after",
-        "30d", "--external-dir", "/mnt/usb",
-    ];
+    let args = words(
+        "cachectl app add sd --path /c.enc --strategy quantum --backup-every 6h --keep-last 10 \
+         --keep-daily 7 --stale-after 30d --external-dir /mnt/usb",
+    );
     let Command::App { command: AppCommand::Add(add) } = parse(&args) else {
         panic!("not app add");
     };

@@ -30,7 +30,8 @@ pub async fn run(ctx: &Ctx, command: AppCommand) -> Result<Outcome> {
                 print_json(&report)?;
             } else {
                 let shown = if pointer.is_empty() { "the whole document" } else { &pointer };
-                let text = format!("changed {shown}; the previous file is backup {}\n", report.backup);
+                let text =
+                    format!("changed {shown}; the previous file is backup {}\n", report.backup);
                 print_text(&text)?;
             }
         }
@@ -125,7 +126,13 @@ pub fn tree_text(nodes: &[JsonNode]) -> String {
 mod tests {
     use super::*;
 
-    fn node(pointer: &str, kind: &str, bytes: u64, items: Option<u64>, value: Option<&str>) -> JsonNode {
+    fn node(
+        pointer: &str,
+        kind: &str,
+        bytes: u64,
+        items: Option<u64>,
+        value: Option<&str>,
+    ) -> JsonNode {
         JsonNode {
             pointer: pointer.into(),
             kind: kind.into(),
@@ -162,7 +169,10 @@ mod tests {
             node("/settings", "object", 40, Some(1), None),
             node("/settings/theme", "string", 6, None, None),
         ];
-        assert_eq!(tree_text(&nodes), "/settings  object  40 B  (1 item)\n  theme    string   6 B\n");
+        assert_eq!(
+            tree_text(&nodes),
+            "/settings  object  40 B  (1 item)\n  theme    string   6 B\n"
+        );
         assert_eq!(tree_text(&[]), "(nothing at that pointer)\n");
     }
 

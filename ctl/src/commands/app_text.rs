@@ -126,10 +126,16 @@ pub fn show_text(app: &AppInfo, local: &Local) -> String {
         ("backups", every),
         ("keep", keep_rules(settings)),
         ("stale after", settings.stale_after_ms.map_or_else(dash, format_interval)),
-        ("external dir", settings.external_dir.clone().filter(|d| !d.is_empty()).unwrap_or_else(dash)),
+        (
+            "external dir",
+            settings.external_dir.clone().filter(|d| !d.is_empty()).unwrap_or_else(dash),
+        ),
         ("backup dir", app.backup_dir.clone()),
         ("health", health),
-        ("last good", app.last_good_backup_unix_ms.map_or_else(|| "never".to_owned(), |at| local.moment(at))),
+        (
+            "last good",
+            app.last_good_backup_unix_ms.map_or_else(|| "never".to_owned(), |at| local.moment(at)),
+        ),
         ("stored", count(app.backup_count, "backup")),
         ("next backup", app.next_backup_unix_ms.map_or_else(dash, |at| local.moment(at))),
         ("last verify", last_verify),
@@ -291,7 +297,8 @@ mod tests {
             imported_text(&report),
             "imported 2 apps (diary, sd) and 1 backup\nskipped: notes: no keys in the keyring\n"
         );
-        let migrated = MigrateReport { app: "sd".into(), strategy: AppStrategy::Quantum, backups: 4 };
+        let migrated =
+            MigrateReport { app: "sd".into(), strategy: AppStrategy::Quantum, backups: 4 };
         assert_eq!(migrated_text(&migrated), "sd: new quantum keys; 4 backups re-encrypted\n");
     }
 

@@ -200,7 +200,10 @@ mod tests {
     #[test]
     fn created() {
         let mut made = backup("sd_20261121_100000.enc", 0, &[]);
-        assert_eq!(created_text(&made), "created sd_20261121_100000.enc (2.0 KiB, sha256 3f2a9c1b0d4e)\n");
+        assert_eq!(
+            created_text(&made),
+            "created sd_20261121_100000.enc (2.0 KiB, sha256 3f2a9c1b0d4e)\n"
+        );
         made.pinned = true;
         made.external_path = Some("/mnt/usb/sd_20261121_100000.enc".into());
         assert_eq!(
@@ -256,7 +259,10 @@ mod tests {
                 error: "GCM tag mismatch".into(),
             }],
         };
-        assert_eq!(verified_text(&report), "checked 12 backups, 1 bad\nBAD sd sd_1.enc: GCM tag mismatch\n");
+        assert_eq!(
+            verified_text(&report),
+            "checked 12 backups, 1 bad\nBAD sd sd_1.enc: GCM tag mismatch\n"
+        );
         let restored = RestoreAppReport {
             app: "sd".into(),
             backup: "sd_2.enc".into(),

@@ -79,7 +79,13 @@ impl Rotation {
         };
         let done = (self.sent % per_ns) * TOTAL / STEPS;
         self.sent += 1;
-        (reply(self.id, ResponseBody::Progress { ns: ns.clone(), done, total: TOTAL, unit: None }), false)
+        (
+            reply(
+                self.id,
+                ResponseBody::Progress { ns: ns.clone(), done, total: TOTAL, unit: None },
+            ),
+            false,
+        )
     }
 }
 
