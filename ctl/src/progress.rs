@@ -84,18 +84,23 @@ impl Reporter {
     }
 }
 
-/// A bar for one label: bytes with rate and time left, or a count of what the unit names.
-fn new_bar(progress: &Progress) -> ProgressBar {
-    let template = match progress.unit.as_deref() {
+/// The indicatif template of a bar: bytes with rate and time left, or a count of what the
+/// unit names.
+fn bar_template(unit: Option<&str>) -> String {
+    match unit {
         Some("bytes") => {
             "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} \
              {eta}"
                 .to_owned()
         }
         unit => format!("{{msg}} [{{bar:30}}] {{pos}}/{{len}} {}", unit_name(unit)),
-    };
-    // The templates are constants; should one ever be refused, a plain bar still works.
-    let style = ProgressStyle::with_template(&template)
+    }
+}
+
+/// A bar for one label, styled for its unit.
+fn new_bar(progress: &Progress) -> ProgressBar {
+    // The templates are tested below; should one ever be refused, a plain bar still works.
+    let style = ProgressStyle::with_template(&bar_template(progress.unit.as_deref()))
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("#>.");
     let bar = ProgressBar::new(progress.total).with_style(style);
@@ -169,6 +174,14 @@ mod tests {
         assert_eq!(plain_line(&report("import", 2, 2, Some("steps"))), "import: 100% (2/2 steps)");
         assert_eq!(plain_line(&report("web", 999, 1000, None)), "web: 99% (999/1000 entries)");
         assert_eq!(plain_line(&report("x", 0, 0, Some("odd"))), "x: 100% (0/0)");
+    }
+
+    #[test]
+    fn every_bar_template_is_valid() {
+        for unit in [Some("bytes"), Some("files"), Some("steps"), None, Some("{odd}")] {
+            let template = bar_template(unit);
+            assert!(ProgressStyle::with_template(&template).is_ok(), "{template}");
+        }
     }
 
     #[test]

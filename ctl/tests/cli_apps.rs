@@ -158,3 +158,30 @@ async fn migrate_and_import_report_what_they_did() {
     assert_eq!(text(&out.stdout), "imported 1 app (sd) and 3 backups\n");
     assert!(text(&out.stderr).contains("import: 100% (2/2 steps)"), "{}", text(&out.stderr));
 }
+
+/// On a terminal, `backup create` draws an indicatif byte bar on stderr. Runs under `script`
+/// (util-linux, Debian package bsdutils, installed by scripts/test) for a pseudo-terminal.
+#[tokio::test]
+async fn backup_create_draws_a_byte_bar_on_a_terminal() {
+    let script = std::path::Path::new("/usr/bin/script");
+    assert!(
+        script.exists(),
+        "/usr/bin/script is missing: install the Debian package bsdutils (scripts/test does)"
+    );
+    let mock = common::start();
+    let command = format!(
+        "'{}' --socket '{}' backup create sd",
+        env!("CARGO_BIN_EXE_cachectl"),
+        mock.socket.display()
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(script).args(["-qec", &command, "/dev/null"]).output()
+    })
+    .await
+    .expect("join")
+    .expect("run script");
+    let screen = text(&out.stdout);
+    let full = "sd_20261121_100000.enc [##############################] 1.00 KiB/1.00 KiB";
+    assert!(screen.contains(full), "{screen:?}");
+    assert!(screen.ends_with("(1.0 KiB, sha256 001122334455)\r\n"), "{screen:?}");
+}

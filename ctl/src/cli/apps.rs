@@ -204,6 +204,7 @@ impl AppAddArgs {
 
 /// Arguments of `cachectl app edit`: at least one change.
 #[derive(Debug, Args)]
+#[command(override_usage = "cachectl app edit <NAME> <OPTION>... (at least one)")]
 #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args([
     "path", "external_dir", "no_external_dir", "service", "app_id", "strategy", "backup_every",
     "keep_last", "keep_daily", "keep_weekly", "keep_monthly", "stale_after",

@@ -1,7 +1,7 @@
 //! Arguments of `cachectl backup ...`: the stored backups of registered apps, made, listed,
 //! pruned, verified and restored on demand (the daemon also makes them on its own).
 
-use clap::Subcommand;
+use clap::{ArgGroup, Subcommand};
 
 /// Subcommands of `cachectl backup`.
 #[derive(Debug, Subcommand)]
@@ -31,23 +31,24 @@ pub enum BackupCommand {
         dry_run: bool,
     },
     /// Decrypt stored backups to check them; exit 4 when any is damaged.
+    #[command(group(ArgGroup::new("which").required(true).args(["app", "all"])))]
     Verify {
         /// The app whose backups to check.
-        #[arg(required_unless_present = "all")]
         app: Option<String>,
         /// Check the backups of every app.
-        #[arg(long, conflicts_with = "app")]
+        #[arg(long)]
         all: bool,
     },
     /// Replace an app's live file with a backup (the current file is saved first).
+    #[command(group(ArgGroup::new("which").required(true).args(["backup", "latest"])))]
+    #[command(override_usage = "cachectl backup restore <APP> <BACKUP|--latest>")]
     Restore {
         /// The app.
         app: String,
         /// The backup's file name, as `backup list` shows it.
-        #[arg(required_unless_present = "latest")]
         backup: Option<String>,
         /// Restore the newest verified backup.
-        #[arg(long, conflicts_with = "backup")]
+        #[arg(long)]
         latest: bool,
     },
 }
