@@ -85,15 +85,15 @@ impl Reporter {
 }
 
 /// The indicatif template of a bar: bytes with rate and time left, or a count of what the
-/// unit names.
+/// unit names; the track takes the width the rest leaves, so a long backup name never wraps.
 fn bar_template(unit: Option<&str>) -> String {
     match unit {
         Some("bytes") => {
-            "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} \
+            "{msg} [{wide_bar}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} \
              {eta}"
                 .to_owned()
         }
-        unit => format!("{{msg}} [{{bar:30}}] {{pos}}/{{len}} {}", unit_name(unit)),
+        unit => format!("{{msg}} [{{wide_bar}}] {{pos}}/{{len}} {}", unit_name(unit)),
     }
 }
 

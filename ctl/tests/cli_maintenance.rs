@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::run::{cachectl, cachectl_in, json, text};
+use common::run::{cachectl, cachectl_in, json, shows_full_bar, text};
 
 #[tokio::test]
 async fn key_status_text_and_json() {
@@ -220,9 +220,9 @@ async fn key_rotate_draws_a_bar_on_a_terminal() {
     let screen = text(&out.stdout);
     // indicatif pads each frame to the terminal's width, so what follows a finished bar
     // (the next bar, the summary) starts on a line of its own.
-    let full = "[##############################] 100/100 entries";
-    assert!(screen.contains(&format!("archive {full}")), "{screen:?}");
-    assert!(screen.contains(&format!("sessions {full}")), "{screen:?}");
+    for ns in ["archive", "sessions"] {
+        assert!(shows_full_bar(&screen, ns, "100/100 entries"), "{screen:?}");
+    }
     assert!(screen.contains("\r\x1b[2K"), "frames are redrawn in place: {screen:?}");
     assert!(screen.ends_with("sessions   3→4       100        0\r\n"), "{screen:?}");
 }
