@@ -15,13 +15,22 @@
 
 #![warn(missing_docs)]
 
+mod app_types;
 mod client;
 mod error;
+// `expect!` (defined in `ops`) is shared with `app_ops`, so `ops` comes first.
+#[macro_use]
 mod ops;
+mod app_ops;
 mod socket;
 mod transport;
 mod types;
 
+pub use app_ops::absolute_settings;
+pub use app_types::{
+    BackupList, ImportReport, InspectReport, MigrateReport, ModifyReport, PruneReport,
+    RestoreAppReport, VerifyReport,
+};
 pub use client::{Client, ClientOptions, Welcome, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use error::ClientError;
 pub use ops::KEYS_PAGE;
@@ -33,9 +42,10 @@ pub use types::{
 
 /// Re-exported so users of the typed API need not depend on the protocol crate themselves.
 pub use cachemgr_proto::{
-    AutodumpInfo, CacheStats, Entry, ErrorKind, KeyPattern, LayerStats, NamespaceKey,
-    NamespaceStats, NamespaceSummary, PatternSyntax, PeerIdentity, RestoreMode, RotatedNamespace,
-    RotationProgress, ServerInfo, SetCondition,
+    AppHealth, AppInfo, AppSettings, AppStrategy, AutodumpInfo, BackupInfo, BackupSource,
+    BadBackup, CacheStats, DaemonStatus, Entry, ErrorKind, JsonNode, KeyPattern, LayerStats,
+    NamespaceKey, NamespaceStats, NamespaceSummary, PatternSyntax, PeerIdentity, RestoreMode,
+    RotatedNamespace, RotationProgress, ServerInfo, SetCondition,
 };
 
 /// The name and version this library announces in `hello` unless told otherwise.

@@ -7,6 +7,8 @@ mod cli;
 mod commands;
 mod output;
 mod parse;
+mod progress;
+mod when;
 
 use std::io;
 use std::path::Path;
@@ -19,11 +21,12 @@ use clap::Parser;
 use crate::cli::Cli;
 use crate::commands::Outcome;
 
-/// Exit code for "the key was missing".
+/// Exit code for "the key was missing", and for `status` finding an app stale or broken.
 const EXIT_NOT_FOUND: u8 = 1;
 /// Exit code for "cachemgrd is not reachable".
 const EXIT_UNREACHABLE: u8 = 3;
-/// Exit code for "cachemgrd answered with an error".
+/// Exit code for "cachemgrd answered with an error", and for `backup verify` finding a
+/// damaged backup.
 const EXIT_DAEMON_ERROR: u8 = 4;
 /// Exit code for a usage problem found after parsing (e.g. `--file` that cannot be read).
 const EXIT_USAGE: u8 = 2;
@@ -41,7 +44,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli, &socket)) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::NotFound) => ExitCode::from(EXIT_NOT_FOUND),
+        Ok(Outcome::NotFound | Outcome::Unhealthy) => ExitCode::from(EXIT_NOT_FOUND),
+        Ok(Outcome::BadBackups) => ExitCode::from(EXIT_DAEMON_ERROR),
         Err(err) => ExitCode::from(report(&err, &socket)),
     }
 }

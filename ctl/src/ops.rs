@@ -249,22 +249,30 @@ impl Client {
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<Vec<RotatedNamespace>, ClientError> {
         let request = RequestBody::KeyRotate { ns: ns.map(str::to_owned), clear };
-        let answer = self
-            .call_with_progress(request, |body| {
-                if let ResponseBody::Progress { ns, done, total, unit } = body {
-                    on_progress(&Progress {
-                        ns: ns.clone(),
-                        done: *done,
-                        total: *total,
-                        unit: unit.clone(),
-                    });
-                }
-            })
-            .await?;
-        match answer {
+        match self.streamed(request, &mut on_progress).await? {
             ResponseBody::Rotated { namespaces } => Ok(namespaces),
             other => Err(unexpected("key_rotate", "rotated", &other)),
         }
+    }
+
+    /// Sends a long request, handing each `progress` response to `on_progress` as a
+    /// [`Progress`]; returns the terminal answer. The common half of every streamed call.
+    pub(crate) async fn streamed(
+        &self,
+        request: RequestBody,
+        on_progress: &mut impl FnMut(&Progress),
+    ) -> Result<ResponseBody, ClientError> {
+        self.call_with_progress(request, |body| {
+            if let ResponseBody::Progress { ns, done, total, unit } = body {
+                on_progress(&Progress {
+                    ns: ns.clone(),
+                    done: *done,
+                    total: *total,
+                    unit: unit.clone(),
+                });
+            }
+        })
+        .await
     }
 
     /// Makes the daemon write the entries (of `ns`, matching `pattern`) to a dump file; a

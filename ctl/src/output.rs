@@ -112,22 +112,6 @@ pub fn format_ttl(ttl: Duration) -> String {
     humantime::format_duration(seconds).to_string().replace(' ', "")
 }
 
-/// Characters in the track of a progress bar.
-const BAR_WIDTH: usize = 10;
-
-/// One frame of a progress bar, `[#####.....] 45% 4500/10000 sessions`; the percentage is
-/// rounded down so that 100% means done.
-pub fn progress_line(done: u64, total: u64, label: &str) -> String {
-    let fraction = if total == 0 { 1.0 } else { (done as f64 / total as f64).clamp(0.0, 1.0) };
-    let filled = ((fraction * BAR_WIDTH as f64).round() as usize).min(BAR_WIDTH);
-    let percent = (fraction * 100.0).floor();
-    format!(
-        "[{}{}] {percent}% {done}/{total} {label}",
-        "#".repeat(filled),
-        ".".repeat(BAR_WIDTH - filled)
-    )
-}
-
 /// A span of whole seconds the way people read it (`0s`, `45s`, `7m`, `1h30m`), for ages and
 /// countdowns where sub-second precision is noise.
 pub fn format_span(ms: u64) -> String {
@@ -231,14 +215,6 @@ mod tests {
         assert_eq!(format_ttl(Duration::from_millis(599_600)), "10m");
         assert_eq!(format_ttl(Duration::from_secs(599)), "9m59s");
         assert_eq!(format_ttl(Duration::from_secs(5400)), "1h30m");
-    }
-
-    #[test]
-    fn progress_bars() {
-        assert_eq!(progress_line(4500, 10_000, "sessions"), "[#####.....] 45% 4500/10000 sessions");
-        assert_eq!(progress_line(0, 10, "a"), "[..........] 0% 0/10 a");
-        assert_eq!(progress_line(999, 1000, "a"), "[##########] 99% 999/1000 a");
-        assert_eq!(progress_line(0, 0, "empty"), "[##########] 100% 0/0 empty");
     }
 
     #[test]

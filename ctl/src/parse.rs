@@ -36,6 +36,30 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Parses a JSON pointer (RFC 6901): empty for the whole document, else `/`-separated, so a
+/// forgotten leading `/` is caught before the daemon is asked.
+pub fn parse_pointer(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.starts_with('/') {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not a JSON pointer: it must start with `/` (e.g. /settings/theme)"
+        ))
+    }
+}
+
+/// Checks that `text` is one JSON value and keeps it as typed, so a value such as `dark`
+/// (meant as `"dark"`) is a usage error here rather than a daemon error.
+pub fn parse_json_text(text: &str) -> Result<String, String> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(_) => Ok(text.to_owned()),
+        Err(err) => Err(format!(
+            "`{text}` is not JSON: {err} (a string needs quotes: '\"dark\"'; numbers, true, \
+             false, null, arrays and objects as in JSON)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +96,22 @@ mod tests {
         assert_eq!(parse_key_value("a="), Ok(("a".into(), String::new())));
         assert!(parse_key_value("=1").is_err());
         assert!(parse_key_value("novalue").is_err());
+    }
+
+    #[test]
+    fn pointers() {
+        assert_eq!(parse_pointer(""), Ok(String::new()));
+        assert_eq!(parse_pointer("/a/0/b~1c"), Ok("/a/0/b~1c".into()));
+        assert!(parse_pointer("a/b").is_err());
+    }
+
+    #[test]
+    fn json_values() {
+        for good in ["\"dark\"", "3", "true", "null", "[1, 2]", "{\"a\": {}}", " 1 "] {
+            assert_eq!(parse_json_text(good), Ok(good.to_owned()));
+        }
+        for bad in ["dark", "", "{", "1 2", "'x'"] {
+            assert!(parse_json_text(bad).is_err(), "{bad:?} should be rejected");
+        }
     }
 }

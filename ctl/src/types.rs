@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn progress_fraction() {
-        let at = |done, total| Progress { ns: "n".into(), done, total }.fraction();
+        let at = |done, total| Progress { ns: "n".into(), done, total, unit: None }.fraction();
         assert_eq!(at(45, 100), 0.45);
         assert_eq!(at(0, 0), 1.0);
         assert_eq!(at(7, 5), 1.0);

@@ -12,7 +12,9 @@ use cachemgr_proto::{RequestBody, ResponseBody};
 use futures_util::future::join_all;
 
 fn steps(ns: &str) -> Vec<Progress> {
-    [0, 25, 50, 75, 100].map(|done| Progress { ns: ns.into(), done, total: 100 }).to_vec()
+    [0, 25, 50, 75, 100]
+        .map(|done| Progress { ns: ns.into(), done, total: 100, unit: None })
+        .to_vec()
 }
 
 #[tokio::test]

@@ -5,12 +5,18 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod apps;
+mod backup;
 mod bench;
 mod maintenance;
+#[cfg(test)]
+mod tests_apps;
 
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
+pub use apps::AppCommand;
+pub use backup::BackupCommand;
 pub use bench::{BenchArgs, BenchTest};
 pub use maintenance::{AutodumpCommand, DumpArgs, KeyCommand, RestoreArgs};
 
@@ -19,11 +25,13 @@ use crate::parse::{parse_duration, parse_key_value};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  not found (get/exists/ttl/expire on a missing key; set whose --nx/--xx condition failed)
+  1  not found (get/exists/ttl/expire on a missing key; set whose --nx/--xx condition failed);
+     status: 1 while any app is stale or broken
   2  usage error (bad arguments, invalid duration, bad KEY=VALUE, unreadable --file,
      a path that is not UTF-8)
   3  cachemgrd unreachable (not running, or the connection was lost)
-  4  cachemgrd answered with an error (e.g. storage, corrupt, busy), or something unexpected";
+  4  cachemgrd answered with an error (e.g. storage, corrupt, busy), or something unexpected;
+     backup verify: 4 when any backup is damaged";
 
 /// Command-line client for cachemgrd, the local cache daemon.
 #[derive(Debug, Parser)]
@@ -204,6 +212,20 @@ pub enum Command {
         #[command(subcommand)]
         command: AutodumpCommand,
     },
+    /// Registered app cache files: add, edit, list, inspect, change, migrate keys.
+    App {
+        /// What to do with apps.
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Backups of registered apps: create, list, prune, verify, restore.
+    Backup {
+        /// What to do with backups.
+        #[command(subcommand)]
+        command: BackupCommand,
+    },
+    /// Say whether anything needs an operator; exit 1 while any app is stale or broken.
+    Status,
     /// Measure throughput and latency, like redis-benchmark.
     Bench(BenchArgs),
 }

@@ -1,14 +1,13 @@
 //! Key commands: `key status` (source, fingerprint, each namespace's key and rotation) and
 //! `key rotate` (with a progress bar on a terminal).
 
-use std::io::{self, IsTerminal, Write};
-
 use anyhow::Result;
 use cachectl::{KeyStatus, NamespaceKey, Progress, RotatedNamespace};
 use serde_json::json;
 
 use super::{Ctx, Outcome};
-use crate::output::{print_json, print_text, progress_line, Align, Table};
+use crate::output::{print_json, print_text, Align, Table};
+use crate::progress::Reporter;
 
 /// `key status`: one line about the key source, then a table of namespaces.
 pub async fn status(ctx: &Ctx) -> Result<Outcome> {
@@ -55,52 +54,12 @@ fn rotation(row: &NamespaceKey) -> String {
     format!("{}→{} {percent}%", rotation.from_key_id, rotation.to_key_id)
 }
 
-/// Redraws one progress bar line on stderr, a new line per namespace.
-struct Bar {
-    /// The namespace the current line is about.
-    ns: Option<String>,
-    /// Characters drawn on the current line, to blank out leftovers of a longer frame.
-    drawn: usize,
-}
-
-impl Bar {
-    fn draw(&mut self, progress: &Progress) {
-        let mut err = io::stderr().lock();
-        if self.ns.as_deref().is_some_and(|ns| ns != progress.ns) {
-            let _ = writeln!(err);
-            self.drawn = 0;
-        }
-        let line = progress_line(progress.done, progress.total, &progress.ns);
-        let blank = " ".repeat(self.drawn.saturating_sub(line.chars().count()));
-        // A failed write to the terminal only loses a frame of decoration.
-        let _ = write!(err, "\r{line}{blank}");
-        let _ = err.flush();
-        self.drawn = line.chars().count();
-        self.ns = Some(progress.ns.clone());
-    }
-
-    fn finish(&self) {
-        if self.ns.is_some() {
-            let _ = writeln!(io::stderr());
-        }
-    }
-}
-
 /// `key rotate [NS] [--clear]`: a progress bar while it runs (only when stderr is a terminal,
-/// so logs and pipes stay clean), then one summary row per namespace.
+/// so logs and pipes stay clean, and not with `--json`), then one summary row per namespace.
 pub async fn rotate(ctx: &Ctx, ns: Option<&str>, clear: bool) -> Result<Outcome> {
-    let mut bar = io::stderr().is_terminal().then_some(Bar { ns: None, drawn: 0 });
-    let result = ctx
-        .client
-        .key_rotate(ns, clear, |progress| {
-            if let Some(bar) = bar.as_mut() {
-                bar.draw(progress);
-            }
-        })
-        .await;
-    if let Some(bar) = &bar {
-        bar.finish();
-    }
+    let mut reporter = Reporter::terminal_only(ctx.json);
+    let result = ctx.client.key_rotate(ns, clear, |progress| reporter.update(progress)).await;
+    reporter.finish();
     let rotated = result?;
     if ctx.json {
         print_json(&json!({ "namespaces": rotated }))?;

@@ -2,7 +2,11 @@
 //! commands; this one holds what they share.
 
 mod admin;
+mod app_content;
+mod app_text;
+mod apps;
 mod autodump;
+mod backups;
 mod dump;
 mod keys;
 mod kv;
@@ -14,7 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use cachectl::{absolute_path, default_socket_path, Client, CLIENT_NAME};
 
-use crate::cli::{AutodumpCommand, Cli, Command, KeyCommand, NsCommand};
+use crate::cli::{AppCommand, AutodumpCommand, Cli, Command, KeyCommand, NsCommand};
 
 /// How a command ended when it did not fail: the exit code scripts branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +27,10 @@ pub enum Outcome {
     Success,
     /// Exit 1: the key was missing (or a conditional set did not happen).
     NotFound,
+    /// Exit 1: `status` found an app stale or broken.
+    Unhealthy,
+    /// Exit 4: `backup verify` found a damaged backup.
+    BadBackups,
 }
 
 impl Outcome {
@@ -62,7 +70,7 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         _ => None,
     };
     // A path the protocol cannot carry is a usage error, whether or not a daemon runs.
-    if let Some(path) = path_argument(&cli.command) {
+    for path in path_arguments(&cli.command) {
         absolute_path(path)?;
     }
     let client = Client::connect(socket, CLIENT_NAME).await?;
@@ -102,18 +110,28 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         Command::Dump(args) => dump::dump(&ctx, args).await,
         Command::Restore(args) => dump::restore(&ctx, args).await,
         Command::Autodump { command } => autodump::run(&ctx, command).await,
+        Command::App { command } => apps::run(&ctx, command).await,
+        Command::Backup { command } => backups::run(&ctx, command).await,
+        Command::Status => apps::status(&ctx).await,
         // Handled before connecting, above; it opens its own connections.
         Command::Bench(_) => Ok(Outcome::Success),
     }
 }
 
-/// The file a command hands to the daemon, if any.
-fn path_argument(command: &Command) -> Option<&Path> {
+/// The files a command hands to the daemon.
+fn path_arguments(command: &Command) -> Vec<&Path> {
     match command {
-        Command::Dump(args) => Some(&args.file),
-        Command::Restore(args) => Some(&args.file),
-        Command::Autodump { command: AutodumpCommand::Start(args) } => Some(&args.to),
-        Command::Autodump { command: AutodumpCommand::Change(args) } => args.to.as_deref(),
-        _ => None,
+        Command::Dump(args) => vec![&args.file],
+        Command::Restore(args) => vec![&args.file],
+        Command::Autodump { command: AutodumpCommand::Start(args) } => vec![&args.to],
+        Command::Autodump { command: AutodumpCommand::Change(args) } => {
+            args.to.as_deref().into_iter().collect()
+        }
+        Command::App { command: AppCommand::Add(args) } => args.paths(),
+        Command::App { command: AppCommand::Edit(args) } => args.paths(),
+        Command::App { command: AppCommand::ImportCacheManager { cache, backups } } => {
+            cache.as_deref().into_iter().chain(backups.as_deref()).collect()
+        }
+        _ => Vec::new(),
     }
 }

@@ -9,11 +9,12 @@
 //! except for namespace `interleaved`, which only advances behind other requests (so its
 //! progress is interleaved with their answers on the wire). Namespace `busy` is refused as
 //! busy, `hangup` closes the connection after the first progress. The other answers are in
-//! `answers.rs`.
+//! `answers.rs`, those of the app and backup requests in `apps.rs`.
 
 #![allow(dead_code)]
 
 pub mod answers;
+pub mod apps;
 pub mod run;
 
 use std::path::PathBuf;
@@ -79,7 +80,13 @@ impl Rotation {
         };
         let done = (self.sent % per_ns) * TOTAL / STEPS;
         self.sent += 1;
-        (reply(self.id, ResponseBody::Progress { ns: ns.clone(), done, total: TOTAL }), false)
+        (
+            reply(
+                self.id,
+                ResponseBody::Progress { ns: ns.clone(), done, total: TOTAL, unit: None },
+            ),
+            false,
+        )
     }
 }
 
@@ -107,6 +114,14 @@ async fn serve(stream: Stream) {
         let Some(Ok(Ok(Request { id, body }))) = frame else {
             return;
         };
+        if let Some(frames) = apps::stream(&body) {
+            for frame in frames {
+                if framed.send(reply(id, frame)).await.is_err() {
+                    return;
+                }
+            }
+            continue;
+        }
         let response = match body {
             RequestBody::Get { key, .. } if key == "slow" => {
                 held = Some(reply(id, ResponseBody::Value { value: Some(ByteBuf::from("slow")) }));
@@ -212,11 +227,13 @@ fn answer(id: u64, body: RequestBody) -> Response {
         RequestBody::AutodumpStop {} => answers::autodump(false, None, None, None, None),
         RequestBody::AutodumpStatus {} => answers::autodump(true, None, None, None, None),
         other => {
-            return Response::error(
-                id,
-                ErrorKind::InvalidArgument,
-                format!("mock does not support {}", other.name()),
-            )
+            return apps::answer(id, &other).unwrap_or_else(|| {
+                Response::error(
+                    id,
+                    ErrorKind::InvalidArgument,
+                    format!("mock does not support {}", other.name()),
+                )
+            })
         }
     };
     reply(id, body)

@@ -39,3 +39,17 @@ pub fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|err| panic!("not JSON ({err}): {}", text(&output.stdout)))
 }
+
+/// Whether a terminal capture shows a finished indicatif bar `LABEL [####] TAIL` (the track
+/// is as wide as the terminal allows, so only its being all `#` is checked).
+pub fn shows_full_bar(screen: &str, label: &str, tail: &str) -> bool {
+    let head = format!("{label} [");
+    screen.match_indices(&head).any(|(at, _)| {
+        let rest = &screen[at + head.len()..];
+        let track_len = rest.find(']').unwrap_or(0);
+        let track = &rest[..track_len];
+        !track.is_empty()
+            && track.chars().all(|c| c == '#')
+            && rest[track_len..].starts_with(&format!("] {tail}"))
+    })
+}
