@@ -1,5 +1,7 @@
 //! End-to-end tests: the real `cachemgrd` and `cachectl` over a real socket in a temp dir.
 
+mod app_backups;
+mod apps;
 mod bad_input;
 mod disk;
 mod dumps;

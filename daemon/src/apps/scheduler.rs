@@ -115,7 +115,8 @@ fn refresh(service: &AppService, records: &[AppRecord], plan: &mut HashMap<Strin
                 .or(catalog.newest().map(|b| b.created_unix_ms))
                 .unwrap_or(app.added_unix_ms);
             let due = base.saturating_add(every);
-            if due <= now && at_start { catch_up() } else { due.max(now) }
+            // An app never backed up gets its first backup soon, not one period later.
+            if catalog.backups.is_empty() || (due <= now && at_start) { catch_up() } else { due.max(now) }
         });
         let verify_base = catalog.last_verify_unix_ms.unwrap_or(app.added_unix_ms);
         let verify_due = verify_base.saturating_add(verify_every);

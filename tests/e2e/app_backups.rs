@@ -1,0 +1,152 @@
+//! Backups over time: retention (keep-last, keep-daily over fabricated timestamps, pins,
+//! dry runs), verification of stored backups, staleness and `status`, and a schedule missed
+//! while the daemon was down.
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use cachemgr_e2e::apps::AppsEnv;
+use serde_json::Value;
+
+const DAY_MS: u64 = 24 * 3_600_000;
+
+fn names(list: &Value, key: &str) -> Vec<String> {
+    list[key].as_array().expect(key).iter().map(|b| b["name"].as_str().expect("name").to_owned()).collect()
+}
+
+/// Rewrites the catalog so backup `i` (oldest first) was taken `days[i]` days before now.
+fn fabricate_ages(env: &AppsEnv, safe: &str, days: &[u64]) {
+    let path = env.backup_dir(safe).join("backups.json");
+    let mut catalog: Value = serde_json::from_slice(&fs::read(&path).expect("catalog")).expect("json");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
+    let backups = catalog["backups"].as_array_mut().expect("backups");
+    assert_eq!(backups.len(), days.len());
+    for (backup, age) in backups.iter_mut().zip(days) {
+        backup["created_unix_ms"] = Value::from(now - age * DAY_MS);
+    }
+    fs::write(&path, serde_json::to_vec(&catalog).expect("json")).expect("write catalog");
+}
+
+#[test]
+fn retention_keeps_last_daily_and_pinned() {
+    let env = AppsEnv::start("");
+    let live = env.place("muse.enc", "muse/app_info_cache.enc");
+    env.daemon.ctl_ok(&["app", "add", "muse", "--path", &live.display().to_string()]);
+    let pinned = env.daemon.ctl_json(&["backup", "create", "muse", "--pin", "--note", "before upgrade"]);
+    let pinned = pinned["name"].as_str().expect("name").to_owned();
+    for _ in 0..7 {
+        env.daemon.ctl_ok(&["backup", "create", "muse"]);
+    }
+    let all = names(&env.daemon.ctl_json(&["backup", "list", "muse"]), "backups");
+    assert_eq!(all.len(), 8, "under the default keep-last 10 nothing goes");
+    // Oldest first: the pin 9 days ago, then 6, 5, 5, 3, 2, 1 and 0 days ago.
+    fabricate_ages(&env, "muse", &[9, 6, 5, 5, 3, 2, 1, 0]);
+    env.daemon.ctl_ok(&["app", "edit", "muse", "--keep-last", "2", "--keep-daily", "3"]);
+    let mut oldest_first = all.clone();
+    oldest_first.reverse();
+
+    let list = env.daemon.ctl_json(&["backup", "list", "muse"]);
+    let why = |name: &str| -> Vec<String> {
+        let backup = list["backups"].as_array().expect("backups").iter().find(|b| b["name"] == name).expect("listed");
+        backup["kept_because"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    };
+    assert_eq!(why(&pinned), ["pinned"]);
+    assert!(why(&oldest_first[7]).iter().any(|r| r == "last 2") && why(&oldest_first[7]).iter().any(|r| r.starts_with("daily ")));
+    assert!(why(&oldest_first[5]).iter().all(|r| r.starts_with("daily ")) && !why(&oldest_first[5]).is_empty());
+    assert!(why(&oldest_first[1]).is_empty(), "6 days old goes");
+
+    let dry = env.daemon.ctl_json(&["backup", "prune", "muse", "--dry-run"]);
+    assert_eq!(dry["dry_run"], true);
+    let would = names(&dry, "removed");
+    assert_eq!(would, oldest_first[1..5].to_vec(), "{dry}");
+    for name in &would {
+        assert!(env.backup_dir("muse").join(name).exists(), "a dry run deletes nothing");
+    }
+    let pruned = env.daemon.ctl_json(&["backup", "prune", "muse"]);
+    assert_eq!(names(&pruned, "removed"), would, "the dry run said what goes");
+    assert_eq!(pruned["kept"], 4);
+    for name in &would {
+        assert!(!env.backup_dir("muse").join(name).exists(), "{name} was pruned");
+    }
+    let left = names(&env.daemon.ctl_json(&["backup", "list", "muse"]), "backups");
+    assert_eq!(left.len(), 4);
+    assert!(left.contains(&pinned));
+}
+
+#[test]
+fn verify_reports_a_damaged_backup_and_status_fails() {
+    let env = AppsEnv::start("");
+    let live = env.place("sd_runner-big.enc", "sd/app_info_cache.enc");
+    env.daemon.ctl_ok(&["app", "add", "sd", "--path", &live.display().to_string(), "--app-id", "sd_runner"]);
+    let first = env.daemon.ctl_json(&["backup", "create", "sd"]);
+    env.daemon.ctl_ok(&["backup", "create", "sd"]);
+    let ok = env.daemon.ctl_json(&["backup", "verify", "sd"]);
+    assert_eq!(ok["checked"], 2, "{ok}");
+    assert_eq!(ok["bad"].as_array().map(Vec::len), Some(0));
+    let all = env.daemon.ctl_json(&["backup", "verify", "--all"]);
+    assert!(all["checked"].as_u64() >= Some(2), "{all}");
+    assert_eq!(all["bad"].as_array().map(Vec::len), Some(0), "{all}");
+
+    let damaged = env.backup_dir("sd").join(first["name"].as_str().expect("name"));
+    let mut bytes = fs::read(&damaged).expect("backup");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    fs::write(&damaged, bytes).expect("flip a byte");
+    let out = env.daemon.ctl(&["--json", "backup", "verify", "sd"]);
+    assert_eq!(out.status.code(), Some(4), "a bad backup fails the command");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["bad"][0]["backup"], first["name"], "{report}");
+    let list = env.daemon.ctl_json(&["app", "list"]);
+    let sd = list["apps"].as_array().expect("apps").iter().find(|a| a["name"] == "sd").expect("sd").clone();
+    assert_eq!(sd["health"], "backup_damaged", "{sd}");
+    assert_eq!(sd["last_verify_bad"], 1);
+    let status = env.daemon.ctl(&["status"]);
+    assert_eq!(status.status.code(), Some(1), "{}", String::from_utf8_lossy(&status.stdout));
+}
+
+#[test]
+fn a_stale_app_makes_status_fail() {
+    let env = AppsEnv::start("");
+    let live = env.place("muse.enc", "muse/app_info_cache.enc");
+    env.daemon.ctl_ok(&["app", "add", "muse", "--path", &live.display().to_string(), "--stale-after", "2s"]);
+    env.daemon.ctl_ok(&["backup", "create", "muse"]);
+    assert_eq!(env.daemon.ctl(&["status"]).status.code(), Some(0));
+    std::thread::sleep(Duration::from_millis(2500));
+    let out = env.daemon.ctl(&["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("muse") && text.contains("stale"), "{text}");
+    let show = env.daemon.ctl_json(&["app", "show", "muse"]);
+    assert_eq!(show["health"], "stale");
+}
+
+#[test]
+fn a_schedule_missed_while_down_runs_after_start() {
+    let mut env = AppsEnv::start("");
+    let live = env.place("muse.enc", "muse/app_info_cache.enc");
+    env.daemon.ctl_ok(&["app", "add", "muse", "--path", &live.display().to_string(), "--backup-every", "1h"]);
+    env.daemon.ctl_ok(&["backup", "create", "muse"]);
+    env.daemon.kill_hard();
+    // Pretend the last backup and scheduled run were two hours ago.
+    fabricate_ages(&env, "muse", &[0]);
+    let path = env.backup_dir("muse").join("backups.json");
+    let mut catalog: Value = serde_json::from_slice(&fs::read(&path).expect("catalog")).expect("json");
+    let two_hours_ago = catalog["backups"][0]["created_unix_ms"].as_u64().expect("time") - 2 * 3_600_000;
+    catalog["backups"][0]["created_unix_ms"] = Value::from(two_hours_ago);
+    catalog["last_scheduled_unix_ms"] = Value::from(two_hours_ago);
+    // A different file, so the catch-up backup is not skipped as unchanged.
+    fs::copy(cachemgr_e2e::vectors_dir().join("muse-flag0.enc"), &live).expect("new content");
+    fs::write(&path, serde_json::to_vec(&catalog).expect("json")).expect("write");
+    env.daemon.spawn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let list = env.daemon.ctl_json(&["backup", "list", "muse"]);
+        if list["backups"].as_array().expect("backups").iter().any(|b| b["source"] == "schedule") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no catch-up backup: {list}\n{}", env.daemon.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let show = env.daemon.ctl_json(&["app", "show", "muse"]);
+    assert!(show["next_backup_unix_ms"].as_u64().is_some(), "{show}");
+}
