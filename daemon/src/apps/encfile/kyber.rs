@@ -1,18 +1,20 @@
 //! Round-3 Kyber768, the KEM of the "quantum" type, with liboqs's `Kyber768` byte formats
 //! (public key 1184 bytes, secret key 2400, ciphertext 1088, shared secret 32).
 //!
-//! Crate choice: `pqcrypto-kyber` 0.8.1 wraps PQClean's `clean` C implementation of round-3
-//! Kyber, the same reference code liboqs's Kyber768 comes from, so keys and ciphertexts are
-//! byte-compatible (checked against the independent `kyber-py` in `tests/enc_python.rs`),
-//! and it carries the KyberSlash constant-time fix. `pqc_kyber` (pure Rust) was the
-//! alternative, but its 0.7 line has the unpatched KyberSlash timing advisory
-//! (RUSTSEC-2023-0079). The ML-KEM crates that replaced both compute different shared
-//! secrets, so they cannot open the apps' files.
+//! Crate choice: `pqcrypto-kyber` 0.7.9 wraps PQClean's `clean` C implementation of round-3
+//! Kyber (v3.02: the shared secret is KDF(K' ‖ H(c)), the message hashed before use), the
+//! reference code liboqs's Kyber768 also comes from, and it carries the KyberSlash
+//! constant-time fixes. Its 0.8 line switched to the draft-standard Kyber (shared secret = K'
+//! directly, a different rejection key), which cannot open the apps' files: the cross-check
+//! against the independent `kyber-py` in `tests/enc_python.rs` fails with it, and
+//! the unit tests pin a kyber-py known answer (`tests/kyber.rs`). `pqc_kyber` 0.7 (pure Rust, round 3) was
+//! the alternative, but it still divides by the secret-dependent coefficients that KyberSlash
+//! exploits (RUSTSEC-2023-0079). The ML-KEM crates compute other shared secrets altogether.
 //!
 //! The crate's safe API returns keys and shared secrets as `Copy` arrays that are never
 //! wiped, so this module calls its three FFI functions directly, with every secret written
 //! straight into a [`Zeroizing`] buffer. Each call's buffers have exactly the sizes the C
-//! functions read and write (checked by the array types).
+//! functions read and write (checked by the array types and allocation lengths).
 
 use pqcrypto_kyber::ffi;
 use zeroize::Zeroizing;
