@@ -50,7 +50,7 @@ impl AppService {
         if !pointer.is_empty() && !pointer.starts_with('/') {
             return Err(AppError::Invalid(format!("{pointer:?} is not a JSON pointer (it must start with '/')")));
         }
-        let _op = self.try_lock(name)?;
+        let _op = self.try_lock(name).await?;
         let app = self.record(name)?;
         if app.builtin {
             return Err(AppError::Invalid(format!("{name:?} is the daemon's own state; change it with cachectl, not by pointer")));

@@ -67,7 +67,7 @@ impl AppService {
 
     /// Changes an app's settings; a change of file, keys or strategy is checked like `add`.
     pub async fn edit(&self, name: &str, settings: AppSettings) -> Result<AppRecord, AppError> {
-        let _op = self.try_lock(name)?;
+        let _op = self.try_lock(name).await?;
         let old = self.record(name)?;
         if old.builtin && (settings.path.is_some() || settings.strategy.is_some()) {
             return Err(AppError::Invalid(format!(
@@ -91,7 +91,7 @@ impl AppService {
 
     /// Forgets an app; its backups stay unless `delete_backups`.
     pub async fn remove(&self, name: &str, delete_backups: bool) -> Result<(), AppError> {
-        let _op = self.try_lock(name)?;
+        let _op = self.try_lock(name).await?;
         let record = self.record(name)?;
         if record.builtin {
             return Err(AppError::Invalid(format!("{name:?} is the daemon's own state and stays registered")));

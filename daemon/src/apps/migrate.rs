@@ -56,7 +56,7 @@ impl AppService {
         strategy: Option<AppStrategy>,
         progress: ProgressFn,
     ) -> Result<MigrateReport, AppError> {
-        let _op = self.try_lock(name)?;
+        let _op = self.try_lock(name).await?;
         let app = self.record(name)?;
         let target = strategy.unwrap_or(app.strategy);
         let (Some(kind), false) = (encryptor_of(target), app.builtin) else {

@@ -33,7 +33,7 @@ pub struct RestoreOutcome {
 impl AppService {
     /// Restores `backup` (or the newest verified one) over the live file.
     pub async fn restore(self: &Arc<Self>, name: &str, backup: Option<String>) -> Result<RestoreOutcome, AppError> {
-        let _op = self.try_lock(name)?;
+        let _op = self.try_lock(name).await?;
         let app = self.record(name)?;
         if app.builtin {
             return Err(AppError::Invalid(format!(

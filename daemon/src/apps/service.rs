@@ -17,6 +17,9 @@ use super::live::ReadPolicy;
 use super::naming::safe_name;
 use super::registry::{AppRecord, Registry};
 
+/// How long a user's request waits for another operation on the same app.
+const BUSY_AFTER: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// What the daemon has seen of one app since it started (not persisted: it is re-learned).
 #[derive(Debug, Default, Clone)]
 pub struct Observed {
@@ -133,10 +136,11 @@ impl AppService {
         self.runtime(name).op.clone().lock_owned().await
     }
 
-    /// Takes the app's operation lock or says it is busy (for requests a user is waiting on
-    /// that conflict, like a restore during a migration).
-    pub fn try_lock(&self, name: &str) -> Result<OwnedMutexGuard<()>, AppError> {
-        self.runtime(name).op.clone().try_lock_owned().map_err(|_| AppError::Busy(name.to_owned()))
+    /// Takes the app's operation lock, waiting behind a short operation (a backup the
+    /// watcher started) but saying it is busy behind a long one (a migration).
+    pub async fn try_lock(&self, name: &str) -> Result<OwnedMutexGuard<()>, AppError> {
+        let lock = self.runtime(name).op.clone().lock_owned();
+        tokio::time::timeout(BUSY_AFTER, lock).await.map_err(|_| AppError::Busy(name.to_owned()))
     }
 
     /// Where an app's backups live.
