@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `cachemgrd` and `cachectl` over a real socket in a temp dir.
 
 mod app_backups;
+mod app_migrate;
 mod apps;
 mod bad_input;
 mod disk;

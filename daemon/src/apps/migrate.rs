@@ -100,12 +100,12 @@ impl AppService {
         let rotated_at = unix_ms_now();
         entries.push((format!("{}__key_rotated_at", app.app_id), Zeroizing::new(iso_time(rotated_at))));
         let store = self.keys.store();
+        let mut old_entries = old_stored.to_entries(&app.app_id);
+        if passphrase_override(&app.service).is_some() {
+            old_entries.retain(|(user, _)| !user.ends_with("__passphrase"));
+        }
         if let Err(err) = store.write_entries(&app.service, &entries).await {
-            let mut old_entries = old_stored.to_entries(&app.app_id);
-            if passphrase_override(&app.service).is_some() {
-                old_entries.retain(|(user, _)| !user.ends_with("__passphrase"));
-            }
-            let _ = store.write_entries(&app.service, &old_entries).await;
+            self.put_back_keys(&app, &old_entries, &entries).await;
             return Err(AppError::Keys(format!("cannot store the new keys, nothing changed: {err}")));
         }
 
@@ -119,14 +119,14 @@ impl AppService {
         .map_err(|e| AppError::Storage(format!("the migration task failed: {e}")))?;
         let (result, targets) = swapped;
         if let Err(err) = result {
-            let mut old_entries = old_stored.to_entries(&app.app_id);
-            if passphrase_override(&app.service).is_some() {
-                old_entries.retain(|(user, _)| !user.ends_with("__passphrase"));
-            }
-            if let Err(restore) = store.write_entries(&app.service, &old_entries).await {
-                tracing::error!(app = %name, "could not put the old keys back after a failed migration: {restore}");
-            }
+            self.put_back_keys(&app, &old_entries, &entries).await;
             return Err(err);
+        }
+        // Chunks of the old keys beyond the new counts are left over: remove them.
+        for (user, _) in old_entries.iter().filter(|(user, _)| !entries.iter().any(|(new, _)| new == user)) {
+            if let Err(err) = store.delete(&app.service, user).await {
+                tracing::warn!(app = %name, entry = %user, "cannot delete a leftover key entry: {err}");
+            }
         }
         self.keys.install(&app.service, &app.app_id, pair);
         let backups = targets.iter().filter(|t| t.backup.is_some()).count() as u64;
@@ -136,6 +136,24 @@ impl AppService {
         self.with_registry(|r| r.put(record))?;
         tracing::info!(app = %name, strategy = target.as_str(), backups, "app keys migrated");
         Ok(MigrateReport { strategy: target, backups })
+    }
+
+    /// Writes the old keyring entries back and deletes those only the new keys had.
+    async fn put_back_keys(
+        &self,
+        app: &AppRecord,
+        old: &[(String, Zeroizing<String>)],
+        new: &[(String, Zeroizing<String>)],
+    ) {
+        let store = self.keys.store();
+        if let Err(err) = store.write_entries(&app.service, old).await {
+            tracing::error!(app = %app.name, "could not put the old keys back after a failed migration: {err}");
+        }
+        for (user, _) in new.iter().filter(|(user, _)| !old.iter().any(|(o, _)| o == user)) {
+            if let Err(err) = store.delete(&app.service, user).await {
+                tracing::error!(app = %app.name, entry = %user, "could not remove a new key entry: {err}");
+            }
+        }
     }
 
     /// Reads and re-encrypts every file in memory, checking each opens with the new keys.
