@@ -2,6 +2,7 @@
 
 mod app_backups;
 mod app_migrate;
+mod app_watch;
 mod apps;
 mod bad_input;
 mod disk;
