@@ -3,6 +3,8 @@
 mod app_backups;
 mod app_migrate;
 mod app_watch;
+mod app_import;
+mod app_keyring;
 mod apps;
 mod bad_input;
 mod disk;
