@@ -181,3 +181,45 @@ fn quantum_and_plain_files_register() {
     assert_eq!(out.status.code(), Some(4));
     assert!(stderr(&out).contains("did not verify"), "{}", stderr(&out));
 }
+
+#[test]
+fn list_table_external_copies_scheduled_verification_and_remove() {
+    let env = AppsEnv::start("verify_every = \"2s\"");
+    let live = env.place("muse.enc", "muse/app_info_cache.enc");
+    let external = env.home.join("usb-drive");
+    env.daemon.ctl_ok(&[
+        "app", "add", "muse", "--path", &live.display().to_string(), "--external-dir",
+        &external.display().to_string(), "--backup-every", "6h",
+    ]);
+    let backup = env.daemon.ctl_json(&["backup", "create", "muse"]);
+    let name = backup["name"].as_str().expect("name");
+    let copy = external.join(name);
+    assert_eq!(fs::read(&copy).expect("external copy"), fs::read(&live).expect("live"));
+    assert_eq!(backup["external_path"], copy.display().to_string());
+
+    let table = env.daemon.ctl_ok(&["app", "list"]);
+    for header in ["NAME", "STRATEGY", "BACKUPS", "NEXT", "STATE"] {
+        assert!(table.contains(header), "{table}");
+    }
+    assert!(table.lines().any(|l| l.starts_with("muse") && l.contains("standard") && l.contains("ok")), "{table}");
+
+    // The re-verification runs on its own and shows in the app's record.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let show = env.daemon.ctl_json(&["app", "show", "muse"]);
+        if show["last_verify_unix_ms"].is_u64() {
+            assert_eq!(show["last_verify_bad"], 0);
+            assert!(show["next_backup_unix_ms"].is_u64(), "{show}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no scheduled verification: {show}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    env.daemon.ctl_ok(&["app", "remove", "muse"]);
+    assert!(env.backup_dir("muse").join(name).exists(), "backups stay unless asked");
+    let out = env.daemon.ctl(&["backup", "list", "muse"]);
+    assert!(stderr(&out).contains("no app named"), "{}", stderr(&out));
+    let out = env.daemon.ctl(&["app", "remove", "cachemgrd"]);
+    assert!(stderr(&out).contains("own state"), "{}", stderr(&out));
+}
