@@ -12,6 +12,7 @@
 mod cipher;
 mod error;
 mod format;
+mod gcm;
 mod kem;
 mod keys;
 mod kyber;

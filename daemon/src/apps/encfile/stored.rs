@@ -254,7 +254,7 @@ pub(super) fn hex_encode(bytes: &[u8]) -> Zeroizing<String> {
 /// Decodes hex (either case) from entry `user`; the error names the entry, never the value.
 fn hex_decode(user: &str, hex: &str) -> Result<Vec<u8>, EncError> {
     let bad = |reason: String| EncError::BadEntry { user: user.to_owned(), reason };
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(bad(format!("odd number of hex characters ({})", hex.len())));
     }
     let nibble = |c: u8| match c {

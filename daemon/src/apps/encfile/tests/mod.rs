@@ -4,6 +4,7 @@
 //! The vectors live in the shared compat folder beside the workspace; a missing folder fails
 //! the tests (it is never skipped), since they are the compatibility proof.
 
+mod gcm;
 mod kyber;
 mod prop;
 mod roundtrip;
