@@ -62,7 +62,12 @@ pub async fn run(args: Args) -> Result<()> {
             None
         }
     };
-    let apps = match crate::apps::AppService::open(config.apps.clone(), &config.app_keys, &state_dir, config_path.clone()) {
+    let apps = match crate::apps::AppService::open(
+        config.apps.clone(),
+        &config.app_keys,
+        &state_dir,
+        config_path.clone(),
+    ) {
         Ok(apps) => Some(apps),
         Err(err) => {
             let notice = format!("app caches are off: {err}");

@@ -11,14 +11,23 @@ use serde_json::Value;
 const DAY_MS: u64 = 24 * 3_600_000;
 
 fn names(list: &Value, key: &str) -> Vec<String> {
-    list[key].as_array().expect(key).iter().map(|b| b["name"].as_str().expect("name").to_owned()).collect()
+    list[key]
+        .as_array()
+        .expect(key)
+        .iter()
+        .map(|b| b["name"].as_str().expect("name").to_owned())
+        .collect()
 }
 
 /// Rewrites the catalog so backup `i` (oldest first) was taken `days[i]` days before now.
 fn fabricate_ages(env: &AppsEnv, safe: &str, days: &[u64]) {
     let path = env.backup_dir(safe).join("backups.json");
-    let mut catalog: Value = serde_json::from_slice(&fs::read(&path).expect("catalog")).expect("json");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
+    let mut catalog: Value =
+        serde_json::from_slice(&fs::read(&path).expect("catalog")).expect("json");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
     let backups = catalog["backups"].as_array_mut().expect("backups");
     assert_eq!(backups.len(), days.len());
     for (backup, age) in backups.iter_mut().zip(days) {
@@ -32,7 +41,8 @@ fn retention_keeps_last_daily_and_pinned() {
     let env = AppsEnv::start("");
     let live = env.place("muse.enc", "muse/app_info_cache.enc");
     env.daemon.ctl_ok(&["app", "add", "muse", "--path", &live.display().to_string()]);
-    let pinned = env.daemon.ctl_json(&["backup", "create", "muse", "--pin", "--note", "before upgrade"]);
+    let pinned =
+        env.daemon.ctl_json(&["backup", "create", "muse", "--pin", "--note", "before upgrade"]);
     let pinned = pinned["name"].as_str().expect("name").to_owned();
     for _ in 0..7 {
         env.daemon.ctl_ok(&["backup", "create", "muse"]);
@@ -47,12 +57,26 @@ fn retention_keeps_last_daily_and_pinned() {
 
     let list = env.daemon.ctl_json(&["backup", "list", "muse"]);
     let why = |name: &str| -> Vec<String> {
-        let backup = list["backups"].as_array().expect("backups").iter().find(|b| b["name"] == name).expect("listed");
-        backup["kept_because"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        let backup = list["backups"]
+            .as_array()
+            .expect("backups")
+            .iter()
+            .find(|b| b["name"] == name)
+            .expect("listed");
+        backup["kept_because"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
     };
     assert_eq!(why(&pinned), ["pinned"]);
-    assert!(why(&oldest_first[7]).iter().any(|r| r == "last 2") && why(&oldest_first[7]).iter().any(|r| r.starts_with("daily ")));
-    assert!(why(&oldest_first[5]).iter().all(|r| r.starts_with("daily ")) && !why(&oldest_first[5]).is_empty());
+    assert!(
+        why(&oldest_first[7]).iter().any(|r| r == "last 2")
+            && why(&oldest_first[7]).iter().any(|r| r.starts_with("daily "))
+    );
+    assert!(
+        why(&oldest_first[5]).iter().all(|r| r.starts_with("daily "))
+            && !why(&oldest_first[5]).is_empty()
+    );
     assert!(why(&oldest_first[1]).is_empty(), "6 days old goes");
 
     let dry = env.daemon.ctl_json(&["backup", "prune", "muse", "--dry-run"]);
@@ -77,7 +101,15 @@ fn retention_keeps_last_daily_and_pinned() {
 fn verify_reports_a_damaged_backup_and_status_fails() {
     let env = AppsEnv::start("");
     let live = env.place("sd_runner-big.enc", "sd/app_info_cache.enc");
-    env.daemon.ctl_ok(&["app", "add", "sd", "--path", &live.display().to_string(), "--app-id", "sd_runner"]);
+    env.daemon.ctl_ok(&[
+        "app",
+        "add",
+        "sd",
+        "--path",
+        &live.display().to_string(),
+        "--app-id",
+        "sd_runner",
+    ]);
     let first = env.daemon.ctl_json(&["backup", "create", "sd"]);
     env.daemon.ctl_ok(&["backup", "create", "sd"]);
     let ok = env.daemon.ctl_json(&["backup", "verify", "sd"]);
@@ -97,7 +129,13 @@ fn verify_reports_a_damaged_backup_and_status_fails() {
     let report: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(report["bad"][0]["backup"], first["name"], "{report}");
     let list = env.daemon.ctl_json(&["app", "list"]);
-    let sd = list["apps"].as_array().expect("apps").iter().find(|a| a["name"] == "sd").expect("sd").clone();
+    let sd = list["apps"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .find(|a| a["name"] == "sd")
+        .expect("sd")
+        .clone();
     assert_eq!(sd["health"], "backup_damaged", "{sd}");
     assert_eq!(sd["last_verify_bad"], 1);
     let status = env.daemon.ctl(&["status"]);
@@ -108,13 +146,22 @@ fn verify_reports_a_damaged_backup_and_status_fails() {
 fn a_stale_app_makes_status_fail() {
     let env = AppsEnv::start("");
     let live = env.place("muse.enc", "muse/app_info_cache.enc");
-    env.daemon.ctl_ok(&["app", "add", "muse", "--path", &live.display().to_string(), "--stale-after", "2s"]);
+    env.daemon.ctl_ok(&[
+        "app",
+        "add",
+        "muse",
+        "--path",
+        &live.display().to_string(),
+        "--stale-after",
+        "2s",
+    ]);
     env.daemon.ctl_ok(&["backup", "create", "muse"]);
     assert_eq!(env.daemon.ctl(&["status"]).status.code(), Some(0));
     std::thread::sleep(Duration::from_millis(2500));
     let out = env.daemon.ctl(&["status"]);
     assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("muse") && text.contains("stale"), "{text}");
     let show = env.daemon.ctl_json(&["app", "show", "muse"]);
     assert_eq!(show["health"], "stale");
@@ -124,14 +171,24 @@ fn a_stale_app_makes_status_fail() {
 fn a_schedule_missed_while_down_runs_after_start() {
     let mut env = AppsEnv::start("");
     let live = env.place("muse.enc", "muse/app_info_cache.enc");
-    env.daemon.ctl_ok(&["app", "add", "muse", "--path", &live.display().to_string(), "--backup-every", "1h"]);
+    env.daemon.ctl_ok(&[
+        "app",
+        "add",
+        "muse",
+        "--path",
+        &live.display().to_string(),
+        "--backup-every",
+        "1h",
+    ]);
     env.daemon.ctl_ok(&["backup", "create", "muse"]);
     env.daemon.kill_hard();
     // Pretend the last backup and scheduled run were two hours ago.
     fabricate_ages(&env, "muse", &[0]);
     let path = env.backup_dir("muse").join("backups.json");
-    let mut catalog: Value = serde_json::from_slice(&fs::read(&path).expect("catalog")).expect("json");
-    let two_hours_ago = catalog["backups"][0]["created_unix_ms"].as_u64().expect("time") - 2 * 3_600_000;
+    let mut catalog: Value =
+        serde_json::from_slice(&fs::read(&path).expect("catalog")).expect("json");
+    let two_hours_ago =
+        catalog["backups"][0]["created_unix_ms"].as_u64().expect("time") - 2 * 3_600_000;
     catalog["backups"][0]["created_unix_ms"] = Value::from(two_hours_ago);
     catalog["last_scheduled_unix_ms"] = Value::from(two_hours_ago);
     // A different file, so the catch-up backup is not skipped as unchanged.

@@ -13,9 +13,19 @@ fn the_cache_managers_apps_and_backups_are_adopted() {
     let env = AppsEnv::start("");
     // The Cache Manager's own keys, added to the key store as the Python module would.
     let cm_keys = env.daemon.dir.path().join("cm-keys.json");
-    python_checker(&["keygen", "--type", "standard", "--app", "cache_manager", "--out", &cm_keys.display().to_string()]);
-    let mut keys: Value = serde_json::from_slice(&fs::read(&env.keys).expect("keys")).expect("json");
-    let generated: Value = serde_json::from_slice(&fs::read(&cm_keys).expect("cm keys")).expect("json");
+    python_checker(&[
+        "keygen",
+        "--type",
+        "standard",
+        "--app",
+        "cache_manager",
+        "--out",
+        &cm_keys.display().to_string(),
+    ]);
+    let mut keys: Value =
+        serde_json::from_slice(&fs::read(&env.keys).expect("keys")).expect("json");
+    let generated: Value =
+        serde_json::from_slice(&fs::read(&cm_keys).expect("cm keys")).expect("json");
     for (user, value) in generated["entries"].as_object().expect("entries") {
         keys["entries"][user] = value.clone();
     }
@@ -25,10 +35,16 @@ fn the_cache_managers_apps_and_backups_are_adopted() {
     let sd = env.place("sd_runner.enc", "sd/app_info_cache.enc");
     let cm_backups = env.home.join("cm-backups");
     fs::create_dir_all(cm_backups.join("muse")).expect("backup dir");
-    fs::copy(vectors_dir().join("muse-flag0.enc"), cm_backups.join("muse/muse_20260101_120000.enc")).expect("b1");
-    fs::copy(vectors_dir().join("muse.enc"), cm_backups.join("muse/muse_20260102_120000.enc")).expect("b2");
+    fs::copy(
+        vectors_dir().join("muse-flag0.enc"),
+        cm_backups.join("muse/muse_20260101_120000.enc"),
+    )
+    .expect("b1");
+    fs::copy(vectors_dir().join("muse.enc"), cm_backups.join("muse/muse_20260102_120000.enc"))
+        .expect("b2");
     let torn = fs::read(vectors_dir().join("muse.enc")).expect("muse");
-    fs::write(cm_backups.join("muse/muse_20260103_120000.enc"), &torn[..torn.len() / 2]).expect("torn");
+    fs::write(cm_backups.join("muse/muse_20260103_120000.enc"), &torn[..torn.len() / 2])
+        .expect("torn");
     fs::write(
         cm_backups.join("muse/muse_backups.json"),
         serde_json::to_vec(&json!([{"filename": "muse_20260101_120000.enc", "timestamp": "2026-01-01T12:00:00", "note": "before the big update"}])).expect("json"),
@@ -49,26 +65,58 @@ fn the_cache_managers_apps_and_backups_are_adopted() {
     fs::write(&plain, serde_json::to_vec(&list).expect("json")).expect("plain");
     let cache = env.home.join("cache_manager/app_info_cache.enc");
     fs::create_dir_all(cache.parent().expect("parent")).expect("dir");
-    python_checker(&["encrypt", "--keys", &env.keys.display().to_string(), "--app", "cache_manager", &plain.display().to_string(), &cache.display().to_string()]);
+    python_checker(&[
+        "encrypt",
+        "--keys",
+        &env.keys.display().to_string(),
+        "--app",
+        "cache_manager",
+        &plain.display().to_string(),
+        &cache.display().to_string(),
+    ]);
 
-    let report = env.daemon.ctl_json(&["app", "import-cache-manager", "--cache", &cache.display().to_string()]);
-    let apps: Vec<&str> = report["apps"].as_array().expect("apps").iter().filter_map(Value::as_str).collect();
+    let report = env.daemon.ctl_json(&[
+        "app",
+        "import-cache-manager",
+        "--cache",
+        &cache.display().to_string(),
+    ]);
+    let apps: Vec<&str> =
+        report["apps"].as_array().expect("apps").iter().filter_map(Value::as_str).collect();
     assert_eq!(apps, ["muse", "SD Runner"], "{report}");
     assert_eq!(report["backups"], 2, "{report}");
-    let skipped: Vec<&str> = report["skipped"].as_array().expect("skipped").iter().filter_map(Value::as_str).collect();
-    assert!(skipped.iter().any(|s| s.contains("muse_20260103_120000.enc") && s.contains("does not decrypt")), "{skipped:?}");
+    let skipped: Vec<&str> =
+        report["skipped"].as_array().expect("skipped").iter().filter_map(Value::as_str).collect();
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s.contains("muse_20260103_120000.enc") && s.contains("does not decrypt")),
+        "{skipped:?}"
+    );
     assert!(skipped.iter().any(|s| s.starts_with("gone:")), "{skipped:?}");
 
     let backups = env.daemon.ctl_json(&["backup", "list", "muse"]);
     let list = backups["backups"].as_array().expect("backups");
     assert_eq!(list.len(), 2);
     assert!(list.iter().all(|b| b["source"] == "imported"));
-    let first = list.iter().find(|b| b["name"] == "muse_20260101_120000.enc").expect("adopted under its name");
+    let first = list
+        .iter()
+        .find(|b| b["name"] == "muse_20260101_120000.enc")
+        .expect("adopted under its name");
     assert_eq!(first["note"], "before the big update");
-    assert_eq!(env.daemon.ctl_json(&["app", "show", "SD Runner"])["strategy"], "standard", "the keyring's type, not the label");
+    assert_eq!(
+        env.daemon.ctl_json(&["app", "show", "SD Runner"])["strategy"],
+        "standard",
+        "the keyring's type, not the label"
+    );
     // The originals stay where they were.
     assert!(cm_backups.join("muse/muse_20260101_120000.enc").exists());
     // Importing again adds nothing twice.
-    let again = env.daemon.ctl_json(&["app", "import-cache-manager", "--cache", &cache.display().to_string()]);
+    let again = env.daemon.ctl_json(&[
+        "app",
+        "import-cache-manager",
+        "--cache",
+        &cache.display().to_string(),
+    ]);
     assert_eq!(again["backups"], 0, "{again}");
 }

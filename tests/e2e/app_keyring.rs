@@ -20,12 +20,27 @@ fn secret_service_keys_written_by_python_work_both_ways() {
     let live = home.join("sd/app_info_cache.enc");
     fs::create_dir_all(live.parent().expect("parent")).expect("dir");
     fs::copy(vectors_dir().join("sd_runner.enc"), &live).expect("vector");
-    fs::write(&daemon.config, format!("[apps]\nallowed_dirs = [{:?}]\n", home.display().to_string())).expect("config");
+    fs::write(
+        &daemon.config,
+        format!("[apps]\nallowed_dirs = [{:?}]\n", home.display().to_string()),
+    )
+    .expect("config");
     let helpers = write_keyring_helpers(&dir);
-    let mut users: Vec<String> = ["encryptor_type", "passphrase", "salt", "nonce", "tag", "encrypted_priv__count", "public_key__count", "encrypted_priv", "public_key", "key_rotated_at"]
-        .iter()
-        .map(|p| format!("sd_runner__{p}"))
-        .collect();
+    let mut users: Vec<String> = [
+        "encryptor_type",
+        "passphrase",
+        "salt",
+        "nonce",
+        "tag",
+        "encrypted_priv__count",
+        "public_key__count",
+        "encrypted_priv",
+        "public_key",
+        "key_rotated_at",
+    ]
+    .iter()
+    .map(|p| format!("sd_runner__{p}"))
+    .collect();
     for i in 1..12 {
         users.push(format!("sd_runner__encrypted_priv__{i}"));
         users.push(format!("sd_runner__public_key__{i}"));
@@ -65,10 +80,26 @@ fn secret_service_keys_written_by_python_work_both_ways() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    let out = daemon.ctl(&["app", "add", "nobody", "--path", &live.display().to_string(), "--app-id", "nobody"]);
+    let out = daemon.ctl(&[
+        "app",
+        "add",
+        "nobody",
+        "--path",
+        &live.display().to_string(),
+        "--app-id",
+        "nobody",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("nobody__encryptor_type"), "names the missing entry: {err}");
-    let info = daemon.ctl_json(&["app", "add", "sd-runner", "--path", &live.display().to_string(), "--app-id", "sd_runner"]);
+    let info = daemon.ctl_json(&[
+        "app",
+        "add",
+        "sd-runner",
+        "--path",
+        &live.display().to_string(),
+        "--app-id",
+        "sd_runner",
+    ]);
     assert_eq!(info["strategy"], "standard", "{info}\n{}", report());
     daemon.ctl_ok(&["backup", "create", "sd-runner"]);
     let migrated = daemon.ctl_json(&["app", "migrate", "sd-runner", "--new-keys"]);
@@ -85,14 +116,31 @@ fn secret_service_keys_written_by_python_work_both_ways() {
     assert!(status.success(), "session failed: {}", report());
 
     // What Python's keyring now returns is the new key set, and it opens the live file.
-    let after: Value = serde_json::from_slice(&fs::read(dir.join("after.json")).expect("after.json")).expect("json");
-    let entries: serde_json::Map<String, Value> =
-        after.as_object().expect("object").iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let after: Value =
+        serde_json::from_slice(&fs::read(dir.join("after.json")).expect("after.json"))
+            .expect("json");
+    let entries: serde_json::Map<String, Value> = after
+        .as_object()
+        .expect("object")
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     assert!(entries.contains_key("sd_runner__key_rotated_at"), "{after}");
-    let original: Value = serde_json::from_slice(&fs::read(vectors_dir().join("keyring.json")).expect("vector")).expect("json");
-    assert_ne!(entries["sd_runner__public_key"], original["entries"]["sd_runner__public_key"], "new keys in the keyring");
+    let original: Value =
+        serde_json::from_slice(&fs::read(vectors_dir().join("keyring.json")).expect("vector"))
+            .expect("json");
+    assert_ne!(
+        entries["sd_runner__public_key"], original["entries"]["sd_runner__public_key"],
+        "new keys in the keyring"
+    );
     let keys = dir.join("python-view.json");
-    fs::write(&keys, serde_json::to_vec(&json!({"service": SERVICE, "entries": entries})).expect("json")).expect("keys");
-    let plain = python_decrypt_with(&keys, "sd_runner", &live).expect("Python's keys open the migrated file");
+    fs::write(
+        &keys,
+        serde_json::to_vec(&json!({"service": SERVICE, "entries": entries})).expect("json"),
+    )
+    .expect("keys");
+    let plain = python_decrypt_with(&keys, "sd_runner", &live)
+        .expect("Python's keys open the migrated file");
     assert_eq!(serde_json::from_str::<Value>(&plain).expect("json"), vector_json("sd_runner.json"));
 }

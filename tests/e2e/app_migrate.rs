@@ -14,7 +14,15 @@ fn entries(env: &AppsEnv) -> serde_json::Map<String, Value> {
 
 fn register_with_backups(env: &AppsEnv) -> (std::path::PathBuf, Vec<String>) {
     let live = env.place("sd_runner.enc", "sd/app_info_cache.enc");
-    env.daemon.ctl_ok(&["app", "add", "sd", "--path", &live.display().to_string(), "--app-id", "sd_runner"]);
+    env.daemon.ctl_ok(&[
+        "app",
+        "add",
+        "sd",
+        "--path",
+        &live.display().to_string(),
+        "--app-id",
+        "sd_runner",
+    ]);
     let mut names = Vec::new();
     for _ in 0..2 {
         let backup = env.daemon.ctl_json(&["backup", "create", "sd"]);
@@ -40,9 +48,14 @@ fn migrate_re_encrypts_the_file_and_every_backup() {
     assert_eq!(after["muse__public_key"], before["muse__public_key"], "other apps untouched");
 
     let expected = vector_json("sd_runner.json");
-    let opened = env.python_decrypt("sd_runner", &live).expect("Python opens the live file with the new keys");
+    let opened = env
+        .python_decrypt("sd_runner", &live)
+        .expect("Python opens the live file with the new keys");
     assert_eq!(serde_json::from_str::<Value>(&opened).expect("json"), expected);
-    assert!(cachemgr_e2e::apps::python_decrypt_with(&old_keys, "sd_runner", &live).is_err(), "old keys no longer open it");
+    assert!(
+        cachemgr_e2e::apps::python_decrypt_with(&old_keys, "sd_runner", &live).is_err(),
+        "old keys no longer open it"
+    );
     for name in &backups {
         let file = env.backup_dir("sd").join(name);
         let plain = env.python_decrypt("sd_runner", &file).expect("backup re-encrypted");
@@ -52,7 +65,8 @@ fn migrate_re_encrypts_the_file_and_every_backup() {
     assert_eq!(verify["bad"].as_array().map(Vec::len), Some(0), "{verify}");
 
     // And on to round-3 Kyber: the checker's kyber-py opens the result.
-    let quantum = env.daemon.ctl_json(&["app", "migrate", "sd", "--new-keys", "--strategy", "quantum"]);
+    let quantum =
+        env.daemon.ctl_json(&["app", "migrate", "sd", "--new-keys", "--strategy", "quantum"]);
     assert_eq!(quantum["strategy"], "quantum");
     assert_eq!(entries(&env)["sd_runner__encryptor_type"], "quantum");
     let opened = env.python_decrypt("sd_runner", &live).expect("quantum file opens in Python");
@@ -77,7 +91,8 @@ fn a_failure_midway_leaves_the_old_keys_and_files_usable() {
     assert_eq!(entries(&env), before, "the old keyring entries are back");
     assert_eq!(fs::read(&live).expect("live"), live_before, "the live file is the old one");
     for name in &backups {
-        env.python_decrypt("sd_runner", &env.backup_dir("sd").join(name)).expect("old backups open with the old keys");
+        env.python_decrypt("sd_runner", &env.backup_dir("sd").join(name))
+            .expect("old backups open with the old keys");
     }
     let verify = env.daemon.ctl_json(&["backup", "verify", "sd"]);
     assert_eq!(verify["bad"].as_array().map(Vec::len), Some(0), "{verify}");

@@ -23,7 +23,8 @@ fn vectors_register_back_up_and_restore() {
     let live = env.place("sd_runner.enc", "sd-runner/app_info_cache.enc");
     let path = live.display().to_string();
     // The strategy is read from the keyring (sd_runner__encryptor_type).
-    let info = env.daemon.ctl_json(&["app", "add", "sd-runner", "--path", &path, "--app-id", "sd_runner"]);
+    let info =
+        env.daemon.ctl_json(&["app", "add", "sd-runner", "--path", &path, "--app-id", "sd_runner"]);
     assert_eq!(info["strategy"], "standard", "{info}");
     assert_eq!(info["health"], "ok", "{info}");
 
@@ -54,8 +55,12 @@ fn vectors_register_back_up_and_restore() {
     let again = env.daemon.ctl_json(&["backup", "restore", "sd-runner", &name]);
     assert!(again["saved_as"].is_string(), "{again}");
     let list = env.daemon.ctl_json(&["backup", "list", "sd-runner"]);
-    let sources: Vec<&str> =
-        list["backups"].as_array().expect("backups").iter().filter_map(|b| b["source"].as_str()).collect();
+    let sources: Vec<&str> = list["backups"]
+        .as_array()
+        .expect("backups")
+        .iter()
+        .filter_map(|b| b["source"].as_str())
+        .collect();
     assert!(sources.contains(&"before_restore"), "{list}");
     assert_eq!(env.daemon.ctl_json(&["status"])["healthy"], true);
 }
@@ -71,13 +76,24 @@ fn inspect_shows_structure_and_set_changes_a_value_python_reads() {
     assert_eq!(nodes[0]["pointer"], "");
     assert!(nodes.iter().any(|n| n["pointer"] == "/info" && n["kind"] == "object"), "{inspected}");
     assert!(nodes.iter().all(|n| n.get("value").is_none()), "values shown without --show-values");
-    let leaf = env.daemon.ctl_json(&["app", "inspect", "muse", "--pointer", "/info/setting_0", "--show-values"]);
+    let leaf = env.daemon.ctl_json(&[
+        "app",
+        "inspect",
+        "muse",
+        "--pointer",
+        "/info/setting_0",
+        "--show-values",
+    ]);
     assert_eq!(leaf["nodes"][0]["value"], "\"value 0 \\u00e9 \\u2713\"", "{leaf}");
 
     let out = env.daemon.ctl_json(&["app", "set", "muse", "/info/setting_0", "\"changed ✓\""]);
     assert!(out["backup"].is_string(), "{out}");
     let plain = env.python_decrypt("muse", &live).expect("python opens the modified file");
-    assert!(plain.contains(r#""setting_0": "changed \u2713""#), "written like json.dumps: {}", &plain[..200.min(plain.len())]);
+    assert!(
+        plain.contains(r#""setting_0": "changed \u2713""#),
+        "written like json.dumps: {}",
+        &plain[..200.min(plain.len())]
+    );
     let mut expected = vector_json("muse.json");
     expected["info"]["setting_0"] = serde_json::json!("changed ✓");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&plain).expect("json"), expected);
@@ -110,7 +126,8 @@ fn app_add_refuses_bad_input_clearly() {
 
     let empty = env.home.join("empty.enc");
     fs::write(&empty, b"").expect("empty");
-    let out = app_add(&env, &["x", "--path", &empty.display().to_string(), "--app-id", "sd_runner"]);
+    let out =
+        app_add(&env, &["x", "--path", &empty.display().to_string(), "--app-id", "sd_runner"]);
     assert!(stderr(&out).contains("empty (0 bytes)"), "{}", stderr(&out));
 
     let huge = env.home.join("huge.enc");
@@ -128,18 +145,24 @@ fn app_add_refuses_bad_input_clearly() {
     assert_eq!(out.status.code(), Some(2), "unknown strategy is a usage error");
 
     let out = app_add(&env, &["x", "--path", &good, "--app-id", "nobody"]);
-    assert!(stderr(&out).contains("nobody__encryptor_type"), "names the missing entry: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nobody__encryptor_type"),
+        "names the missing entry: {}",
+        stderr(&out)
+    );
 
     env.daemon.ctl_ok(&["app", "add", "sd", "--path", &good, "--app-id", "sd_runner"]);
     let other = env.place("sd_runner.enc", "sd2/app_info_cache.enc");
-    let out = app_add(&env, &["sd", "--path", &other.display().to_string(), "--app-id", "sd_runner"]);
+    let out =
+        app_add(&env, &["sd", "--path", &other.display().to_string(), "--app-id", "sd_runner"]);
     assert!(stderr(&out).contains("already registered"), "{}", stderr(&out));
     let out = app_add(&env, &["../evil", "--path", &good]);
     assert!(stderr(&out).contains("contains"), "{}", stderr(&out));
 
     // Nothing was lost: the one good app is there and backs up.
     let list = env.daemon.ctl_json(&["app", "list"]);
-    let names: Vec<&str> = list["apps"].as_array().expect("apps").iter().filter_map(|a| a["name"].as_str()).collect();
+    let names: Vec<&str> =
+        list["apps"].as_array().expect("apps").iter().filter_map(|a| a["name"].as_str()).collect();
     assert_eq!(names, ["cachemgrd", "sd"]);
     env.daemon.ctl_ok(&["backup", "create", "sd"]);
 }
@@ -150,10 +173,20 @@ fn quantum_and_plain_files_register() {
     // A quantum key pair made by the independent Python implementation (kyber-py), and a
     // file it encrypted: the daemon must open both.
     let keys = env.keys.clone();
-    let mut all: serde_json::Value = serde_json::from_str(&fs::read_to_string(&keys).expect("keys")).expect("json");
+    let mut all: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&keys).expect("keys")).expect("json");
     let quantum_keys = env.daemon.dir.path().join("quantum-keys.json");
-    cachemgr_e2e::apps::python_checker(&["keygen", "--type", "quantum", "--app", "weidr", "--out", &quantum_keys.display().to_string()]);
-    let generated: serde_json::Value = serde_json::from_str(&fs::read_to_string(&quantum_keys).expect("q")).expect("json");
+    cachemgr_e2e::apps::python_checker(&[
+        "keygen",
+        "--type",
+        "quantum",
+        "--app",
+        "weidr",
+        "--out",
+        &quantum_keys.display().to_string(),
+    ]);
+    let generated: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&quantum_keys).expect("q")).expect("json");
     for (user, value) in generated["entries"].as_object().expect("entries") {
         all["entries"][user] = value.clone();
     }
@@ -163,8 +196,13 @@ fn quantum_and_plain_files_register() {
     let live = env.home.join("weidr/app_info_cache.enc");
     fs::create_dir_all(live.parent().expect("parent")).expect("dir");
     cachemgr_e2e::apps::python_checker(&[
-        "encrypt", "--keys", &keys.display().to_string(), "--app", "weidr",
-        &plain.display().to_string(), &live.display().to_string(),
+        "encrypt",
+        "--keys",
+        &keys.display().to_string(),
+        "--app",
+        "weidr",
+        &plain.display().to_string(),
+        &live.display().to_string(),
     ]);
     let info = env.daemon.ctl_json(&["app", "add", "Weidr", "--path", &live.display().to_string()]);
     assert_eq!(info["strategy"], "quantum", "{info}");
@@ -174,7 +212,15 @@ fn quantum_and_plain_files_register() {
 
     let json = env.home.join("app_info_cache.json");
     fs::write(&json, br#"{"fallback": true}"#).expect("json");
-    let info = env.daemon.ctl_json(&["app", "add", "fallback", "--path", &json.display().to_string(), "--strategy", "none"]);
+    let info = env.daemon.ctl_json(&[
+        "app",
+        "add",
+        "fallback",
+        "--path",
+        &json.display().to_string(),
+        "--strategy",
+        "none",
+    ]);
     assert_eq!(info["strategy"], "none");
     fs::write(&json, b"{torn").expect("torn");
     let out = env.daemon.ctl(&["backup", "create", "fallback"]);
@@ -188,8 +234,15 @@ fn list_table_external_copies_scheduled_verification_and_remove() {
     let live = env.place("muse.enc", "muse/app_info_cache.enc");
     let external = env.home.join("usb-drive");
     env.daemon.ctl_ok(&[
-        "app", "add", "muse", "--path", &live.display().to_string(), "--external-dir",
-        &external.display().to_string(), "--backup-every", "6h",
+        "app",
+        "add",
+        "muse",
+        "--path",
+        &live.display().to_string(),
+        "--external-dir",
+        &external.display().to_string(),
+        "--backup-every",
+        "6h",
     ]);
     let backup = env.daemon.ctl_json(&["backup", "create", "muse"]);
     let name = backup["name"].as_str().expect("name");
@@ -201,7 +254,10 @@ fn list_table_external_copies_scheduled_verification_and_remove() {
     for header in ["NAME", "STRATEGY", "BACKUPS", "NEXT", "STATE"] {
         assert!(table.contains(header), "{table}");
     }
-    assert!(table.lines().any(|l| l.starts_with("muse") && l.contains("standard") && l.contains("ok")), "{table}");
+    assert!(
+        table.lines().any(|l| l.starts_with("muse") && l.contains("standard") && l.contains("ok")),
+        "{table}"
+    );
 
     // The re-verification runs on its own and shows in the app's record.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

@@ -1,10 +1,10 @@
 //! End-to-end tests: the real `cachemgrd` and `cachectl` over a real socket in a temp dir.
 
 mod app_backups;
-mod app_migrate;
-mod app_watch;
 mod app_import;
 mod app_keyring;
+mod app_migrate;
+mod app_watch;
 mod apps;
 mod bad_input;
 mod disk;

@@ -91,7 +91,11 @@ pub fn python_decrypt_with(keys: &Path, app_id: &str, file: &Path) -> Result<Str
 /// Runs the Python checker with `args`; panics with its stderr on failure.
 pub fn python_checker(args: &[&str]) -> String {
     let out = Command::new(python()).arg(checker()).args(args).output().expect("run enc_check.py");
-    assert!(out.status.success(), "enc_check.py {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "enc_check.py {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

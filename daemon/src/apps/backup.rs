@@ -151,9 +151,20 @@ impl AppService {
             pinned: request.pin,
             note: request.note,
         };
-        let (record, external_error) =
-            write_backup(&dir, &safe, &mut catalog, backup, app.external_dir.as_deref(), &mut report)
-                .map_err(|err| AppError::storage(format!("cannot write a backup of {:?} into {}", app.name, dir.display()), err))?;
+        let (record, external_error) = write_backup(
+            &dir,
+            &safe,
+            &mut catalog,
+            backup,
+            app.external_dir.as_deref(),
+            &mut report,
+        )
+        .map_err(|err| {
+            AppError::storage(
+                format!("cannot write a backup of {:?} into {}", app.name, dir.display()),
+                err,
+            )
+        })?;
         self.save_catalog(app, &catalog)?;
         if let Some(err) = &external_error {
             tracing::warn!(app = %app.name, "{err}");
@@ -179,8 +190,9 @@ impl AppService {
     fn state_snapshot(&self) -> Result<Vec<u8>, AppError> {
         let registry_path = self.with_registry(|r| r.path().to_path_buf());
         let registry: serde_json::Value = match std::fs::read(&registry_path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|err| AppError::Corrupt(format!("{} is damaged: {err}", registry_path.display())))?,
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| {
+                AppError::Corrupt(format!("{} is damaged: {err}", registry_path.display()))
+            })?,
             Err(_) => serde_json::Value::Null,
         };
         let config = self.config_path.as_ref().and_then(|p| std::fs::read_to_string(p).ok());

@@ -31,12 +31,20 @@ impl AppService {
         let service = self.clone();
         tokio::task::spawn_blocking(move || {
             let copy = service.take_copy(&app, &codec)?;
-            let plain = codec.open(&copy.bytes).map_err(|e| AppError::corrupt(app.path.display(), &e))?;
-            let value: Value = serde_json::from_slice(&plain)
-                .map_err(|e| AppError::Corrupt(format!("{} decrypts but is not JSON: {e}", app.path.display())))?;
+            let plain =
+                codec.open(&copy.bytes).map_err(|e| AppError::corrupt(app.path.display(), &e))?;
+            let value: Value = serde_json::from_slice(&plain).map_err(|e| {
+                AppError::Corrupt(format!("{} decrypts but is not JSON: {e}", app.path.display()))
+            })?;
             let pointer = pointer.unwrap_or_default();
-            describe(&value, &pointer, depth.unwrap_or(DEFAULT_DEPTH), show_values)
-                .ok_or_else(|| AppError::Invalid(format!("{pointer:?} does not exist in the cache of {:?}", app.name)))
+            describe(&value, &pointer, depth.unwrap_or(DEFAULT_DEPTH), show_values).ok_or_else(
+                || {
+                    AppError::Invalid(format!(
+                        "{pointer:?} does not exist in the cache of {:?}",
+                        app.name
+                    ))
+                },
+            )
         })
         .await
         .map_err(|e| AppError::Storage(format!("the inspect task failed: {e}")))?
@@ -44,16 +52,28 @@ impl AppService {
 
     /// Replaces the value at `pointer` with `value_json`; returns the name of the backup of
     /// the file as it was.
-    pub async fn set_value(self: &Arc<Self>, name: &str, pointer: String, value_json: String) -> Result<String, AppError> {
-        let new: Value = serde_json::from_str(&value_json)
-            .map_err(|e| AppError::Invalid(format!("the new value is not JSON ({e}); quote strings, e.g. '\"text\"'")))?;
+    pub async fn set_value(
+        self: &Arc<Self>,
+        name: &str,
+        pointer: String,
+        value_json: String,
+    ) -> Result<String, AppError> {
+        let new: Value = serde_json::from_str(&value_json).map_err(|e| {
+            AppError::Invalid(format!(
+                "the new value is not JSON ({e}); quote strings, e.g. '\"text\"'"
+            ))
+        })?;
         if !pointer.is_empty() && !pointer.starts_with('/') {
-            return Err(AppError::Invalid(format!("{pointer:?} is not a JSON pointer (it must start with '/')")));
+            return Err(AppError::Invalid(format!(
+                "{pointer:?} is not a JSON pointer (it must start with '/')"
+            )));
         }
         let _op = self.try_lock(name).await?;
         let app = self.record(name)?;
         if app.builtin {
-            return Err(AppError::Invalid(format!("{name:?} is the daemon's own state; change it with cachectl, not by pointer")));
+            return Err(AppError::Invalid(format!(
+                "{name:?} is the daemon's own state; change it with cachectl, not by pointer"
+            )));
         }
         let codec = self.codec(&app).await?;
         let service = self.clone();

@@ -50,12 +50,15 @@ impl AppService {
             Some(path) => PathBuf::from(path),
             None => default_cache_location()?,
         };
-        let codec = AppCodec::Encrypted(self.keys.pair(DEFAULT_SERVICE, CACHE_MANAGER_APP_ID).await?);
+        let codec =
+            AppCodec::Encrypted(self.keys.pair(DEFAULT_SERVICE, CACHE_MANAGER_APP_ID).await?);
         let bytes = read_file(&cache, self.config.max_file_bytes.as_u64())?;
         let plain = codec.open(&bytes).map_err(|e| AppError::corrupt(cache.display(), &e))?;
-        let list: Value = serde_json::from_slice(&plain)
-            .map_err(|e| AppError::Corrupt(format!("{} decrypts but is not JSON: {e}", cache.display())))?;
-        let applications = list.get("applications").and_then(Value::as_array).cloned().unwrap_or_default();
+        let list: Value = serde_json::from_slice(&plain).map_err(|e| {
+            AppError::Corrupt(format!("{} decrypts but is not JSON: {e}", cache.display()))
+        })?;
+        let applications =
+            list.get("applications").and_then(Value::as_array).cloned().unwrap_or_default();
         let backup_root = backups
             .map(PathBuf::from)
             .or_else(|| list.get("external_backup_dir").and_then(Value::as_str).map(PathBuf::from))
@@ -80,7 +83,12 @@ impl AppService {
             }
         }
         progress("import", total, total, "steps");
-        tracing::info!(apps = report.apps.len(), backups = report.backups, skipped = report.skipped.len(), "imported from the Cache Manager");
+        tracing::info!(
+            apps = report.apps.len(),
+            backups = report.backups,
+            skipped = report.skipped.len(),
+            "imported from the Cache Manager"
+        );
         Ok(report)
     }
 
@@ -92,11 +100,18 @@ impl AppService {
         backup_root: Option<&Path>,
         owner_uid: u32,
     ) -> Result<(bool, u64, Vec<String>), AppError> {
-        let text = |key: &str| entry.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
-        let path = text("cache_location").ok_or_else(|| AppError::Invalid("no cache_location".to_owned()))?;
+        let text = |key: &str| {
+            entry.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
+        };
+        let path = text("cache_location")
+            .ok_or_else(|| AppError::Invalid("no cache_location".to_owned()))?;
         let registered = match self.record(name) {
             Ok(existing) if existing.path == Path::new(&path) => false,
-            Ok(_) => return Err(AppError::Invalid(format!("an app named {name:?} with another file is already registered"))),
+            Ok(_) => {
+                return Err(AppError::Invalid(format!(
+                    "an app named {name:?} with another file is already registered"
+                )))
+            }
             Err(_) => {
                 let strategy = match text("encryption_strategy").as_deref() {
                     Some("none") => Some(AppStrategy::None),
@@ -122,9 +137,10 @@ impl AppService {
                 let _op = self.lock(name).await;
                 let service = self.clone();
                 let root = root.to_path_buf();
-                let (adopted, why) = tokio::task::spawn_blocking(move || service.adopt(&app, &codec, &root))
-                    .await
-                    .map_err(|e| AppError::Storage(format!("the import task failed: {e}")))??;
+                let (adopted, why) =
+                    tokio::task::spawn_blocking(move || service.adopt(&app, &codec, &root))
+                        .await
+                        .map_err(|e| AppError::Storage(format!("the import task failed: {e}")))??;
                 skipped.extend(why);
                 adopted
             }
@@ -134,7 +150,12 @@ impl AppService {
     }
 
     /// Copies the backups of `app` found under `root` that decrypt. Blocking; lock held.
-    fn adopt(&self, app: &AppRecord, codec: &AppCodec, root: &Path) -> Result<(u64, Vec<String>), AppError> {
+    fn adopt(
+        &self,
+        app: &AppRecord,
+        codec: &AppCodec,
+        root: &Path,
+    ) -> Result<(u64, Vec<String>), AppError> {
         let safe = safe_name(&app.name);
         let found: Vec<Found> = find_backups(root, &app.name, &safe);
         let metadata = backup_metadata(root, &app.name, &safe);
@@ -151,7 +172,10 @@ impl AppService {
                 }
             };
             if let Err(err) = codec.verify(&bytes) {
-                skipped.push(format!("{}: does not decrypt ({err}); left where it is", file.path.display()));
+                skipped.push(format!(
+                    "{}: does not decrypt ({err}); left where it is",
+                    file.path.display()
+                ));
                 continue;
             }
             let sha256 = sha256_hex(&bytes);
@@ -159,7 +183,10 @@ impl AppService {
                 continue;
             }
             let meta = metadata.get(&file.name);
-            let created = meta.and_then(|m| m.created_unix_ms).or(file.created_unix_ms).unwrap_or_else(unix_ms_now);
+            let created = meta
+                .and_then(|m| m.created_unix_ms)
+                .or(file.created_unix_ms)
+                .unwrap_or_else(unix_ms_now);
             let mut name = file.name.clone();
             let mut n = 2;
             while catalog.has(&name) || dir.join(&name).exists() {
@@ -167,8 +194,9 @@ impl AppService {
                 n += 1;
             }
             std::fs::create_dir_all(&dir).map_err(|e| AppError::storage(dir.display(), e))?;
-            write_with_progress(&dir.join(&name), &bytes, &mut |_, _| {})
-                .map_err(|e| AppError::storage(format!("cannot copy {}", file.path.display()), e))?;
+            write_with_progress(&dir.join(&name), &bytes, &mut |_, _| {}).map_err(|e| {
+                AppError::storage(format!("cannot copy {}", file.path.display()), e)
+            })?;
             catalog.add(BackupRecord {
                 name,
                 created_unix_ms: created,
@@ -178,7 +206,9 @@ impl AppService {
                 verified_unix_ms: Some(unix_ms_now()),
                 verify_error: None,
                 pinned: meta.is_some_and(|m| m.pinned),
-                note: meta.and_then(|m| m.note.clone()).or_else(|| Some(format!("imported from {}", file.path.display()))),
+                note: meta
+                    .and_then(|m| m.note.clone())
+                    .or_else(|| Some(format!("imported from {}", file.path.display()))),
                 source: BackupSource::Imported,
                 external_path: None,
             });
@@ -192,7 +222,9 @@ impl AppService {
 /// Where the Cache Manager keeps its cache by default, or an error listing where it looked.
 fn default_cache_location() -> Result<PathBuf, AppError> {
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    let data = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".local/share"));
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".local/share"));
     let candidates = [
         data.join("cache_manager/app_info_cache.enc"),
         home.join(".config/cache_manager/app_info_cache.enc"),
@@ -200,6 +232,9 @@ fn default_cache_location() -> Result<PathBuf, AppError> {
     ];
     candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
         let list: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-        AppError::Invalid(format!("no Cache Manager cache found (looked at {}); pass --cache FILE", list.join(", ")))
+        AppError::Invalid(format!(
+            "no Cache Manager cache found (looked at {}); pass --cache FILE",
+            list.join(", ")
+        ))
     })
 }

@@ -54,7 +54,11 @@ pub fn find_backups(root: &Path, name: &str, safe: &str) -> Vec<Found> {
             if found.iter().any(|f| f.name == file_name) {
                 continue;
             }
-            found.push(Found { path: entry.path(), name: file_name, created_unix_ms: Some(created) });
+            found.push(Found {
+                path: entry.path(),
+                name: file_name,
+                created_unix_ms: Some(created),
+            });
         }
     }
     found.sort_by_key(|f| f.created_unix_ms);
@@ -73,14 +77,18 @@ pub fn backup_metadata(root: &Path, name: &str, safe: &str) -> HashMap<String, M
             };
             let list = match &value {
                 Value::Array(list) => list.clone(),
-                Value::Object(map) => map.get("backups").and_then(Value::as_array).cloned().unwrap_or_default(),
+                Value::Object(map) => {
+                    map.get("backups").and_then(Value::as_array).cloned().unwrap_or_default()
+                }
                 _ => Vec::new(),
             };
             for item in list {
                 let Some(file_name) = ["filename", "file", "name", "backup_file", "path"]
                     .iter()
                     .find_map(|k| item.get(*k).and_then(Value::as_str))
-                    .and_then(|p| Path::new(p).file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .and_then(|p| {
+                        Path::new(p).file_name().map(|n| n.to_string_lossy().into_owned())
+                    })
                 else {
                     continue;
                 };

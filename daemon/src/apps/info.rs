@@ -76,7 +76,9 @@ pub fn settings_of(app: &AppRecord) -> AppSettings {
         keep_weekly: Some(app.keep.weekly),
         keep_monthly: Some(app.keep.monthly),
         stale_after_ms: Some(app.stale_after_ms),
-        external_dir: Some(app.external_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default()),
+        external_dir: Some(
+            app.external_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default(),
+        ),
     }
 }
 
@@ -95,7 +97,9 @@ fn health(
     }
     match &observed.live_problem {
         Some(LiveProblem::Missing(why)) => return (AppHealth::FileMissing, Some(why.clone())),
-        Some(LiveProblem::Unreadable(why)) => return (AppHealth::FileUnreadable, Some(why.clone())),
+        Some(LiveProblem::Unreadable(why)) => {
+            return (AppHealth::FileUnreadable, Some(why.clone()))
+        }
         None => {}
     }
     if catalog.last_verify_bad > 0 {
@@ -107,20 +111,34 @@ fn health(
             .collect();
         return (
             AppHealth::BackupDamaged,
-            Some(format!("{} backup(s) failed verification: {}", catalog.last_verify_bad, bad.join(", "))),
+            Some(format!(
+                "{} backup(s) failed verification: {}",
+                catalog.last_verify_bad,
+                bad.join(", ")
+            )),
         );
     }
     let since = last_good.unwrap_or(app.added_unix_ms);
     if now.saturating_sub(since) > app.stale_after_ms {
-        let age = humantime::format_duration(std::time::Duration::from_secs(now.saturating_sub(since) / 1000));
-        let what = if last_good.is_some() { "the last good backup is" } else { "no good backup; registered" };
+        let age = humantime::format_duration(std::time::Duration::from_secs(
+            now.saturating_sub(since) / 1000,
+        ));
+        let what = if last_good.is_some() {
+            "the last good backup is"
+        } else {
+            "no good backup; registered"
+        };
         return (AppHealth::Stale, Some(format!("{what} {age} old")));
     }
     (AppHealth::Ok, None)
 }
 
 /// A stored backup as the protocol shows it.
-pub fn backup_info(dir: &std::path::Path, record: &BackupRecord, kept_because: Vec<String>) -> BackupInfo {
+pub fn backup_info(
+    dir: &std::path::Path,
+    record: &BackupRecord,
+    kept_because: Vec<String>,
+) -> BackupInfo {
     BackupInfo {
         name: record.name.clone(),
         path: dir.join(&record.name).display().to_string(),

@@ -26,19 +26,39 @@ pub fn to_python_json(value: &Value) -> Vec<u8> {
 struct PythonFormatter;
 
 impl serde_json::ser::Formatter for PythonFormatter {
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if first { Ok(()) } else { w.write_all(b", ") }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
     }
 
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if first { Ok(()) } else { w.write_all(b", ") }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
     }
 
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         w.write_all(b": ")
     }
 
-    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         let mut start = 0;
         for (i, ch) in fragment.char_indices() {
             if ch.is_ascii() {
@@ -72,11 +92,20 @@ impl serde_json::ser::Formatter for PythonFormatter {
 
 fn ryu_like(value: f64) -> String {
     let text = serde_json::to_string(&value).unwrap_or_else(|_| "null".to_owned());
-    if text.contains(['.', 'e']) || text == "null" { text } else { format!("{text}.0") }
+    if text.contains(['.', 'e']) || text == "null" {
+        text
+    } else {
+        format!("{text}.0")
+    }
 }
 
 /// Describes the subtree of `root` at `pointer`, `depth` levels down, in document order.
-pub fn describe(root: &Value, pointer: &str, depth: u32, show_values: bool) -> Option<Vec<JsonNode>> {
+pub fn describe(
+    root: &Value,
+    pointer: &str,
+    depth: u32,
+    show_values: bool,
+) -> Option<Vec<JsonNode>> {
     let start = root.pointer(pointer)?;
     let mut nodes = Vec::new();
     walk(start, pointer.to_owned(), depth, show_values, &mut nodes);
@@ -97,15 +126,28 @@ fn walk(value: &Value, pointer: String, depth: u32, show_values: bool, out: &mut
     };
     let bytes = to_python_json(value).len() as u64;
     let scalar = items.is_none();
-    let shown = (show_values && scalar).then(|| String::from_utf8_lossy(&to_python_json(value)).into_owned());
-    out.push(JsonNode { pointer: pointer.clone(), kind: kind.to_owned(), bytes, items, value: shown });
+    let shown = (show_values && scalar)
+        .then(|| String::from_utf8_lossy(&to_python_json(value)).into_owned());
+    out.push(JsonNode {
+        pointer: pointer.clone(),
+        kind: kind.to_owned(),
+        bytes,
+        items,
+        value: shown,
+    });
     if depth == 0 {
         return;
     }
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                walk(child, format!("{pointer}/{}", escape_token(key)), depth - 1, show_values, out);
+                walk(
+                    child,
+                    format!("{pointer}/{}", escape_token(key)),
+                    depth - 1,
+                    show_values,
+                    out,
+                );
             }
         }
         Value::Array(list) => {
@@ -167,7 +209,10 @@ mod tests {
 
     #[test]
     fn writes_like_python() {
-        let value: Value = serde_json::from_str(r#"{"b": [1, 2.5, "é✓"], "a": {"x": null, "y": true}, "e": 1e-5, "f": 1e20}"#).expect("json");
+        let value: Value = serde_json::from_str(
+            r#"{"b": [1, 2.5, "é✓"], "a": {"x": null, "y": true}, "e": 1e-5, "f": 1e20}"#,
+        )
+        .expect("json");
         let text = String::from_utf8(to_python_json(&value)).expect("utf8");
         assert_eq!(
             text,
@@ -193,7 +238,10 @@ mod tests {
     #[test]
     fn sets_by_pointer() {
         let mut value = serde_json::json!({"a": {"b": 1}, "l": [1]});
-        assert_eq!(set_pointer(&mut value, "/a/b", serde_json::json!(2)), Ok(Some(serde_json::json!(1))));
+        assert_eq!(
+            set_pointer(&mut value, "/a/b", serde_json::json!(2)),
+            Ok(Some(serde_json::json!(1)))
+        );
         assert_eq!(set_pointer(&mut value, "/a/c", serde_json::json!("x")), Ok(None));
         assert_eq!(set_pointer(&mut value, "/l/-", serde_json::json!(2)), Ok(None));
         assert!(set_pointer(&mut value, "/missing/x", serde_json::json!(0)).is_err());

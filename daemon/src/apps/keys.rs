@@ -96,7 +96,9 @@ impl AppKeys {
         let pair = tokio::task::spawn_blocking(move || stored.unlock())
             .await
             .map_err(|e| AppError::Keys(format!("the unlock task failed: {e}")))?
-            .map_err(|err| AppError::Keys(format!("cannot unlock the keys of app id {app_id:?}: {err}")))?;
+            .map_err(|err| {
+                AppError::Keys(format!("cannot unlock the keys of app id {app_id:?}: {err}"))
+            })?;
         let pair = Arc::new(pair);
         self.unlocked.lock().unwrap_or_else(PoisonError::into_inner).insert(key, pair.clone());
         tracing::info!(service, app_id, "app keys unlocked");
@@ -104,7 +106,11 @@ impl AppKeys {
     }
 
     /// The stored (still sealed) keys of an app.
-    pub async fn read_stored(&self, service: &str, app_id: &str) -> Result<StoredAppKeys, AppError> {
+    pub async fn read_stored(
+        &self,
+        service: &str,
+        app_id: &str,
+    ) -> Result<StoredAppKeys, AppError> {
         let passphrase = passphrase_override(service);
         let id = app_id.to_owned();
         let read = self
@@ -118,10 +124,15 @@ impl AppKeys {
     }
 
     /// What the keyring's `{app}__encryptor_type` says.
-    pub async fn detect_strategy(&self, service: &str, app_id: &str) -> Result<AppStrategy, String> {
+    pub async fn detect_strategy(
+        &self,
+        service: &str,
+        app_id: &str,
+    ) -> Result<AppStrategy, String> {
         let user = format!("{app_id}__encryptor_type");
         let value = self.store.read(service, &user).await.map_err(|e| e.to_string())?;
-        let value = value.ok_or_else(|| format!("the keyring has no entry {user:?} of service {service:?}"))?;
+        let value = value
+            .ok_or_else(|| format!("the keyring has no entry {user:?} of service {service:?}"))?;
         let kind: EncryptorType = value.trim().parse().map_err(|e: EncError| e.to_string())?;
         Ok(strategy_of(kind))
     }

@@ -135,13 +135,21 @@ pub fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, LiveError> {
         return Err(LiveError::NotAFile(path.to_path_buf()));
     }
     if meta.len() > max_bytes {
-        return Err(LiveError::TooLarge { path: path.to_path_buf(), size: meta.len(), max: max_bytes });
+        return Err(LiveError::TooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            max: max_bytes,
+        });
     }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     // Bounded even if the file grows while it is read.
     file.by_ref().take(max_bytes + 1).read_to_end(&mut bytes).map_err(io_err)?;
     if bytes.len() as u64 > max_bytes {
-        return Err(LiveError::TooLarge { path: path.to_path_buf(), size: bytes.len() as u64, max: max_bytes });
+        return Err(LiveError::TooLarge {
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+            max: max_bytes,
+        });
     }
     if bytes.is_empty() {
         return Err(LiveError::Empty(path.to_path_buf()));

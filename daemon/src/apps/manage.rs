@@ -94,14 +94,18 @@ impl AppService {
         let _op = self.try_lock(name).await?;
         let record = self.record(name)?;
         if record.builtin {
-            return Err(AppError::Invalid(format!("{name:?} is the daemon's own state and stays registered")));
+            return Err(AppError::Invalid(format!(
+                "{name:?} is the daemon's own state and stays registered"
+            )));
         }
         if delete_backups {
             let dir = self.backup_dir(&record);
             match std::fs::remove_dir_all(&dir) {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => return Err(AppError::storage(format!("cannot delete {}", dir.display()), err)),
+                Err(err) => {
+                    return Err(AppError::storage(format!("cannot delete {}", dir.display()), err))
+                }
             }
         }
         self.with_registry(|r| r.remove(name))?;
@@ -114,7 +118,9 @@ impl AppService {
     /// Refuses a record whose file is not a readable, allowed regular file that opens.
     async fn check_registrable(&self, record: &AppRecord) -> Result<(), AppError> {
         check_path(&self.config, &record.path)?;
-        if let Some(other) = self.records().into_iter().find(|a| a.path == record.path && a.name != record.name) {
+        if let Some(other) =
+            self.records().into_iter().find(|a| a.path == record.path && a.name != record.name)
+        {
             return Err(AppError::Invalid(format!(
                 "{} is already registered as app {:?}",
                 record.path.display(),
@@ -139,7 +145,10 @@ fn apply(record: &mut AppRecord, settings: &AppSettings) -> Result<(), AppError>
     if let Some(path) = &settings.path {
         let path = PathBuf::from(path);
         if !path.is_absolute() {
-            return Err(AppError::Invalid(format!("the app path {} must be absolute", path.display())));
+            return Err(AppError::Invalid(format!(
+                "the app path {} must be absolute",
+                path.display()
+            )));
         }
         record.path = path;
     }
@@ -150,7 +159,8 @@ fn apply(record: &mut AppRecord, settings: &AppSettings) -> Result<(), AppError>
         record.service = service.clone();
     }
     if let Some(app_id) = &settings.app_id {
-        let ok = !app_id.is_empty() && app_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let ok = !app_id.is_empty()
+            && app_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !ok {
             return Err(AppError::Invalid(format!(
                 "the app id {app_id:?} must be letters, digits, '_' or '-' (it names keyring entries)"
@@ -169,7 +179,9 @@ fn apply(record: &mut AppRecord, settings: &AppSettings) -> Result<(), AppError>
     }
     if let Some(last) = settings.keep_last {
         if last == 0 {
-            return Err(AppError::Invalid("--keep-last must be at least 1 (the newest good backup is always kept)".to_owned()));
+            return Err(AppError::Invalid(
+                "--keep-last must be at least 1 (the newest good backup is always kept)".to_owned(),
+            ));
         }
         record.keep.last = last;
     }
@@ -188,7 +200,10 @@ fn apply(record: &mut AppRecord, settings: &AppSettings) -> Result<(), AppError>
         } else {
             let dir = PathBuf::from(dir);
             if !dir.is_absolute() {
-                return Err(AppError::Invalid(format!("the external dir {} must be absolute", dir.display())));
+                return Err(AppError::Invalid(format!(
+                    "the external dir {} must be absolute",
+                    dir.display()
+                )));
             }
             Some(dir)
         };
@@ -201,11 +216,13 @@ fn apply(record: &mut AppRecord, settings: &AppSettings) -> Result<(), AppError>
 
 /// A registered file must be an existing regular file (after symlinks) in an allowed place.
 pub fn check_path(config: &super::config::AppsConfig, path: &Path) -> Result<(), AppError> {
-    let meta = std::fs::metadata(path).map_err(|err| {
-        AppError::Invalid(format!("cannot register {}: {err}", path.display()))
-    })?;
+    let meta = std::fs::metadata(path)
+        .map_err(|err| AppError::Invalid(format!("cannot register {}: {err}", path.display())))?;
     if meta.is_dir() {
-        return Err(AppError::Invalid(format!("{} is a directory; register the cache file inside it", path.display())));
+        return Err(AppError::Invalid(format!(
+            "{} is a directory; register the cache file inside it",
+            path.display()
+        )));
     }
     if !meta.is_file() {
         return Err(AppError::Invalid(format!("{} is not a regular file", path.display())));
@@ -213,7 +230,11 @@ pub fn check_path(config: &super::config::AppsConfig, path: &Path) -> Result<(),
     let canonical = std::fs::canonicalize(path)
         .map_err(|err| AppError::Invalid(format!("cannot resolve {}: {err}", path.display())))?;
     if let Some(why) = config.refuse(&canonical) {
-        let via = if canonical != path { format!(" (via the symlink {})", path.display()) } else { String::new() };
+        let via = if canonical != path {
+            format!(" (via the symlink {})", path.display())
+        } else {
+            String::new()
+        };
         return Err(AppError::Invalid(format!("refused{via}: {why}")));
     }
     Ok(())
@@ -222,9 +243,16 @@ pub fn check_path(config: &super::config::AppsConfig, path: &Path) -> Result<(),
 fn check_external_dir(dir: &Path) -> Result<(), AppError> {
     match std::fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => Ok(()),
-        Ok(_) => Err(AppError::Invalid(format!("the external dir {} is not a directory", dir.display()))),
+        Ok(_) => {
+            Err(AppError::Invalid(format!("the external dir {} is not a directory", dir.display())))
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir)
-            .map_err(|err| AppError::Invalid(format!("cannot create the external dir {}: {err}", dir.display()))),
+            .map_err(|err| {
+                AppError::Invalid(format!(
+                    "cannot create the external dir {}: {err}",
+                    dir.display()
+                ))
+            }),
         Err(err) => Err(AppError::Invalid(format!("the external dir {}: {err}", dir.display()))),
     }
 }

@@ -65,7 +65,10 @@ impl AppService {
             )));
         };
         if self.keys.store().is_read_only() {
-            return Err(AppError::Keys("the app key store is read-only (a systemd credential); new keys cannot be stored".to_owned()));
+            return Err(AppError::Keys(
+                "the app key store is read-only (a systemd credential); new keys cannot be stored"
+                    .to_owned(),
+            ));
         }
         let old_codec = self.codec(&app).await?;
         let old_stored = self.keys.read_stored(&app.service, &app.app_id).await?;
@@ -98,7 +101,10 @@ impl AppService {
             entries.retain(|(user, _)| !user.ends_with("__passphrase"));
         }
         let rotated_at = unix_ms_now();
-        entries.push((format!("{}__key_rotated_at", app.app_id), Zeroizing::new(iso_time(rotated_at))));
+        entries.push((
+            format!("{}__key_rotated_at", app.app_id),
+            Zeroizing::new(iso_time(rotated_at)),
+        ));
         let store = self.keys.store();
         let mut old_entries = old_stored.to_entries(&app.app_id);
         if passphrase_override(&app.service).is_some() {
@@ -106,7 +112,9 @@ impl AppService {
         }
         if let Err(err) = store.write_entries(&app.service, &entries).await {
             self.put_back_keys(&app, &old_entries, &entries).await;
-            return Err(AppError::Keys(format!("cannot store the new keys, nothing changed: {err}")));
+            return Err(AppError::Keys(format!(
+                "cannot store the new keys, nothing changed: {err}"
+            )));
         }
 
         let service = self.clone();
@@ -123,7 +131,9 @@ impl AppService {
             return Err(err);
         }
         // Chunks of the old keys beyond the new counts are left over: remove them.
-        for (user, _) in old_entries.iter().filter(|(user, _)| !entries.iter().any(|(new, _)| new == user)) {
+        for (user, _) in
+            old_entries.iter().filter(|(user, _)| !entries.iter().any(|(new, _)| new == user))
+        {
             if let Err(err) = store.delete(&app.service, user).await {
                 tracing::warn!(app = %name, entry = %user, "cannot delete a leftover key entry: {err}");
             }
@@ -169,13 +179,22 @@ impl AppService {
         let total = 1 + catalog.backups.len() as u64;
         let reseal = |bytes: &[u8], what: &str| -> Result<Vec<u8>, AppError> {
             let plain = old.open(bytes).map_err(|e| AppError::corrupt(what, &e))?;
-            let sealed = new.seal(&plain).map_err(|e| AppError::Storage(format!("cannot re-encrypt {what}: {e}")))?;
-            new.verify(&sealed).map_err(|e| AppError::corrupt(format!("{what} re-encrypted"), &e))?;
+            let sealed = new
+                .seal(&plain)
+                .map_err(|e| AppError::Storage(format!("cannot re-encrypt {what}: {e}")))?;
+            new.verify(&sealed)
+                .map_err(|e| AppError::corrupt(format!("{what} re-encrypted"), &e))?;
             Ok(sealed)
         };
         let live = read_verified(&app.path, old, self.read_policy())?;
         let new_live = reseal(&live.bytes, &app.path.display().to_string())?;
-        let mut targets = vec![Target { path: app.path.clone(), live: true, backup: None, old: live.bytes, new: new_live }];
+        let mut targets = vec![Target {
+            path: app.path.clone(),
+            live: true,
+            backup: None,
+            old: live.bytes,
+            new: new_live,
+        }];
         progress(&app.name, 1, total, "files");
         for (i, record) in catalog.backups.iter().enumerate() {
             let path = dir.join(&record.name);
@@ -184,29 +203,55 @@ impl AppService {
             if let Some(ext) = record.external_path.as_ref().filter(|p| p.exists()) {
                 if let Ok(ext_bytes) = read_file(ext, self.config.max_file_bytes.as_u64()) {
                     let ext_sealed = reseal(&ext_bytes, &ext.display().to_string())?;
-                    targets.push(Target { path: ext.clone(), live: false, backup: None, old: ext_bytes, new: ext_sealed });
+                    targets.push(Target {
+                        path: ext.clone(),
+                        live: false,
+                        backup: None,
+                        old: ext_bytes,
+                        new: ext_sealed,
+                    });
                 }
             }
-            targets.push(Target { path, live: false, backup: Some(record.name.clone()), old: bytes, new: sealed });
+            targets.push(Target {
+                path,
+                live: false,
+                backup: Some(record.name.clone()),
+                old: bytes,
+                new: sealed,
+            });
             progress(&app.name, i as u64 + 2, total, "files");
         }
         Ok(targets)
     }
 
     /// Replaces the files; on a failure puts back the ones already replaced.
-    fn swap_files(&self, app: &AppRecord, targets: &mut [Target], progress: &ProgressFn) -> Result<(), AppError> {
+    fn swap_files(
+        &self,
+        app: &AppRecord,
+        targets: &mut [Target],
+        progress: &ProgressFn,
+    ) -> Result<(), AppError> {
         let fail_after: Option<usize> = std::env::var(FAULT_ENV).ok().and_then(|v| v.parse().ok());
         let total = targets.len() as u64;
         let mut failure = None;
         let mut done = 0;
         for target in targets.iter() {
             if fail_after.is_some_and(|n| done >= n) {
-                failure = Some(AppError::Storage(format!("injected failure after {done} files ({FAULT_ENV})")));
+                failure = Some(AppError::Storage(format!(
+                    "injected failure after {done} files ({FAULT_ENV})"
+                )));
                 break;
             }
-            let written = if target.live { replace_live(&target.path, &target.new) } else { write_atomic(&target.path, &target.new) };
+            let written = if target.live {
+                replace_live(&target.path, &target.new)
+            } else {
+                write_atomic(&target.path, &target.new)
+            };
             if let Err(err) = written {
-                failure = Some(AppError::storage(format!("cannot replace {}", target.path.display()), err));
+                failure = Some(AppError::storage(
+                    format!("cannot replace {}", target.path.display()),
+                    err,
+                ));
                 break;
             }
             done += 1;
@@ -214,13 +259,19 @@ impl AppService {
         }
         if let Some(err) = failure {
             for target in &targets[..done] {
-                let undo = if target.live { replace_live(&target.path, &target.old) } else { write_atomic(&target.path, &target.old) };
+                let undo = if target.live {
+                    replace_live(&target.path, &target.old)
+                } else {
+                    write_atomic(&target.path, &target.old)
+                };
                 if let Err(undo) = undo {
                     tracing::error!(file = %target.path.display(), "could not put the old file back: {undo}");
                 }
             }
             tracing::warn!(app = %app.name, "migration failed and was rolled back: {err}");
-            return Err(AppError::Storage(format!("{err}; the migration was rolled back, the old keys and files stay in use")));
+            return Err(AppError::Storage(format!(
+                "{err}; the migration was rolled back, the old keys and files stay in use"
+            )));
         }
         let mut catalog = self.catalog(app)?;
         for target in targets.iter() {

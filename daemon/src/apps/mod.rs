@@ -2,19 +2,19 @@
 //! the OS keyring, and everything the daemon does for them (registry, backups, retention,
 //! watching, restore, inspect, modify, migrate).
 
-pub mod encfile;
-pub mod keystore;
 pub mod backup;
 pub mod catalog;
 pub mod codec;
 pub mod config;
 pub mod content;
+pub mod encfile;
 pub mod error;
 pub mod import;
 pub mod import_meta;
 pub mod info;
 pub mod json;
 pub mod keys;
+pub mod keystore;
 pub mod live;
 pub mod manage;
 pub mod migrate;

@@ -107,8 +107,9 @@ impl Registry {
             }
             Err(source) => return Err(RegistryError::Io { action: "read", path, source }),
         };
-        let file: RegistryFile = serde_json::from_slice(&bytes)
-            .map_err(|err| RegistryError::Invalid { path: path.clone(), reason: err.to_string() })?;
+        let file: RegistryFile = serde_json::from_slice(&bytes).map_err(|err| {
+            RegistryError::Invalid { path: path.clone(), reason: err.to_string() }
+        })?;
         if file.version != REGISTRY_VERSION {
             let reason = format!("version {} (this daemon reads {REGISTRY_VERSION})", file.version);
             return Err(RegistryError::Invalid { path, reason });
@@ -151,8 +152,10 @@ impl Registry {
     }
 
     fn save(&mut self, next: BTreeMap<String, AppRecord>) -> Result<(), RegistryError> {
-        let file = RegistryFile { version: REGISTRY_VERSION, apps: next.values().cloned().collect() };
-        let io_error = |source| RegistryError::Io { action: "write", path: self.path.clone(), source };
+        let file =
+            RegistryFile { version: REGISTRY_VERSION, apps: next.values().cloned().collect() };
+        let io_error =
+            |source| RegistryError::Io { action: "write", path: self.path.clone(), source };
         let bytes = serde_json::to_vec_pretty(&file).map_err(|e| io_error(io::Error::other(e)))?;
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(io_error)?;

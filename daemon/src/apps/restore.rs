@@ -32,7 +32,11 @@ pub struct RestoreOutcome {
 
 impl AppService {
     /// Restores `backup` (or the newest verified one) over the live file.
-    pub async fn restore(self: &Arc<Self>, name: &str, backup: Option<String>) -> Result<RestoreOutcome, AppError> {
+    pub async fn restore(
+        self: &Arc<Self>,
+        name: &str,
+        backup: Option<String>,
+    ) -> Result<RestoreOutcome, AppError> {
         let _op = self.try_lock(name).await?;
         let app = self.record(name)?;
         if app.builtin {
@@ -48,24 +52,36 @@ impl AppService {
             .map_err(|e| AppError::Storage(format!("the restore task failed: {e}")))?
     }
 
-    fn restore_locked(&self, app: &AppRecord, codec: &AppCodec, wanted: Option<&str>) -> Result<RestoreOutcome, AppError> {
+    fn restore_locked(
+        &self,
+        app: &AppRecord,
+        codec: &AppCodec,
+        wanted: Option<&str>,
+    ) -> Result<RestoreOutcome, AppError> {
         let dir = self.backup_dir(app);
         let catalog = self.catalog(app)?;
         let record = match wanted {
             Some(name) => catalog.find(name).cloned().ok_or_else(|| {
-                AppError::Invalid(format!("app {:?} has no backup named {name:?} (see `cachectl backup list {}`)", app.name, app.name))
+                AppError::Invalid(format!(
+                    "app {:?} has no backup named {name:?} (see `cachectl backup list {}`)",
+                    app.name, app.name
+                ))
             })?,
             None => catalog.last_good().cloned().ok_or_else(|| {
                 AppError::Invalid(format!("app {:?} has no verified backup to restore", app.name))
             })?,
         };
-        let path = backup_path(&dir, &record.name)
-            .ok_or_else(|| AppError::Invalid(format!("{:?} is not a backup file name", record.name)))?;
+        let path = backup_path(&dir, &record.name).ok_or_else(|| {
+            AppError::Invalid(format!("{:?} is not a backup file name", record.name))
+        })?;
         let bytes = read_file(&path, self.config.max_file_bytes.as_u64())?;
-        codec.verify(&bytes).map_err(|err| AppError::corrupt(format!("backup {}", record.name), &err))?;
+        codec
+            .verify(&bytes)
+            .map_err(|err| AppError::corrupt(format!("backup {}", record.name), &err))?;
         let (saved_as, quarantined) = self.save_live_before(app, codec, &dir)?;
-        replace_live(&app.path, &bytes)
-            .map_err(|err| AppError::storage(format!("cannot replace {}", app.path.display()), err))?;
+        replace_live(&app.path, &bytes).map_err(|err| {
+            AppError::storage(format!("cannot replace {}", app.path.display()), err)
+        })?;
         tracing::info!(app = %app.name, backup = %record.name, "backup restored");
         Ok(RestoreOutcome { backup: record.name, saved_as, quarantined })
     }
@@ -86,17 +102,30 @@ impl AppService {
         };
         if !bytes.is_empty() && codec.verify(&bytes).is_ok() {
             let copy = VerifiedCopy { sha256: sha256_hex(&bytes), bytes, bad_reads: 0 };
-            let request = BackupRequest { source: BackupSource::BeforeRestore, pin: false, note: None, skip_unchanged: false };
+            let request = BackupRequest {
+                source: BackupSource::BeforeRestore,
+                pin: false,
+                note: None,
+                skip_unchanged: false,
+            };
             return match self.store_copy(app, &copy, request, &no_progress())? {
-                BackupOutcome::Created { record, .. } | BackupOutcome::Unchanged(record) => Ok((Some(record.name), None)),
+                BackupOutcome::Created { record, .. } | BackupOutcome::Unchanged(record) => {
+                    Ok((Some(record.name), None))
+                }
             };
         }
         let quarantine = dir.join("quarantine");
-        let file_name = app.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "live".into());
+        let file_name = app
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "live".into());
         let target = quarantine.join(format!("{file_name}.{}", stamp(unix_ms_now())));
         std::fs::create_dir_all(&quarantine)
             .and_then(|()| crate::atomic_file::write_atomic(&target, &bytes))
-            .map_err(|err| AppError::storage(format!("cannot quarantine {}", app.path.display()), err))?;
+            .map_err(|err| {
+                AppError::storage(format!("cannot quarantine {}", app.path.display()), err)
+            })?;
         tracing::warn!(app = %app.name, file = %target.display(), "the live file did not decrypt; kept in quarantine");
         Ok((None, Some(target)))
     }
@@ -108,7 +137,10 @@ pub fn replace_live(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let before = std::fs::metadata(path).ok();
     let mut file = AtomicFile::create(path)?;
     if let Some(meta) = &before {
-        std::fs::set_permissions(file.temp_path(), std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+        std::fs::set_permissions(
+            file.temp_path(),
+            std::fs::Permissions::from_mode(meta.mode() & 0o7777),
+        )?;
         if rustix::process::geteuid().is_root() {
             std::os::unix::fs::chown(file.temp_path(), Some(meta.uid()), Some(meta.gid()))?;
         }

@@ -72,7 +72,8 @@ pub async fn run(service: Arc<AppService>, shutdown: CancellationToken) {
             _ = tokio::time::sleep_until(next) => {}
         }
         let now = Instant::now();
-        let ready: Vec<String> = quiet_until.iter().filter(|(_, at)| **at <= now).map(|(n, _)| n.clone()).collect();
+        let ready: Vec<String> =
+            quiet_until.iter().filter(|(_, at)| **at <= now).map(|(n, _)| n.clone()).collect();
         for name in ready {
             quiet_until.remove(&name);
             tokio::spawn(change_backup(service.clone(), name));
@@ -93,7 +94,12 @@ pub async fn run(service: Arc<AppService>, shutdown: CancellationToken) {
 }
 
 /// Adds new apps to the plan, drops removed ones and recomputes edited schedules.
-fn refresh(service: &AppService, records: &[AppRecord], plan: &mut HashMap<String, Due>, at_start: bool) {
+fn refresh(
+    service: &AppService,
+    records: &[AppRecord],
+    plan: &mut HashMap<String, Due>,
+    at_start: bool,
+) {
     plan.retain(|name, _| records.iter().any(|r| &r.name == name));
     let now = unix_ms_now();
     let spread = millis(service.config.catch_up_spread);
@@ -116,11 +122,19 @@ fn refresh(service: &AppService, records: &[AppRecord], plan: &mut HashMap<Strin
                 .unwrap_or(app.added_unix_ms);
             let due = base.saturating_add(every);
             // An app never backed up gets its first backup soon, not one period later.
-            if catalog.backups.is_empty() || (due <= now && at_start) { catch_up() } else { due.max(now) }
+            if catalog.backups.is_empty() || (due <= now && at_start) {
+                catch_up()
+            } else {
+                due.max(now)
+            }
         });
         let verify_base = catalog.last_verify_unix_ms.unwrap_or(app.added_unix_ms);
         let verify_due = verify_base.saturating_add(verify_every);
-        let verify = if verify_due <= now && at_start { catch_up() + spread / 2 } else { verify_due.max(now) };
+        let verify = if verify_due <= now && at_start {
+            catch_up() + spread / 2
+        } else {
+            verify_due.max(now)
+        };
         plan.insert(app.name.clone(), Due { every_ms: app.backup_every_ms, backup, verify });
     }
     publish(service, plan);
@@ -133,10 +147,19 @@ fn publish(service: &AppService, plan: &HashMap<String, Due>) {
 }
 
 async fn scheduled_backup(service: Arc<AppService>, name: String, at: u64) {
-    let request = BackupRequest { source: BackupSource::Schedule, pin: false, note: None, skip_unchanged: true };
+    let request = BackupRequest {
+        source: BackupSource::Schedule,
+        pin: false,
+        note: None,
+        skip_unchanged: true,
+    };
     match service.backup(&name, request, no_progress()).await {
-        Ok(BackupOutcome::Created { record, .. }) => tracing::debug!(app = %name, backup = %record.name, "scheduled backup"),
-        Ok(BackupOutcome::Unchanged(_)) => tracing::debug!(app = %name, "scheduled backup skipped: unchanged"),
+        Ok(BackupOutcome::Created { record, .. }) => {
+            tracing::debug!(app = %name, backup = %record.name, "scheduled backup")
+        }
+        Ok(BackupOutcome::Unchanged(_)) => {
+            tracing::debug!(app = %name, "scheduled backup skipped: unchanged")
+        }
         Err(err) => tracing::warn!(app = %name, "scheduled backup failed: {err}"),
     }
     if let Err(err) = service.mark_scheduled(&name, at).await {
@@ -152,18 +175,31 @@ async fn change_backup(service: Arc<AppService>, name: String) {
         service.runtime(&name).observe(|o| o.live_problem = Some(LiveProblem::Missing(why)));
         return;
     }
-    let request = BackupRequest { source: BackupSource::Change, pin: false, note: None, skip_unchanged: true };
+    let request = BackupRequest {
+        source: BackupSource::Change,
+        pin: false,
+        note: None,
+        skip_unchanged: true,
+    };
     match service.backup(&name, request, no_progress()).await {
-        Ok(BackupOutcome::Created { record, .. }) => tracing::info!(app = %name, backup = %record.name, "backed up after a change"),
-        Ok(BackupOutcome::Unchanged(_)) => tracing::debug!(app = %name, "changed file has the content of the last backup"),
+        Ok(BackupOutcome::Created { record, .. }) => {
+            tracing::info!(app = %name, backup = %record.name, "backed up after a change")
+        }
+        Ok(BackupOutcome::Unchanged(_)) => {
+            tracing::debug!(app = %name, "changed file has the content of the last backup")
+        }
         Err(err) => tracing::warn!(app = %name, "the changed file was not backed up: {err}"),
     }
 }
 
 async fn scheduled_verify(service: Arc<AppService>, name: String) {
     match service.verify_backups(Some(&name), no_progress()).await {
-        Ok(report) if report.bad.is_empty() => tracing::debug!(app = %name, checked = report.checked, "backups verified"),
-        Ok(report) => tracing::warn!(app = %name, bad = report.bad.len(), "backups failed verification"),
+        Ok(report) if report.bad.is_empty() => {
+            tracing::debug!(app = %name, checked = report.checked, "backups verified")
+        }
+        Ok(report) => {
+            tracing::warn!(app = %name, bad = report.bad.len(), "backups failed verification")
+        }
         Err(err) => tracing::warn!(app = %name, "cannot verify backups: {err}"),
     }
 }

@@ -106,7 +106,8 @@ impl AppService {
 
     /// One app's record.
     pub fn record(&self, name: &str) -> Result<AppRecord, AppError> {
-        self.with_registry(|r| r.get(name).cloned()).ok_or_else(|| AppError::NotFound(name.to_owned()))
+        self.with_registry(|r| r.get(name).cloned())
+            .ok_or_else(|| AppError::NotFound(name.to_owned()))
     }
 
     /// Every app's record, sorted by name.
@@ -157,9 +158,9 @@ impl AppService {
     /// Saves the backup metadata of an app.
     pub fn save_catalog(&self, app: &AppRecord, catalog: &Catalog) -> Result<(), AppError> {
         let dir = self.backup_dir(app);
-        catalog
-            .save(&dir)
-            .map_err(|err| AppError::storage(format!("cannot save the backup list in {}", dir.display()), err))
+        catalog.save(&dir).map_err(|err| {
+            AppError::storage(format!("cannot save the backup list in {}", dir.display()), err)
+        })
     }
 
     /// How live files are read.

@@ -52,7 +52,9 @@ pub fn write_backup(
     let external_path = match external {
         Some(ext) => {
             let path = ext.join(&name);
-            match std::fs::create_dir_all(ext).and_then(|()| write_with_progress(&path, backup.bytes, &mut |_, _| {})) {
+            match std::fs::create_dir_all(ext)
+                .and_then(|()| write_with_progress(&path, backup.bytes, &mut |_, _| {}))
+            {
                 Ok(()) => Some(path),
                 Err(err) => {
                     external_error = Some(format!("the copy to {} failed: {err}", ext.display()));
@@ -121,7 +123,11 @@ pub fn verdicts(catalog: &Catalog, policy: &RetentionPolicy) -> Vec<Vec<String>>
     let candidates: Vec<Candidate> = catalog
         .backups
         .iter()
-        .map(|b| Candidate { created_unix_ms: b.created_unix_ms, pinned: b.pinned, verified: b.verified })
+        .map(|b| Candidate {
+            created_unix_ms: b.created_unix_ms,
+            pinned: b.pinned,
+            verified: b.verified,
+        })
         .collect();
     keep_reasons(&candidates, policy, &TimeZone::system())
 }

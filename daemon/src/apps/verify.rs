@@ -31,14 +31,22 @@ impl AppService {
         let catalog = self.catalog(&app)?;
         let dir = self.backup_dir(&app);
         let verdicts = verdicts(&catalog, &app.keep);
-        let mut list: Vec<BackupInfo> =
-            catalog.backups.iter().zip(verdicts).map(|(b, why)| backup_info(&dir, b, why)).collect();
+        let mut list: Vec<BackupInfo> = catalog
+            .backups
+            .iter()
+            .zip(verdicts)
+            .map(|(b, why)| backup_info(&dir, b, why))
+            .collect();
         list.reverse();
         Ok(list)
     }
 
     /// Applies the retention rules (or, with `dry_run`, says what they would remove).
-    pub async fn prune_backups(&self, name: &str, dry_run: bool) -> Result<(Vec<BackupInfo>, u64), AppError> {
+    pub async fn prune_backups(
+        &self,
+        name: &str,
+        dry_run: bool,
+    ) -> Result<(Vec<BackupInfo>, u64), AppError> {
         let _op = self.lock(name).await;
         let app = self.record(name)?;
         let mut catalog = self.catalog(&app)?;
@@ -48,7 +56,8 @@ impl AppService {
             self.save_catalog(&app, &catalog)?;
         }
         let kept = catalog.backups.len() as u64 - if dry_run { pruned.len() as u64 } else { 0 };
-        let removed = pruned.into_iter().map(|p| backup_info(&dir, &p.record, vec![p.reason])).collect();
+        let removed =
+            pruned.into_iter().map(|p| backup_info(&dir, &p.record, vec![p.reason])).collect();
         Ok((removed, kept))
     }
 
@@ -74,7 +83,11 @@ impl AppService {
                 Err(err) if name.is_some() => return Err(err),
                 Err(err) => {
                     tracing::warn!(app = %app.name, "cannot verify its backups: {err}");
-                    report.bad.push(BadBackup { app: app.name.clone(), backup: String::new(), error: err.to_string() });
+                    report.bad.push(BadBackup {
+                        app: app.name.clone(),
+                        backup: String::new(),
+                        error: err.to_string(),
+                    });
                     continue;
                 }
             };
@@ -83,7 +96,9 @@ impl AppService {
             let done_before = report.checked;
             let (checked, bad) = tokio::task::spawn_blocking(move || {
                 let name = app.name.clone();
-                service.verify_app(&app, &codec, &|done| progress(&name, done_before + done, total, "files"))
+                service.verify_app(&app, &codec, &|done| {
+                    progress(&name, done_before + done, total, "files")
+                })
             })
             .await
             .map_err(|e| AppError::Storage(format!("the verification task failed: {e}")))??;
@@ -126,7 +141,11 @@ impl AppService {
                     tracing::warn!(app = %app.name, backup = %record.name, "backup failed verification: {error}");
                     record.verified = false;
                     record.verify_error = Some(error.clone());
-                    bad.push(BadBackup { app: app.name.clone(), backup: record.name.clone(), error });
+                    bad.push(BadBackup {
+                        app: app.name.clone(),
+                        backup: record.name.clone(),
+                        error,
+                    });
                 }
             }
             progress(i as u64 + 1);

@@ -41,17 +41,31 @@ pub fn owns(body: &RequestBody) -> bool {
 }
 
 /// Starts the request; the receiver yields `progress` bodies, then one terminal body.
-pub fn start(state: Arc<AppState>, body: RequestBody, peer: PeerIdentity) -> mpsc::Receiver<ResponseBody> {
+pub fn start(
+    state: Arc<AppState>,
+    body: RequestBody,
+    peer: PeerIdentity,
+) -> mpsc::Receiver<ResponseBody> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         let last = match state.apps.clone() {
             Some(apps) => answer(&state, &apps, body, peer, progress_sink(tx.clone())).await,
             None if matches!(body, RequestBody::Status {}) => {
-                let mut status = cachemgr_proto::DaemonStatus { healthy: false, apps: 0, problems: Vec::new(), notices: state.notices.clone() };
-                status.problems.push("the app registry could not be loaded (see notices)".to_owned());
+                let mut status = cachemgr_proto::DaemonStatus {
+                    healthy: false,
+                    apps: 0,
+                    problems: Vec::new(),
+                    notices: state.notices.clone(),
+                };
+                status
+                    .problems
+                    .push("the app registry could not be loaded (see notices)".to_owned());
                 ResponseBody::Status(Box::new(status))
             }
-            None => error(ErrorKind::Unavailable, "app caches are off: the app registry could not be loaded (see `cachectl info`)"),
+            None => error(
+                ErrorKind::Unavailable,
+                "app caches are off: the app registry could not be loaded (see `cachectl info`)",
+            ),
         };
         let _ = tx.send(last).await;
     });
@@ -67,7 +81,12 @@ fn progress_sink(tx: mpsc::Sender<ResponseBody>) -> ProgressFn {
         let due = last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) || done >= total;
         if due {
             *last = Some(Instant::now());
-            let _ = tx.try_send(ResponseBody::Progress { ns: what.to_owned(), done, total, unit: Some(unit.to_owned()) });
+            let _ = tx.try_send(ResponseBody::Progress {
+                ns: what.to_owned(),
+                done,
+                total,
+                unit: Some(unit.to_owned()),
+            });
         }
     })
 }
@@ -81,7 +100,9 @@ async fn answer(
 ) -> ResponseBody {
     let result: Result<ResponseBody, AppError> = async {
         Ok(match body {
-            RequestBody::Status {} => ResponseBody::Status(Box::new(apps.status(state.notices.clone()))),
+            RequestBody::Status {} => {
+                ResponseBody::Status(Box::new(apps.status(state.notices.clone())))
+            }
             RequestBody::AppAdd { name, settings } => {
                 let record = apps.add(&name, settings, peer.uid).await?;
                 ResponseBody::App(Box::new(apps.info(&record)))
@@ -95,10 +116,16 @@ async fn answer(
                 ResponseBody::Done {}
             }
             RequestBody::AppList {} => ResponseBody::Apps { apps: apps.infos() },
-            RequestBody::AppShow { name } => ResponseBody::App(Box::new(apps.info(&apps.record(&name)?))),
+            RequestBody::AppShow { name } => {
+                ResponseBody::App(Box::new(apps.info(&apps.record(&name)?)))
+            }
             RequestBody::AppImport { cache, backups } => {
                 let report = apps.import_cache_manager(cache, backups, peer.uid, progress).await?;
-                ResponseBody::Imported { apps: report.apps, backups: report.backups, skipped: report.skipped }
+                ResponseBody::Imported {
+                    apps: report.apps,
+                    backups: report.backups,
+                    skipped: report.skipped,
+                }
             }
             RequestBody::AppInspect { name, pointer, show_values, depth } => {
                 let nodes = apps.inspect(&name, pointer, show_values, depth).await?;
@@ -110,17 +137,30 @@ async fn answer(
             }
             RequestBody::AppMigrate { name, strategy } => {
                 let report = apps.migrate(&name, strategy, progress).await?;
-                ResponseBody::Migrated { app: name, strategy: report.strategy, backups: report.backups }
+                ResponseBody::Migrated {
+                    app: name,
+                    strategy: report.strategy,
+                    backups: report.backups,
+                }
             }
             RequestBody::BackupCreate { app, pin, note } => {
-                let request = BackupRequest { source: cachemgr_proto::BackupSource::Manual, pin, note, skip_unchanged: false };
+                let request = BackupRequest {
+                    source: cachemgr_proto::BackupSource::Manual,
+                    pin,
+                    note,
+                    skip_unchanged: false,
+                };
                 let record = match apps.backup(&app, request, progress).await? {
-                    BackupOutcome::Created { record, .. } | BackupOutcome::Unchanged(record) => record,
+                    BackupOutcome::Created { record, .. } | BackupOutcome::Unchanged(record) => {
+                        record
+                    }
                 };
                 let dir = apps.backup_dir(&apps.record(&app)?);
                 ResponseBody::Backup(Box::new(backup_info(&dir, &record, Vec::new())))
             }
-            RequestBody::BackupList { app } => ResponseBody::Backups { backups: apps.list_backups(&app)?, app },
+            RequestBody::BackupList { app } => {
+                ResponseBody::Backups { backups: apps.list_backups(&app)?, app }
+            }
             RequestBody::BackupPrune { app, dry_run } => {
                 let (removed, kept) = apps.prune_backups(&app, dry_run).await?;
                 ResponseBody::Pruned { app, dry_run, removed, kept }

@@ -67,7 +67,9 @@ pub async fn handle(state: &Arc<AppState>, body: RequestBody) -> ResponseBody {
         }
         RequestBody::AutodumpStop {} => dumps::autodump(state, dumps::AutodumpRequest::Stop),
         RequestBody::AutodumpStatus {} => dumps::autodump(state, dumps::AutodumpRequest::Status),
-        other => error(ErrorKind::Internal, format!("{} is answered by its own task", other.name())),
+        other => {
+            error(ErrorKind::Internal, format!("{} is answered by its own task", other.name()))
+        }
     }
 }
 

@@ -160,7 +160,12 @@ async fn next_frame(conn: &mut Conn, state: &AppState, draining: &mut bool) -> O
     tokio::time::timeout(DRAIN_IDLE, conn.next()).await.ok().flatten()
 }
 
-async fn process(frame: Frame, writer: &mut Conn, state: &Arc<AppState>, peer: PeerIdentity) -> Next {
+async fn process(
+    frame: Frame,
+    writer: &mut Conn,
+    state: &Arc<AppState>,
+    peer: PeerIdentity,
+) -> Next {
     let request = match frame {
         Ok(Ok(request)) => request,
         other => return answer_bad_frame(writer, other).await,
