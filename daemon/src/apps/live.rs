@@ -3,6 +3,7 @@
 //! again after a short pause, a few times, before giving up.
 
 use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -129,7 +130,12 @@ pub fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, LiveError> {
             LiveError::Io { path: path.to_path_buf(), source }
         }
     };
-    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    // Non-blocking open: a FIFO put in the file's place must not hang the reader.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(io_err)?;
     let meta = file.metadata().map_err(io_err)?;
     if !meta.is_file() {
         return Err(LiveError::NotAFile(path.to_path_buf()));
