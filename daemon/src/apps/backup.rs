@@ -13,7 +13,7 @@ use super::live::{read_verified, sha256_hex, VerifiedCopy};
 use super::naming::safe_name;
 use super::registry::AppRecord;
 use super::service::{AppService, LiveProblem};
-use super::store::{prune, write_backup, NewBackup};
+use super::store::{prune, remove_backup_files, write_backup, NewBackup};
 use crate::store::clock::unix_ms_now;
 
 /// Receives progress: what (app), units done, units in all, the unit (`bytes`, `files`,
@@ -165,7 +165,6 @@ impl AppService {
                 err,
             )
         })?;
-        self.save_catalog(app, &catalog)?;
         if let Some(err) = &external_error {
             tracing::warn!(app = %app.name, "{err}");
         }
@@ -176,12 +175,21 @@ impl AppService {
             request.source,
             BackupSource::BeforeRestore | BackupSource::BeforeModify | BackupSource::BeforeMigrate
         );
-        let pruned = if routine { prune(&dir, &mut catalog, &app.keep, false) } else { Vec::new() };
-        if !pruned.is_empty() {
-            for gone in &pruned {
-                tracing::info!(app = %app.name, backup = %gone.record.name, "pruned: {}", gone.reason);
+        // What the rules let go leaves the catalog in the same (single) save that records
+        // the new backup; the files are deleted after it, so a crash in between leaves an
+        // unlisted file, never a listed one that is gone.
+        let doomed = if routine { prune(&dir, &mut catalog, &app.keep, true) } else { Vec::new() };
+        catalog.backups.retain(|b| !doomed.iter().any(|d| d.record.name == b.name));
+        self.save_catalog(app, &catalog)?;
+        for gone in &doomed {
+            match remove_backup_files(&dir, &gone.record) {
+                Ok(()) => {
+                    tracing::info!(app = %app.name, backup = %gone.record.name, "pruned: {}", gone.reason)
+                }
+                Err(err) => {
+                    tracing::warn!(app = %app.name, backup = %gone.record.name, "cannot delete a pruned backup: {err}")
+                }
             }
-            self.save_catalog(app, &catalog)?;
         }
         Ok(BackupOutcome::Created { record, external_error })
     }

@@ -63,6 +63,10 @@ pub struct Catalog {
     /// How many failed then.
     #[serde(default)]
     pub last_verify_bad: u64,
+    /// The last backup file name handed out, so a name is never given twice (a backup
+    /// pruned within the second it was made must not lend its name to a newer one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_issued: Option<String>,
 }
 
 impl Catalog {

@@ -38,18 +38,16 @@ pub enum CodecError {
 }
 
 impl AppCodec {
-    /// Checks that `bytes` open (the full GCM tag for `.enc` files, a JSON parse for plain
-    /// ones) without keeping the plaintext.
+    /// Checks that `bytes` open: for `.enc` files the GCM tag over the whole ciphertext
+    /// (which authenticates every byte the app encrypted) and the compression flag; for
+    /// plain ones a JSON parse. No plaintext is kept.
     pub fn verify(&self, bytes: &[u8]) -> Result<(), CodecError> {
         match self {
             AppCodec::Plain => {
                 serde_json::from_slice::<serde::de::IgnoredAny>(bytes)?;
                 Ok(())
             }
-            AppCodec::Encrypted(keys) => {
-                encfile::verify(bytes, keys.private())?;
-                Ok(())
-            }
+            AppCodec::Encrypted(keys) => Ok(encfile::verify_tag(bytes, keys.private())?),
         }
     }
 

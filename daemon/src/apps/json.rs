@@ -75,27 +75,42 @@ impl serde_json::ser::Formatter for PythonFormatter {
     }
 
     fn write_f64<W: ?Sized + io::Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
-        // Python's repr writes exponents with a sign and two digits (1e-05, 1e+20).
-        let mut buffer = ryu_like(value);
-        if let Some(pos) = buffer.find('e') {
-            let (mantissa, exp) = buffer.split_at(pos);
-            let exp = &exp[1..];
-            let (sign, digits) = match exp.strip_prefix('-') {
-                Some(d) => ('-', d),
-                None => ('+', exp),
-            };
-            buffer = format!("{mantissa}e{sign}{digits:0>2}");
-        }
-        w.write_all(buffer.as_bytes())
+        w.write_all(python_float(value).as_bytes())
     }
 }
 
-fn ryu_like(value: f64) -> String {
-    let text = serde_json::to_string(&value).unwrap_or_else(|_| "null".to_owned());
-    if text.contains(['.', 'e']) || text == "null" {
-        text
+/// A float as Python's `repr` writes it: the shortest digits that read back the same, in
+/// fixed notation for exponents -4..16 (always with a fraction, `100.0`), else scientific
+/// with a signed two-digit exponent (`1e-05`, `1.5e+20`).
+fn python_float(value: f64) -> String {
+    if !value.is_finite() {
+        // JSON has no such numbers; serde_json never holds one.
+        return "null".to_owned();
+    }
+    let scientific = format!("{value:e}");
+    let (mantissa, exp) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    if (-4..16).contains(&exp) {
+        if exp >= 0 {
+            let point = exp as usize + 1;
+            let mut int = digits.get(..point.min(digits.len())).unwrap_or("").to_owned();
+            while int.len() < point {
+                int.push('0');
+            }
+            let frac = digits.get(point..).filter(|f| !f.is_empty()).unwrap_or("0");
+            format!("{sign}{int}.{frac}")
+        } else {
+            format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
+        }
     } else {
-        format!("{text}.0")
+        let m =
+            if digits.len() > 1 { format!("{}.{}", &digits[..1], &digits[1..]) } else { digits };
+        format!("{sign}{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
     }
 }
 
@@ -218,6 +233,16 @@ mod tests {
             text,
             r#"{"b": [1, 2.5, "\u00e9\u2713"], "a": {"x": null, "y": true}, "e": 1e-05, "f": 1e+20}"#
         );
+        for (float, python) in [
+            (100.0, "100.0"),
+            (0.0001, "0.0001"),
+            (-0.0, "-0.0"),
+            (1e16, "1e+16"),
+            (1234567890123456.0, "1234567890123456.0"),
+            (1.5e-7, "1.5e-07"),
+        ] {
+            assert_eq!(python_float(float), python, "{float}");
+        }
         let emoji: Value = serde_json::json!("😀");
         assert_eq!(to_python_json(&emoji), br#""\ud83d\ude00""#);
     }

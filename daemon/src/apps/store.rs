@@ -77,6 +77,7 @@ pub fn write_backup(
         source: backup.source,
         external_path,
     };
+    catalog.last_issued = Some(record.name.clone());
     catalog.add(record.clone());
     Ok((record, external_error))
 }
@@ -105,7 +106,19 @@ fn free_name(
     unix_ms: u64,
     external: Option<&Path>,
 ) -> String {
-    let mut attempt = 0;
+    // Start past the last name handed out in the same second, so names keep their order.
+    let base = backup_file_name(safe, unix_ms, 0);
+    let stem = base.trim_end_matches(".enc");
+    let mut attempt = match catalog.last_issued.as_deref() {
+        Some(last) if last == base => 1,
+        Some(last) => last
+            .strip_prefix(stem)
+            .and_then(|rest| rest.strip_prefix('_'))
+            .and_then(|rest| rest.strip_suffix(".enc"))
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0),
+        None => 0,
+    };
     loop {
         let name = backup_file_name(safe, unix_ms, attempt);
         let taken = catalog.has(&name)
@@ -202,4 +215,38 @@ pub fn backup_path(dir: &Path, name: &str) -> Option<PathBuf> {
         && name != "."
         && name != "..";
     plain.then(|| dir.join(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_never_handed_out_twice_within_a_second() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut catalog = Catalog::default();
+        let mut names = Vec::new();
+        for _ in 0..4 {
+            let backup = NewBackup {
+                bytes: b"x",
+                sha256: "00",
+                created_unix_ms: 1_795_000_000_000,
+                source: BackupSource::Manual,
+                pinned: false,
+                note: None,
+            };
+            let (record, _) =
+                write_backup(dir.path(), "muse", &mut catalog, backup, None, &mut |_, _| {})
+                    .expect("write");
+            // Pruned at once: neither the catalog nor the directory holds it any more.
+            remove_backup_files(dir.path(), &record).expect("remove");
+            catalog.backups.clear();
+            names.push(record.name);
+        }
+        let suffixes: Vec<String> = names
+            .iter()
+            .map(|n| n.trim_start_matches("muse_").chars().skip(15).collect())
+            .collect();
+        assert_eq!(suffixes, [".enc", "_2.enc", "_3.enc", "_4.enc"], "{names:?}");
+    }
 }

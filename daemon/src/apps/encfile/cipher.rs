@@ -76,6 +76,25 @@ pub fn verify(bytes: &[u8], key: &AppPrivateKey) -> Result<Verified, EncError> {
     Ok(Verified { plaintext_len, compressed: file.compression == Compression::Zlib })
 }
 
+/// Checks that `bytes` is exactly what the app encrypted: the GCM tag over the whole
+/// ciphertext (computed without decrypting), and a first block that agrees with the flag
+/// (a zlib header when flag 1). What a backup needs: the tag authenticates the exact bytes
+/// the app wrote, so the full inflate of a compressed file (most of the cost of [`verify`]
+/// on a large one) is left to [`decrypt`] when the content is needed.
+pub fn verify_tag(bytes: &[u8], key: &AppPrivateKey) -> Result<(), EncError> {
+    let file = parse(bytes)?;
+    let aes_key = kem::decapsulate(key, file.encapsulated_key)?;
+    if !gcm::tag_matches(&aes_key, file.nonce, file.ciphertext, file.tag) {
+        return Err(EncError::TagMismatch);
+    }
+    let looks_zlib = zlib_header(&gcm::first_block(&aes_key, file.nonce, file.ciphertext));
+    match file.compression {
+        Compression::Zlib if !looks_zlib => Err(EncError::DamagedFlag),
+        Compression::None if looks_zlib => unflagged(open(&file, &aes_key)?).map(drop),
+        _ => Ok(()),
+    }
+}
+
 /// Encrypts `plaintext` for the app owning `key`, as the Python writer does: a fresh
 /// ephemeral key (standard) or encapsulation (quantum), a random nonce, zlib at the best
 /// level kept only when smaller than the plaintext (flag 1, else flag 0).

@@ -21,7 +21,9 @@ mod stored;
 #[cfg(test)]
 mod tests;
 
-pub use cipher::{decrypt, decrypt_with_limit, encrypt, verify, Verified, MAX_INFLATED_LEN};
+pub use cipher::{
+    decrypt, decrypt_with_limit, encrypt, verify, verify_tag, Verified, MAX_INFLATED_LEN,
+};
 pub use error::{EncError, Field};
 pub use format::{
     parse, Compression, EncFile, MAX_KEY_LEN, MIN_KEY_LEN, NONCE_LEN, QUANTUM_KEY_LEN,

@@ -3,7 +3,7 @@
 //! before anything is allocated.
 
 use super::{vector_files, vector_pair};
-use crate::apps::encfile::{decrypt, parse, verify, EncError, Field, MAX_KEY_LEN};
+use crate::apps::encfile::{decrypt, parse, verify, verify_tag, EncError, Field, MAX_KEY_LEN};
 
 /// The vector the byte-by-byte tests use (a small compressed one).
 fn small_vector() -> (String, String, Vec<u8>) {
@@ -87,6 +87,10 @@ fn flipping_any_byte_of_any_region_is_detected() {
                     result.is_err(),
                     "{name}: flipping 0x{bit:02x} at {at} ({region}) went unseen"
                 );
+                assert!(
+                    verify_tag(&damaged, key).is_err(),
+                    "{name}: verify_tag missed 0x{bit:02x} at {at} ({region})"
+                );
                 if matches!(region, "nonce" | "tag" | "ciphertext") {
                     let err = result.err();
                     assert!(
@@ -107,6 +111,20 @@ fn a_compressed_file_whose_flag_was_zeroed_is_caught() {
     let key = vector_pair(&app).private();
     assert!(matches!(decrypt(&enc, key), Err(EncError::DamagedFlag)));
     assert!(matches!(verify(&enc, key), Err(EncError::DamagedFlag)));
+    assert!(matches!(verify_tag(&enc, key), Err(EncError::DamagedFlag)));
+}
+
+#[test]
+fn verify_tag_accepts_every_vector_and_refuses_a_raised_flag() {
+    for (name, app, enc, _) in vector_files() {
+        let key = vector_pair(&app).private();
+        verify_tag(&enc, key).unwrap_or_else(|err| panic!("{name}: {err}"));
+        if enc[152] == 0x00 {
+            let mut raised = enc.clone();
+            raised[152] = 0x01;
+            assert!(matches!(verify_tag(&raised, key), Err(EncError::DamagedFlag)), "{name}");
+        }
+    }
 }
 
 #[test]
