@@ -328,5 +328,8 @@ pub fn python() -> PathBuf {
 
 /// The shared `.enc` vectors made by the real Python code.
 pub fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/vectors")
+    std::env::var_os("CACHEMGR_VECTORS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/vectors"),
+        PathBuf::from,
+    )
 }

@@ -23,9 +23,11 @@ use super::{AppKeyPair, EncryptorType, StoredAppKeys};
 /// Where the Python-made vectors are.
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/compat/vectors");
 
-/// The vectors folder, or a failure saying where it was expected.
+/// The vectors folder (`$CACHEMGR_VECTORS`, set by scripts/test, else beside the
+/// workspace), or a failure saying where it was expected.
 fn vectors_dir() -> PathBuf {
-    let dir = PathBuf::from(VECTORS);
+    let dir =
+        std::env::var_os("CACHEMGR_VECTORS").map_or_else(|| PathBuf::from(VECTORS), PathBuf::from);
     assert!(
         dir.join("keyring.json").is_file(),
         "the .enc compatibility vectors are missing: expected {} (shared/compat/vectors beside \
