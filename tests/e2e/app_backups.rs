@@ -101,15 +101,7 @@ fn retention_keeps_last_daily_and_pinned() {
 fn verify_reports_a_damaged_backup_and_status_fails() {
     let env = AppsEnv::start("");
     let live = env.place("sd_runner-big.enc", "sd/app_info_cache.enc");
-    env.daemon.ctl_ok(&[
-        "app",
-        "add",
-        "sd",
-        "--path",
-        &live.display().to_string(),
-        "--app-id",
-        "sd_runner",
-    ]);
+    env.add_app("sd", &live, &["--app-id", "sd_runner"]);
     let first = env.daemon.ctl_json(&["backup", "create", "sd"]);
     env.daemon.ctl_ok(&["backup", "create", "sd"]);
     let ok = env.daemon.ctl_json(&["backup", "verify", "sd"]);
@@ -146,15 +138,7 @@ fn verify_reports_a_damaged_backup_and_status_fails() {
 fn a_stale_app_makes_status_fail() {
     let env = AppsEnv::start("");
     let live = env.place("muse.enc", "muse/app_info_cache.enc");
-    env.daemon.ctl_ok(&[
-        "app",
-        "add",
-        "muse",
-        "--path",
-        &live.display().to_string(),
-        "--stale-after",
-        "2s",
-    ]);
+    env.add_app("muse", &live, &["--stale-after", "2s"]);
     env.daemon.ctl_ok(&["backup", "create", "muse"]);
     assert_eq!(env.daemon.ctl(&["status"]).status.code(), Some(0));
     std::thread::sleep(Duration::from_millis(2500));
@@ -171,15 +155,7 @@ fn a_stale_app_makes_status_fail() {
 fn a_schedule_missed_while_down_runs_after_start() {
     let mut env = AppsEnv::start("");
     let live = env.place("muse.enc", "muse/app_info_cache.enc");
-    env.daemon.ctl_ok(&[
-        "app",
-        "add",
-        "muse",
-        "--path",
-        &live.display().to_string(),
-        "--backup-every",
-        "1h",
-    ]);
+    env.add_app("muse", &live, &["--backup-every", "1h"]);
     env.daemon.ctl_ok(&["backup", "create", "muse"]);
     env.daemon.kill_hard();
     // Pretend the last backup and scheduled run were two hours ago.

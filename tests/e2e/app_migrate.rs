@@ -14,15 +14,7 @@ fn entries(env: &AppsEnv) -> serde_json::Map<String, Value> {
 
 fn register_with_backups(env: &AppsEnv) -> (std::path::PathBuf, Vec<String>) {
     let live = env.place("sd_runner.enc", "sd/app_info_cache.enc");
-    env.daemon.ctl_ok(&[
-        "app",
-        "add",
-        "sd",
-        "--path",
-        &live.display().to_string(),
-        "--app-id",
-        "sd_runner",
-    ]);
+    env.add_app("sd", &live, &["--app-id", "sd_runner"]);
     let mut names = Vec::new();
     for _ in 0..2 {
         let backup = env.daemon.ctl_json(&["backup", "create", "sd"]);

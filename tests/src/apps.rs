@@ -58,6 +58,14 @@ impl AppsEnv {
         target
     }
 
+    /// Registers `live` as app `name` (with `extra` options of `app add`); panics on failure.
+    pub fn add_app(&self, name: &str, live: &Path, extra: &[&str]) -> String {
+        let path = live.display().to_string();
+        let mut args = vec!["app", "add", name, "--path", &path];
+        args.extend_from_slice(extra);
+        self.daemon.ctl_ok(&args)
+    }
+
     /// The daemon's backup directory of an app (by its safe name).
     pub fn backup_dir(&self, safe: &str) -> PathBuf {
         self.daemon.state_dir().join("backups").join(safe)

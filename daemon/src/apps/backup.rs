@@ -52,6 +52,15 @@ pub enum BackupOutcome {
     Unchanged(BackupRecord),
 }
 
+impl BackupOutcome {
+    /// The backup that holds the content: the new one, or the existing one it equals.
+    pub fn into_record(self) -> BackupRecord {
+        match self {
+            BackupOutcome::Created { record, .. } | BackupOutcome::Unchanged(record) => record,
+        }
+    }
+}
+
 impl AppService {
     /// Backs an app up (waiting for any operation on it to finish first).
     pub async fn backup(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use cachemgr_proto::{BackupSource, JsonNode};
 use serde_json::Value;
 
-use super::backup::{no_progress, BackupOutcome, BackupRequest};
+use super::backup::{no_progress, BackupRequest};
 use super::error::AppError;
 use super::json::{describe, set_pointer, to_python_json};
 use super::restore::replace_live;
@@ -89,9 +89,7 @@ impl AppService {
             // Proves the new file opens before it replaces anything.
             codec.verify(&sealed).map_err(|e| AppError::corrupt("the re-encrypted cache", &e))?;
             let request = BackupRequest { source: BackupSource::BeforeModify, pin: false, note: Some(format!("before set {pointer}")), skip_unchanged: false };
-            let saved = match service.store_copy(&app, &copy, request, &no_progress())? {
-                BackupOutcome::Created { record, .. } | BackupOutcome::Unchanged(record) => record.name,
-            };
+            let saved = service.store_copy(&app, &copy, request, &no_progress())?.into_record().name;
             replace_live(&app.path, &sealed)
                 .map_err(|e| AppError::storage(format!("cannot replace {}", app.path.display()), e))?;
             tracing::info!(app = %app.name, pointer = %pointer, backup = %saved, "app cache value changed");

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cachemgr_proto::{AppSettings, AppStrategy};
+use cachemgr_proto::AppSettings;
 
 use super::error::AppError;
 use super::live::read_verified;
@@ -207,9 +207,6 @@ fn apply(record: &mut AppRecord, settings: &AppSettings) -> Result<(), AppError>
             }
             Some(dir)
         };
-    }
-    if record.strategy == AppStrategy::None && record.path.extension().is_some_and(|e| e == "enc") {
-        tracing::debug!(app = %record.name, "strategy none for a .enc file");
     }
     Ok(())
 }

@@ -95,21 +95,14 @@ impl AppService {
         .await
         .map_err(|e| AppError::Storage(format!("the migration task failed: {e}")))??;
 
-        let mut entries = stored.to_entries(&app.app_id);
-        if passphrase_override(&app.service).is_some() {
-            // The user keeps the passphrase in the environment: do not write it to the keyring.
-            entries.retain(|(user, _)| !user.ends_with("__passphrase"));
-        }
+        let mut entries = keyring_entries(&stored, &app);
         let rotated_at = unix_ms_now();
         entries.push((
             format!("{}__key_rotated_at", app.app_id),
             Zeroizing::new(iso_time(rotated_at)),
         ));
         let store = self.keys.store();
-        let mut old_entries = old_stored.to_entries(&app.app_id);
-        if passphrase_override(&app.service).is_some() {
-            old_entries.retain(|(user, _)| !user.ends_with("__passphrase"));
-        }
+        let old_entries = keyring_entries(&old_stored, &app);
         if let Err(err) = store.write_entries(&app.service, &entries).await {
             self.put_back_keys(&app, &old_entries, &entries).await;
             return Err(AppError::Keys(format!(
@@ -284,6 +277,16 @@ impl AppService {
         }
         self.save_catalog(app, &catalog)
     }
+}
+
+/// The keyring entries of `stored` for `app`; without the passphrase when the user keeps it
+/// in the environment (`<SERVICE>_PASSPHRASE`), which must not be copied into the keyring.
+fn keyring_entries(stored: &StoredAppKeys, app: &AppRecord) -> Vec<(String, Zeroizing<String>)> {
+    let mut entries = stored.to_entries(&app.app_id);
+    if passphrase_override(&app.service).is_some() {
+        entries.retain(|(user, _)| !user.ends_with("__passphrase"));
+    }
+    entries
 }
 
 /// ISO 8601 (UTC) of a Unix time in ms, as Python's `datetime.isoformat()` would read it.

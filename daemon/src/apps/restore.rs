@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use cachemgr_proto::BackupSource;
 
-use super::backup::{no_progress, BackupOutcome, BackupRequest};
+use super::backup::{no_progress, BackupRequest};
 use super::codec::AppCodec;
 use super::error::AppError;
 use super::live::{read_file, sha256_hex, VerifiedCopy};
@@ -108,11 +108,8 @@ impl AppService {
                 note: None,
                 skip_unchanged: false,
             };
-            return match self.store_copy(app, &copy, request, &no_progress())? {
-                BackupOutcome::Created { record, .. } | BackupOutcome::Unchanged(record) => {
-                    Ok((Some(record.name), None))
-                }
-            };
+            let saved = self.store_copy(app, &copy, request, &no_progress())?.into_record();
+            return Ok((Some(saved.name), None));
         }
         let quarantine = dir.join("quarantine");
         let file_name = app

@@ -105,11 +105,6 @@ impl AppWatcher {
         }
         unwatched
     }
-
-    /// Whether `dir` is watched (for tests and status).
-    pub fn is_watching(&self, dir: &Path) -> bool {
-        self.watched.contains_key(dir)
-    }
 }
 
 fn inode_of(dir: &Path) -> Option<u64> {

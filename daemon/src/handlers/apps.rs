@@ -9,7 +9,7 @@ use cachemgr_proto::{ErrorKind, PeerIdentity, RequestBody, ResponseBody};
 use tokio::sync::mpsc;
 
 use super::error;
-use crate::apps::backup::{BackupOutcome, BackupRequest, ProgressFn};
+use crate::apps::backup::{BackupRequest, ProgressFn};
 use crate::apps::error::AppError;
 use crate::apps::info::backup_info;
 use crate::apps::AppService;
@@ -150,11 +150,7 @@ async fn answer(
                     note,
                     skip_unchanged: false,
                 };
-                let record = match apps.backup(&app, request, progress).await? {
-                    BackupOutcome::Created { record, .. } | BackupOutcome::Unchanged(record) => {
-                        record
-                    }
-                };
+                let record = apps.backup(&app, request, progress).await?.into_record();
                 let dir = apps.backup_dir(&apps.record(&app)?);
                 ResponseBody::Backup(Box::new(backup_info(&dir, &record, Vec::new())))
             }
