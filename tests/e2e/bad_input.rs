@@ -137,16 +137,29 @@ fn client_disconnecting_mid_frame() {
 #[test]
 fn connections_over_the_cap_are_told_why() {
     let daemon = Daemon::start_with_config("max_connections = 2\n");
-    let mut first = daemon.raw();
-    first.handshake();
-    let mut second = daemon.raw();
-    second.handshake();
+    // The start-up probe's connection may still hold a slot until the daemon reads its EOF.
+    let first = connect_when_a_slot_frees(&daemon);
+    let _second = connect_when_a_slot_frees(&daemon);
     let mut third = daemon.raw();
     let (_, message) = expect_error(third.recv(), ErrorKind::Unavailable);
     assert!(message.contains("at most 2"), "{message}");
     drop(first);
-    std::thread::sleep(Duration::from_millis(200));
-    let mut again = daemon.raw();
-    again.handshake();
+    let mut again = connect_when_a_slot_frees(&daemon);
     ping(&mut again, 2);
+}
+
+/// Connects and handshakes, retrying for a few seconds while the daemon says it is full.
+fn connect_when_a_slot_frees(daemon: &Daemon) -> RawConn {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut conn = daemon.raw();
+        match conn.try_handshake() {
+            Ok(()) => return conn,
+            Err(answer) if std::time::Instant::now() < deadline => {
+                drop(answer);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(answer) => panic!("no connection slot freed within 5 s: {answer:?}"),
+        }
+    }
 }

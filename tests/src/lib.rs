@@ -275,15 +275,25 @@ impl RawConn {
 
     /// Sends `hello` and expects `welcome`.
     pub fn handshake(&mut self) {
+        if let Err(response) = self.try_handshake() {
+            panic!("{response:?}");
+        }
+    }
+
+    /// Sends `hello`; the daemon's answer when it is not `welcome` (e.g. the connection cap).
+    pub fn try_handshake(&mut self) -> Result<(), Option<Response>> {
         self.send(&Request {
             id: 1,
             body: RequestBody::Hello { protocol: PROTOCOL_VERSION, client: "raw".into() },
         });
-        let response = self.recv().expect("welcome");
-        assert!(
-            matches!(response.body, cachemgr_proto::ResponseBody::Welcome { .. }),
-            "{response:?}"
-        );
+        match self.recv() {
+            Some(response)
+                if matches!(response.body, cachemgr_proto::ResponseBody::Welcome { .. }) =>
+            {
+                Ok(())
+            }
+            other => Err(other),
+        }
     }
 
     /// Reads one response frame; `None` when the daemon closed the connection.
