@@ -33,6 +33,7 @@ const ENV_KEYS: &[&str] = &[
     "namespaces",
     "disk",
     "keys",
+    "redis",
 ];
 
 /// Why a configuration was refused.
@@ -67,7 +68,7 @@ pub struct NamespaceConfig {
     /// `lru`, `lfu` or `fifo`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eviction: Option<EvictionPolicy>,
-    /// `memory`, `disk` or `memory+disk`.
+    /// `memory`, `disk`, `memory+disk`, `memory+redis` or `memory+disk+redis`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<Tier>,
     /// `fsync` or `batched` (disk tiers only).
@@ -168,6 +169,8 @@ pub struct Config {
     pub namespaces: BTreeMap<String, NamespaceConfig>,
     /// The disk layer.
     pub disk: DiskConfig,
+    /// The shared Redis layer (read at start-up only).
+    pub redis: crate::redis::RedisConfig,
     /// Where the master key comes from (read at start-up only).
     pub keys: KeysConfig,
     /// Registered app caches: backups, watching, their keys (read at start-up only).
@@ -190,6 +193,7 @@ impl Default for Config {
             defaults: NamespaceDefaults::default(),
             namespaces: BTreeMap::new(),
             disk: DiskConfig::default(),
+            redis: Default::default(),
             keys: KeysConfig::default(),
             apps: Default::default(),
             app_keys: Default::default(),
@@ -268,6 +272,22 @@ impl Config {
             return Err(range("defaults.max_bytes", "must be more than 0".into()));
         }
         self.keys.validate().map_err(|(key, reason)| range(key, reason))?;
+        self.redis.validate().map_err(|(key, reason)| range(key, reason))?;
+        if self.redis.url.is_none() {
+            let redis_tier = |tier: Option<Tier>| tier.is_some_and(Tier::has_redis);
+            if self.defaults.tier.has_redis() {
+                return Err(range(
+                    "defaults.tier",
+                    format!("{} needs [redis] url", self.defaults.tier),
+                ));
+            }
+            if let Some((name, ns)) = self.namespaces.iter().find(|(_, ns)| redis_tier(ns.tier)) {
+                return Err(range(
+                    &format!("namespaces.{name}.tier"),
+                    format!("{} needs [redis] url", ns.tier.unwrap_or_default()),
+                ));
+            }
+        }
         self.app_keys.validate().map_err(|(key, reason)| range(key, reason))?;
         for (name, ns) in &self.namespaces {
             validate_namespace(name)

@@ -45,7 +45,8 @@ pub async fn run(args: Args) -> Result<()> {
     let master = Arc::new(master);
     let (disk, report) = open_disk(&config, &state_dir, master.clone(), !source.is_persistent())?;
     let bound = server::listener::bind(&socket)?;
-    let store = Store::with_disk(config.clone(), Some(disk.clone()));
+    let redis = open_redis(&config, master.clone())?;
+    let store = Store::with_layers(config.clone(), Some(disk.clone()), redis);
     let key = KeyInfo {
         source: source.to_string(),
         persistent: source.is_persistent(),
@@ -53,6 +54,14 @@ pub async fn run(args: Args) -> Result<()> {
         dump_root: Arc::new(master.derive(b"", DUMP_KEY_INFO)),
     };
     let mut notices = report.notices;
+    if config.redis.url.is_some() && !source.is_persistent() {
+        let notice = "Redis namespaces are sealed under an ephemeral master key: other daemons \
+                      cannot read them, nor can this one after a restart (give every daemon the \
+                      same key: `cachemgrd key-init`, CACHEMGR_KEY or a credential)"
+            .to_owned();
+        tracing::warn!("{notice}");
+        notices.push(notice);
+    }
     let autodump = match Autodump::load(&state_dir) {
         Ok(schedule) => Some(schedule),
         Err(err) => {
@@ -95,6 +104,7 @@ pub async fn run(args: Args) -> Result<()> {
         tokio::spawn(crate::apps::scheduler::run(apps, state.shutdown.clone()));
     }
     tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
+    tokio::spawn(state.store.clone().run_redis_tasks(state.shutdown.clone()));
     tokio::spawn(disk.clone().run_sweeper(state.shutdown.clone()));
     let resuming = disk.clone();
     tokio::spawn(async move {
@@ -122,6 +132,21 @@ pub async fn run(args: Args) -> Result<()> {
     let _ = tokio::task::spawn_blocking(move || flush.close(Duration::from_secs(10))).await;
     tracing::info!(drained, "cachemgrd stopped");
     Ok(())
+}
+
+/// Sets up the Redis layer when `[redis] url` is set (connecting happens on first use, so
+/// the daemon starts while Redis is down and serves locally until it is up).
+fn open_redis(
+    config: &Config,
+    master: Arc<MasterKey>,
+) -> Result<Option<Arc<crate::redis::RedisLayer>>> {
+    if config.redis.url.is_none() {
+        return Ok(None);
+    }
+    let layer = crate::redis::RedisLayer::new(config.redis.clone(), master)
+        .context("cannot set up the Redis layer")?;
+    tracing::info!(url = %config.redis.display_url(), prefix = %config.redis.prefix, "Redis layer configured");
+    Ok(Some(Arc::new(layer)))
 }
 
 /// Opens the disk layer (wiping it first when the master key is ephemeral).

@@ -246,4 +246,7 @@ pub struct DaemonStatus {
     /// Operator notices (as in `info`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,
+    /// The shared Redis layer, when one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<crate::stats::RedisStatus>,
 }

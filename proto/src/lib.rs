@@ -31,7 +31,7 @@ pub use error::ErrorKind;
 pub use keys::{NamespaceKey, RotatedNamespace, RotationProgress};
 pub use request::{Entry, KeyPattern, PatternSyntax, Request, RequestBody, SetCondition};
 pub use response::{PeerIdentity, Response, ResponseBody, ServerInfo};
-pub use stats::{CacheStats, LayerStats, NamespaceStats, NamespaceSummary};
+pub use stats::{CacheStats, LayerStats, NamespaceStats, NamespaceSummary, RedisStatus};
 
 /// Bumped on any incompatible wire change; the handshake refuses a mismatch by name.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -30,6 +30,10 @@ pub struct CacheStats {
     /// encodings made before the disk layer existed, hence the default.
     #[serde(default)]
     pub corrupt: u64,
+    /// Requests of a Redis-tier namespace answered by the local layers alone because Redis
+    /// was unreachable (circuit breaker open or no answer in time). 0 for other tiers.
+    #[serde(default)]
+    pub degraded: u64,
 }
 
 impl CacheStats {
@@ -56,6 +60,7 @@ impl CacheStats {
         self.bytes_used += other.bytes_used;
         self.bytes_limit += other.bytes_limit;
         self.corrupt += other.corrupt;
+        self.degraded += other.degraded;
     }
 }
 
@@ -112,4 +117,28 @@ pub struct NamespaceSummary {
     /// memory-only namespaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub durability: Option<String>,
+}
+
+/// The shared Redis layer as `status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedisStatus {
+    /// The configured URL, password hidden.
+    pub url: String,
+    /// Circuit breaker: `closed` (Redis in use), `open` (served locally), `half-open`
+    /// (probing whether Redis is back).
+    pub breaker: String,
+    /// Failed requests in a row.
+    pub consecutive_failures: u32,
+    /// Milliseconds since the breaker entered its state.
+    pub since_ms: u64,
+    /// How often the breaker opened since the daemon started.
+    pub times_opened: u64,
+    /// The last failure, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Whether invalidations from other daemons are being received (memory copies are only
+    /// trusted while they are).
+    pub invalidations_live: bool,
+    /// Requests answered locally because Redis was unreachable, over all namespaces.
+    pub degraded: u64,
 }

@@ -179,6 +179,13 @@ pub fn status_text(status: &DaemonStatus) -> String {
     } else {
         status.problems.iter().map(|problem| format!("{problem}\n")).collect()
     };
+    if let Some(redis) = &status.redis {
+        let invalidations = if redis.invalidations_live { "live" } else { "not received" };
+        text.push_str(&format!(
+            "redis: {} breaker {}, invalidations {invalidations}, {} degraded request(s), opened {} time(s)\n",
+            redis.url, redis.breaker, redis.degraded, redis.times_opened
+        ));
+    }
     for notice in &status.notices {
         text.push_str(&format!("NOTICE: {notice}\n"));
     }
@@ -304,7 +311,13 @@ mod tests {
 
     #[test]
     fn status_lines() {
-        let mut status = DaemonStatus { healthy: true, apps: 1, problems: vec![], notices: vec![] };
+        let mut status = DaemonStatus {
+            healthy: true,
+            apps: 1,
+            problems: vec![],
+            notices: vec![],
+            redis: None,
+        };
         assert_eq!(status_text(&status), "ok (1 app)\n");
         status.healthy = false;
         status.problems = vec!["notes: stale (40d)".into(), "sd: file missing".into()];

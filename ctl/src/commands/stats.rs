@@ -72,6 +72,7 @@ pub fn stats_table(report: &StatsReport, with_total: bool) -> Table {
         "EXPIRED",
         "EVICTED-EARLY",
         "CORRUPT",
+        "DEGRADED",
         "ENTRIES",
         "USED / LIMIT",
     ])
@@ -89,6 +90,7 @@ pub fn stats_table(report: &StatsReport, with_total: bool) -> Table {
             s.expired.to_string(),
             s.evicted_before_expiry.to_string(),
             s.corrupt.to_string(),
+            s.degraded.to_string(),
             s.entries.to_string(),
             format!("{} / {}", format_bytes(s.bytes_used), format_bytes(s.bytes_limit)),
         ]

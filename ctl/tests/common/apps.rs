@@ -125,6 +125,7 @@ pub fn answer(id: u64, body: &RequestBody) -> Option<Response> {
             apps: 2,
             problems: vec!["notes: stale: last good backup is 40 days old".into()],
             notices: vec![],
+            redis: None,
         })),
         RequestBody::AppList {} => {
             let mut notes = app("notes", AppSettings::default());

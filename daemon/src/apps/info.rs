@@ -59,7 +59,13 @@ impl AppService {
                 format!("app {}: {} {detail}", i.name, i.health.as_str()).trim_end().to_owned()
             })
             .collect();
-        DaemonStatus { healthy: problems.is_empty(), apps: infos.len() as u64, problems, notices }
+        DaemonStatus {
+            healthy: problems.is_empty(),
+            apps: infos.len() as u64,
+            problems,
+            notices,
+            redis: None,
+        }
     }
 }
 

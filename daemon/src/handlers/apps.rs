@@ -56,7 +56,9 @@ pub fn start(
                     apps: 0,
                     problems: Vec::new(),
                     notices: state.notices.clone(),
+                    redis: None,
                 };
+                add_redis_status(&state, &mut status);
                 status
                     .problems
                     .push("the app registry could not be loaded (see notices)".to_owned());
@@ -101,7 +103,9 @@ async fn answer(
     let result: Result<ResponseBody, AppError> = async {
         Ok(match body {
             RequestBody::Status {} => {
-                ResponseBody::Status(Box::new(apps.status(state.notices.clone())))
+                let mut status = apps.status(state.notices.clone());
+                add_redis_status(state, &mut status);
+                ResponseBody::Status(Box::new(status))
             }
             RequestBody::AppAdd { name, settings } => {
                 let record = apps.add(&name, settings, peer.uid).await?;
@@ -179,4 +183,31 @@ async fn answer(
     }
     .await;
     result.unwrap_or_else(|err| error(err.kind(), err.to_string()))
+}
+
+/// Adds the Redis layer's health; an open breaker makes the daemon unhealthy (it still
+/// serves, from the local layers, but the namespaces are no longer shared).
+fn add_redis_status(state: &AppState, status: &mut cachemgr_proto::DaemonStatus) {
+    let Some(redis) = state.store.redis() else { return };
+    let health = redis.health();
+    let degraded = state.store.stats(None).0.degraded;
+    if health.state != "closed" {
+        status.healthy = false;
+        status.problems.push(format!(
+            "redis: circuit breaker {} for {}s ({}); serving from the local layers",
+            health.state,
+            health.since_ms / 1000,
+            health.last_error.as_deref().unwrap_or("no answer"),
+        ));
+    }
+    status.redis = Some(cachemgr_proto::RedisStatus {
+        url: health.url,
+        breaker: health.state.to_owned(),
+        consecutive_failures: health.consecutive_failures,
+        since_ms: health.since_ms,
+        times_opened: health.times_opened,
+        last_error: health.last_error,
+        invalidations_live: health.invalidations_live,
+        degraded,
+    });
 }

@@ -24,7 +24,7 @@ pub fn status(state: &AppState) -> ResponseBody {
             let disk_state = disk.and_then(|d| d.lookup(ns.name()));
             NamespaceKey {
                 ns: ns.name().to_owned(),
-                tier: ns.tier().as_str().to_owned(),
+                tier: ns.full_tier().as_str().to_owned(),
                 key_id: disk_state.as_ref().map_or(0, |s| s.current_key_id()),
                 rotation: disk_state.and_then(|s| s.rotation()).map(|p| RotationProgress {
                     from_key_id: p.from_key_id,

@@ -30,8 +30,8 @@ pub async fn set(
     }
 }
 
-pub fn get(state: &AppState, ns: &str, key: &str) -> ResponseBody {
-    answer(state.store.get(ns, key), |value| ResponseBody::Value {
+pub async fn get(state: &AppState, ns: &str, key: &str) -> ResponseBody {
+    answer(state.store.fetch(ns, key).await, |value| ResponseBody::Value {
         value: value.map(ByteBuf::from),
     })
 }
@@ -40,12 +40,12 @@ pub async fn delete(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody
     answer(state.store.delete(ns, keys).await, |count| ResponseBody::Count { count })
 }
 
-pub fn exists(state: &AppState, ns: &str, key: &str) -> ResponseBody {
-    answer(state.store.exists(ns, key), |found| ResponseBody::Count { count: u64::from(found) })
+pub async fn exists(state: &AppState, ns: &str, key: &str) -> ResponseBody {
+    answer(state.store.fetch_exists(ns, key).await, |found| ResponseBody::Count { count: u64::from(found) })
 }
 
-pub fn ttl(state: &AppState, ns: &str, key: &str) -> ResponseBody {
-    answer(state.store.ttl(ns, key), |ttl| match ttl {
+pub async fn ttl(state: &AppState, ns: &str, key: &str) -> ResponseBody {
+    answer(state.store.fetch_ttl(ns, key).await, |ttl| match ttl {
         Some(ttl_ms) => ResponseBody::Ttl { exists: true, ttl_ms },
         None => ResponseBody::Ttl { exists: false, ttl_ms: None },
     })
@@ -59,8 +59,8 @@ pub async fn expire(state: &AppState, ns: &str, key: &str, ttl_ms: Option<u64>) 
     })
 }
 
-pub fn get_many(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody {
-    answer(state.store.get_many(ns, keys), |values| ResponseBody::Values {
+pub async fn get_many(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody {
+    answer(state.store.fetch_many(ns, keys).await, |values| ResponseBody::Values {
         values: values.into_iter().map(|v| v.map(ByteBuf::from)).collect(),
     })
 }

@@ -34,15 +34,15 @@ pub async fn handle(state: &Arc<AppState>, body: RequestBody) -> ResponseBody {
         RequestBody::Set { ns, key, value, ttl_ms, condition } => {
             kv::set(state, &ns, &key, &value, ttl_ms, condition).await
         }
-        RequestBody::Get { ns, key } => kv::get(state, &ns, &key),
+        RequestBody::Get { ns, key } => kv::get(state, &ns, &key).await,
         RequestBody::Delete { ns, keys } => kv::delete(state, &ns, &keys).await,
-        RequestBody::Exists { ns, key } => kv::exists(state, &ns, &key),
-        RequestBody::Ttl { ns, key } => kv::ttl(state, &ns, &key),
+        RequestBody::Exists { ns, key } => kv::exists(state, &ns, &key).await,
+        RequestBody::Ttl { ns, key } => kv::ttl(state, &ns, &key).await,
         RequestBody::Expire { ns, key, ttl_ms } => kv::expire(state, &ns, &key, ttl_ms).await,
-        RequestBody::GetMany { ns, keys } => kv::get_many(state, &ns, &keys),
+        RequestBody::GetMany { ns, keys } => kv::get_many(state, &ns, &keys).await,
         RequestBody::SetMany { ns, entries } => kv::set_many(state, &ns, entries).await,
         RequestBody::Keys { ns, pattern, cursor, count } => {
-            pattern::keys(state, &ns, pattern.as_ref(), cursor, count)
+            pattern::keys(state, &ns, pattern.as_ref(), cursor, count).await
         }
         RequestBody::PatternStats { ns, pattern } => {
             pattern::stats(state, &ns, pattern.as_ref()).await

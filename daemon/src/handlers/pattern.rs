@@ -14,7 +14,7 @@ fn compile(pattern: Option<&KeyPattern>) -> Result<KeyMatcher, ResponseBody> {
     KeyMatcher::compile(pattern).map_err(|err| error(ErrorKind::InvalidArgument, err.to_string()))
 }
 
-pub fn keys(
+pub async fn keys(
     state: &AppState,
     ns: &str,
     pattern: Option<&KeyPattern>,
@@ -26,7 +26,7 @@ pub fn keys(
         Err(response) => return response,
     };
     let count = count.clamp(1, MAX_PAGE) as usize;
-    match state.store.keys_page(ns, &matcher, cursor, count) {
+    match state.store.fetch_keys_page(ns, &matcher, cursor, count).await {
         Ok((keys, next_cursor)) => ResponseBody::Keys { keys, next_cursor },
         Err(err) => store_error(err),
     }

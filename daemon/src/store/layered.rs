@@ -53,7 +53,7 @@ impl Store {
 
     /// Writes a value; `ttl_ms` absent = the namespace default, 0 = never expires.
     /// Returns whether it was written (false when `condition` failed).
-    pub async fn set(
+    pub(super) async fn set_local(
         &self,
         ns: &str,
         key: &str,
@@ -73,7 +73,7 @@ impl Store {
     }
 
     /// Deletes keys; returns how many existed.
-    pub async fn delete(&self, ns: &str, keys: &[String]) -> Result<u64, StoreError> {
+    pub(super) async fn delete_local(&self, ns: &str, keys: &[String]) -> Result<u64, StoreError> {
         let Some(namespace) = self.lookup(ns) else { return Ok(0) };
         let now = self.clock().now_ms();
         if namespace.tier() == Tier::Memory {
@@ -118,7 +118,7 @@ impl Store {
     }
 
     /// Gives a key a new TTL (`None` = never expires); false when it is missing.
-    pub async fn expire(
+    pub(super) async fn expire_local(
         &self,
         ns: &str,
         key: &str,
@@ -166,7 +166,7 @@ impl Store {
     }
 
     /// Applies `action` to every matching key of every layer, in chunks.
-    pub async fn apply_pattern(
+    pub(super) async fn apply_pattern_local(
         &self,
         ns: &str,
         matcher: &KeyMatcher,
@@ -221,7 +221,7 @@ impl Store {
     }
 
     /// Drops a namespace's entries in every layer; returns (entries, bytes).
-    pub async fn clear(&self, ns: &str) -> Result<(u64, u64), StoreError> {
+    pub(super) async fn clear_local(&self, ns: &str) -> Result<(u64, u64), StoreError> {
         let Some(namespace) = self.lookup(ns) else { return Ok((0, 0)) };
         if namespace.tier() == Tier::Memory {
             return Ok(namespace.lock().clear());

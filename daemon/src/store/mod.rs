@@ -16,6 +16,9 @@ pub mod names;
 mod namespaces;
 pub mod pattern;
 mod report;
+mod shared;
+mod shared_tasks;
+mod shared_write;
 mod sweeper;
 pub mod tier;
 

@@ -67,8 +67,13 @@ impl Namespace {
         &self.name
     }
 
-    /// Its layers.
+    /// The layers this daemon holds for it (a Redis tier without Redis: see [`Tier::local`]).
     pub fn tier(&self) -> Tier {
+        self.full_tier().local()
+    }
+
+    /// Its configured layers, Redis included.
+    pub fn full_tier(&self) -> Tier {
         Tier::from_u8(self.tier.load(Ordering::Relaxed))
     }
 
@@ -92,6 +97,7 @@ impl Namespace {
 pub struct Store {
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
     pub(super) disk: Option<Arc<DiskLayer>>,
+    pub(super) redis: Option<Arc<crate::redis::RedisLayer>>,
     config: RwLock<Arc<Config>>,
     global_used: Arc<AtomicU64>,
     /// `memory.max_bytes`, kept apart from the config so the write path reads one atomic.
@@ -109,9 +115,19 @@ impl Store {
 
     /// A store whose disk-tier namespaces live in `disk`.
     pub fn with_disk(config: Arc<Config>, disk: Option<Arc<DiskLayer>>) -> Arc<Store> {
+        Self::with_layers(config, disk, None)
+    }
+
+    /// A store with every layer: disk tiers in `disk`, Redis tiers through `redis`.
+    pub fn with_layers(
+        config: Arc<Config>,
+        disk: Option<Arc<DiskLayer>>,
+        redis: Option<Arc<crate::redis::RedisLayer>>,
+    ) -> Arc<Store> {
         let store = Arc::new(Store {
             namespaces: RwLock::new(HashMap::new()),
             disk,
+            redis,
             config: RwLock::new(config.clone()),
             global_used: Arc::new(AtomicU64::new(0)),
             global_cap: AtomicU64::new(config.memory.max_bytes.as_u64()),
@@ -162,6 +178,11 @@ impl Store {
     /// Every namespace (a snapshot; the map lock is not held afterwards).
     pub fn all(&self) -> Vec<Arc<Namespace>> {
         self.namespaces.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect()
+    }
+
+    /// The Redis layer, if configured.
+    pub fn redis(&self) -> Option<&Arc<crate::redis::RedisLayer>> {
+        self.redis.as_ref()
     }
 
     /// The disk layer, if open.

@@ -44,6 +44,7 @@ impl Store {
                     expired: disk.expired,
                     evicted_before_expiry: memory.evicted_before_expiry,
                     corrupt: disk.corrupt,
+                    degraded: 0,
                     entries: disk.entries,
                     bytes_used: memory.bytes_used,
                     bytes_limit: memory.bytes_limit,
@@ -53,7 +54,12 @@ impl Store {
             (Tier::Disk, Some(disk)) => (disk, vec![layer("disk", disk)]),
             _ => (memory, Vec::new()),
         };
-        NamespaceStats { ns: ns.name.clone(), stats, tier: tier.as_str().to_owned(), layers }
+        let full = ns.full_tier();
+        let (stats, layers) = match self.redis() {
+            Some(redis) if full.has_redis() => with_redis(stats, layers, &redis.counters(ns.name())),
+            _ => (stats, layers),
+        };
+        NamespaceStats { ns: ns.name.clone(), stats, tier: full.as_str().to_owned(), layers }
     }
 
     /// Every namespace with its settings, sorted by name.
@@ -77,7 +83,7 @@ impl Store {
                     entries: disk_size.map_or(cache.len() as u64, |(entries, _)| entries),
                     bytes_used: disk_size.map_or(cache.bytes_used(), |(_, bytes)| bytes),
                     configured: ns.configured.load(Ordering::Relaxed),
-                    tier: tier.as_str().to_owned(),
+                    tier: ns.full_tier().as_str().to_owned(),
                     durability: tier.has_disk().then(|| ns.durability().as_str().to_owned()),
                 }
             })
@@ -85,6 +91,41 @@ impl Store {
         out.sort_by(|a, b| a.ns.cmp(&b.ns));
         out
     }
+}
+
+/// Adds the Redis layer under the local ones: a client's hit is a hit in memory or Redis;
+/// writes, deletes and misses are Redis's (the truth); entries and bytes stay the local
+/// copies' (counting a shared Redis would mean scanning it).
+fn with_redis(
+    local: CacheStats,
+    mut layers: Vec<LayerStats>,
+    counters: &crate::redis::SharedCounters,
+) -> (CacheStats, Vec<LayerStats>) {
+    let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    let redis = CacheStats {
+        hits: load(&counters.hits),
+        misses: load(&counters.misses),
+        sets: load(&counters.sets),
+        deletes: load(&counters.deletes),
+        corrupt: load(&counters.corrupt),
+        degraded: load(&counters.degraded),
+        ..CacheStats::default()
+    };
+    if layers.is_empty() {
+        layers.push(layer("memory", local));
+    }
+    let memory_hits = layers.first().map_or(0, |memory| memory.stats.hits);
+    let logical = CacheStats {
+        hits: memory_hits + redis.hits,
+        misses: redis.misses,
+        sets: redis.sets,
+        deletes: redis.deletes,
+        corrupt: local.corrupt + redis.corrupt,
+        degraded: redis.degraded,
+        ..local
+    };
+    layers.push(layer("redis", redis));
+    (logical, layers)
 }
 
 fn layer(name: &str, stats: CacheStats) -> LayerStats {

@@ -15,12 +15,35 @@ pub enum Tier {
     /// Memory over disk: reads hit memory, fall back to disk and fill memory.
     #[serde(rename = "memory+disk")]
     MemoryDisk,
+    /// Memory over a shared Redis: Redis is the truth other daemons see; memory is a local
+    /// copy kept fresh by pub/sub invalidations.
+    #[serde(rename = "memory+redis")]
+    MemoryRedis,
+    /// Memory over Redis, with a local disk copy that answers while Redis is unreachable.
+    #[serde(rename = "memory+disk+redis")]
+    MemoryDiskRedis,
 }
 
 impl Tier {
     /// Whether values reach the disk layer.
     pub fn has_disk(self) -> bool {
-        self != Tier::Memory
+        !matches!(self, Tier::Memory | Tier::MemoryRedis)
+    }
+
+    /// Whether values are shared through Redis.
+    pub fn has_redis(self) -> bool {
+        matches!(self, Tier::MemoryRedis | Tier::MemoryDiskRedis)
+    }
+
+    /// The layers this daemon holds itself: a Redis tier minus Redis. The local store code
+    /// works on this, so a Redis namespace's memory and disk copies behave exactly like a
+    /// `memory` or `memory+disk` namespace's.
+    pub fn local(self) -> Tier {
+        match self {
+            Tier::MemoryRedis => Tier::Memory,
+            Tier::MemoryDiskRedis => Tier::MemoryDisk,
+            other => other,
+        }
     }
 
     /// The config spelling.
@@ -29,6 +52,8 @@ impl Tier {
             Tier::Memory => "memory",
             Tier::Disk => "disk",
             Tier::MemoryDisk => "memory+disk",
+            Tier::MemoryRedis => "memory+redis",
+            Tier::MemoryDiskRedis => "memory+disk+redis",
         }
     }
 
@@ -40,6 +65,8 @@ impl Tier {
         match value {
             1 => Tier::Disk,
             2 => Tier::MemoryDisk,
+            3 => Tier::MemoryRedis,
+            4 => Tier::MemoryDiskRedis,
             _ => Tier::Memory,
         }
     }

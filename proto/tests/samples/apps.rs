@@ -262,6 +262,7 @@ pub fn responses() -> Vec<(&'static str, Response)> {
                     apps: 2,
                     problems: vec![],
                     notices: vec![],
+                    redis: None,
                 })),
             ),
         ),
@@ -279,12 +280,25 @@ pub fn responses() -> Vec<(&'static str, Response)> {
                         "sd-runner: stale: the last good backup is 41 days old (stale after 30 \
                          days)"
                             .into(),
+                        "redis: circuit breaker open for 4s (GET: Connection refused (os error \
+                         111)); serving from the local layers"
+                            .into(),
                     ],
                     notices: vec![
                         "ephemeral key: no key source was available, so values on disk are \
                          unreadable after the daemon stops"
                             .into(),
                     ],
+                    redis: Some(cachemgr_proto::RedisStatus {
+                        url: "redis://***@10.0.0.5:6379/0".into(),
+                        breaker: "open".into(),
+                        consecutive_failures: 5,
+                        since_ms: 4_200,
+                        times_opened: 1,
+                        last_error: Some("GET: Connection refused (os error 111)".into()),
+                        invalidations_live: false,
+                        degraded: 1_310,
+                    }),
                 })),
             ),
         ),

@@ -133,6 +133,7 @@ pub fn responses() -> Vec<(&'static str, Response)> {
         bytes_used: 5_242_880,
         bytes_limit: 1_073_741_824,
         corrupt: 2,
+        degraded: 0,
         ..CacheStats::default()
     };
     let sessions = CacheStats {
@@ -145,6 +146,7 @@ pub fn responses() -> Vec<(&'static str, Response)> {
         bytes_used: 5_242_880,
         bytes_limit: 1_073_741_824,
         corrupt: 2,
+        degraded: 0,
         ..CacheStats::default()
     };
     let archive = CacheStats {

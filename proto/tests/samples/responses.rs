@@ -20,6 +20,7 @@ fn sessions_stats() -> CacheStats {
         bytes_used: 181_250,
         bytes_limit: 67_108_864,
         corrupt: 0,
+        degraded: 0,
     }
 }
 
@@ -36,6 +37,7 @@ fn thumbnails_stats() -> CacheStats {
         bytes_used: 268_400_000,
         bytes_limit: 268_435_456,
         corrupt: 0,
+        degraded: 0,
     }
 }
 

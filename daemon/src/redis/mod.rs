@@ -1,0 +1,280 @@
+//! The shared layer: values sealed and names hashed (see [`sealing`]), written to a Redis
+//! that several daemons share, behind bounded retries and a circuit breaker so a dead Redis
+//! costs a client at most `redis.timeout` and then nothing at all while the breaker is open.
+
+pub mod breaker;
+mod commands;
+pub mod config;
+pub mod invalidation;
+pub mod sealing;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use breaker::{Breaker, Transition};
+pub use commands::{Fetched, ScanPage};
+pub use config::RedisConfig;
+use sealing::Sealing;
+
+use crate::keys::MasterKey;
+
+/// Why a request was served without Redis.
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    /// The breaker is open: Redis was not tried.
+    #[error("the Redis circuit breaker is open")]
+    Open,
+    /// Every attempt failed or the time ran out.
+    #[error("Redis did not answer: {0}")]
+    Failed(String),
+}
+
+/// Why the layer could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisSetupError {
+    /// The URL does not parse.
+    #[error("redis.url {url}: {reason}")]
+    Url {
+        /// The URL, password hidden.
+        url: String,
+        /// What the client library said.
+        reason: String,
+    },
+}
+
+/// Counters of the shared layer, per namespace.
+#[derive(Debug, Default)]
+pub struct SharedCounters {
+    /// Reads Redis answered with a value.
+    pub hits: AtomicU64,
+    /// Reads Redis answered with nothing.
+    pub misses: AtomicU64,
+    /// Values written to Redis.
+    pub sets: AtomicU64,
+    /// Keys deleted in Redis.
+    pub deletes: AtomicU64,
+    /// Requests served from the local layers because Redis was unavailable.
+    pub degraded: AtomicU64,
+    /// Values in Redis that did not open (another master key, tampering).
+    pub corrupt: AtomicU64,
+}
+
+/// The Redis layer of one daemon.
+pub struct RedisLayer {
+    config: RedisConfig,
+    client: redis::Client,
+    conn: ConnectionManager,
+    breaker: Breaker,
+    sealing: Sealing,
+    /// Random id of this daemon, so it ignores its own invalidations.
+    origin: [u8; 16],
+    invalidations_live: AtomicBool,
+    last_error: Mutex<Option<String>>,
+    counters: Mutex<std::collections::HashMap<String, Arc<SharedCounters>>>,
+    /// Invalidation messages sent and applied.
+    pub published: AtomicU64,
+    /// Invalidation messages from other daemons applied here.
+    pub received: AtomicU64,
+}
+
+impl std::fmt::Debug for RedisLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisLayer").field("url", &self.config.display_url()).finish()
+    }
+}
+
+/// What `status` shows about Redis.
+#[derive(Debug, Clone)]
+pub struct RedisHealth {
+    /// URL without password.
+    pub url: String,
+    /// Breaker state.
+    pub state: &'static str,
+    /// Failures in a row.
+    pub consecutive_failures: u32,
+    /// How long it has been in that state.
+    pub since_ms: u64,
+    /// How often the breaker opened since start.
+    pub times_opened: u64,
+    /// The last error seen, if any.
+    pub last_error: Option<String>,
+    /// Whether invalidations from other daemons are being received.
+    pub invalidations_live: bool,
+}
+
+impl RedisLayer {
+    /// Sets the layer up without connecting: the daemon starts even while Redis is down.
+    pub fn new(config: RedisConfig, master: Arc<MasterKey>) -> Result<RedisLayer, RedisSetupError> {
+        let url = config.url.clone().unwrap_or_default();
+        let client = redis::Client::open(url.as_str()).map_err(|err| RedisSetupError::Url {
+            url: config.display_url(),
+            reason: err.to_string(),
+        })?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.timeout))
+            .set_response_timeout(Some(config.timeout))
+            .set_number_of_retries(1)
+            .set_min_delay(config.retry_backoff)
+            .set_max_delay(config.timeout)
+            .set_pipeline_buffer_size(1024);
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_config)
+            .map_err(|err| RedisSetupError::Url {
+                url: config.display_url(),
+                reason: err.to_string(),
+            })?;
+        let mut origin = [0u8; 16];
+        crate::store::disk::record::fill_random(&mut origin);
+        Ok(RedisLayer {
+            breaker: Breaker::new(config.breaker_failures, config.breaker_cool_down),
+            sealing: Sealing::new(master, &config.prefix),
+            config,
+            client,
+            conn,
+            origin,
+            invalidations_live: AtomicBool::new(false),
+            last_error: Mutex::new(None),
+            counters: Mutex::new(std::collections::HashMap::new()),
+            published: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+        })
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &RedisConfig {
+        &self.config
+    }
+
+    /// Whether a request would go to Redis now (the breaker is closed).
+    pub fn available(&self) -> bool {
+        self.breaker.allows()
+    }
+
+    /// Whether local memory copies may answer reads: only while invalidations arrive (so
+    /// they are fresh within the pub/sub delay), or while Redis is out of reach anyway.
+    pub fn memory_trusted(&self) -> bool {
+        self.invalidations_live.load(Ordering::Acquire) || !self.breaker.allows()
+    }
+
+    pub(crate) fn set_invalidations_live(&self, live: bool) {
+        self.invalidations_live.store(live, Ordering::Release);
+    }
+
+    /// The namespace's counters.
+    pub fn counters(&self, ns: &str) -> Arc<SharedCounters> {
+        let mut map = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(ns.to_owned()).or_default().clone()
+    }
+
+    /// Records a request served locally because Redis was unavailable.
+    pub fn note_degraded(&self, ns: &str) {
+        self.counters(ns).degraded.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The breaker, for the supervisor.
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
+    /// Health for `status`.
+    pub fn health(&self) -> RedisHealth {
+        let (state, failures, since, opened) = self.breaker.snapshot();
+        RedisHealth {
+            url: self.config.display_url(),
+            state: state.as_str(),
+            consecutive_failures: failures,
+            since_ms: since.as_millis() as u64,
+            times_opened: opened,
+            last_error: self.last_error.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+            invalidations_live: self.invalidations_live.load(Ordering::Acquire),
+        }
+    }
+
+    /// Runs `op` against Redis with retries, within `redis.timeout`, through the breaker.
+    async fn call<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, Unavailable>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        if !self.breaker.allows() {
+            return Err(Unavailable::Open);
+        }
+        let deadline = Instant::now() + self.config.timeout;
+        let mut pause = self.config.retry_backoff;
+        let mut attempt = 0;
+        let error = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let error = match tokio::time::timeout(left, op(self.conn.clone())).await {
+                Ok(Ok(value)) => {
+                    if self.breaker.success() == Transition::Closed {
+                        tracing::info!("Redis answers again; circuit breaker closed");
+                    }
+                    return Ok(value);
+                }
+                Ok(Err(err)) if !connection_problem(&err) => {
+                    // Redis answered, with an error: not an outage, nothing to retry.
+                    return Err(Unavailable::Failed(format!("{what}: {err}")));
+                }
+                Ok(Err(err)) => format!("{what}: {err}"),
+                Err(_) => format!("{what}: no answer within {:?}", self.config.timeout),
+            };
+            attempt += 1;
+            if attempt > self.config.retries || Instant::now() + pause >= deadline {
+                break error;
+            }
+            tokio::time::sleep(pause).await;
+            pause = pause.saturating_mul(2);
+        };
+        self.note_failure(&error);
+        Err(Unavailable::Failed(error))
+    }
+
+    fn note_failure(&self, error: &str) {
+        *self.last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(error.to_owned());
+        if self.breaker.failure() == Transition::Opened {
+            tracing::warn!(
+                error,
+                cool_down = ?self.config.breaker_cool_down,
+                "Redis unreachable: circuit breaker open, serving from the local layers"
+            );
+        }
+    }
+
+    /// The supervisor's probe: one PING when the breaker's cool-down has passed. Returns
+    /// true when the breaker closed.
+    pub async fn probe(&self) -> bool {
+        if !self.breaker.probe_due(Instant::now()) {
+            return false;
+        }
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("PING");
+        let ping = cmd.query_async::<String>(&mut conn);
+        match tokio::time::timeout(self.config.timeout, ping).await {
+            Ok(Ok(_)) => {
+                self.breaker.success();
+                tracing::info!("Redis is back: circuit breaker closed");
+                true
+            }
+            Ok(Err(err)) => {
+                self.note_failure(&format!("probe: {err}"));
+                false
+            }
+            Err(_) => {
+                self.note_failure("probe: no answer");
+                false
+            }
+        }
+    }
+}
+
+/// Errors that mean "Redis is not there" (worth a retry and counted by the breaker), as
+/// opposed to Redis answering with an error.
+fn connection_problem(err: &redis::RedisError) -> bool {
+    err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_dropped()
+        || err.is_unrecoverable_error()
+        || matches!(err.kind(), redis::ErrorKind::Io | redis::ErrorKind::AuthenticationFailed)
+}

@@ -1,0 +1,275 @@
+//! Writes of Redis-tier namespaces, and the write entry points every namespace goes through.
+//!
+//! A change goes to Redis first (the truth other daemons read), then to the local copies,
+//! then an invalidation is published. If Redis is unavailable, the change is made locally
+//! only and counted as degraded; when Redis comes back, local memory copies are dropped so
+//! every daemon reads the same values again (a cache may forget; it must not disagree).
+//! Concurrent writes of one key from one daemon reach Redis in the order they are sent;
+//! the local copy follows the last write to return, and any mismatch lasts until the next
+//! write or invalidation of that key.
+
+use std::sync::atomic::Ordering;
+
+use cachemgr_proto::Entry;
+
+use super::memory::{PatternAction, PatternTally, WriteCondition};
+use super::pattern::KeyMatcher;
+use super::{Namespace, Store, StoreError};
+use crate::redis::RedisLayer;
+
+/// Keys per `SCAN` step of pattern operations and clears.
+const SCAN_CHUNK: usize = 1000;
+
+impl Store {
+    /// Writes a value; `ttl_ms` absent = the namespace default, 0 = never expires.
+    /// Returns whether it was written (false when `condition` failed).
+    pub async fn set(
+        &self,
+        ns: &str,
+        key: &str,
+        value: &[u8],
+        ttl_ms: Option<u64>,
+        condition: WriteCondition,
+    ) -> Result<bool, StoreError> {
+        let Some((namespace, redis)) = self.shared(ns)? else {
+            return self.set_local(ns, key, value, ttl_ms, condition).await;
+        };
+        super::layered_write::check_key(key)?;
+        let limits = namespace.lock().limits();
+        let ttl = ttl_ms.or(limits.default_ttl_ms).filter(|ms| *ms > 0);
+        if redis.available() {
+            bump(&namespace);
+            if let Ok(written) = redis.set(ns, key, value, ttl, condition).await {
+                if written {
+                    let local = self.set_local(ns, key, value, Some(ttl.unwrap_or(0)), WriteCondition::Always);
+                    self.settle_local(&namespace, key, local.await);
+                    redis.invalidate(ns, &[key.to_owned()], false).await;
+                } else {
+                    self.forget_in_memory(&namespace, key);
+                }
+                return Ok(written);
+            }
+        }
+        redis.note_degraded(ns);
+        self.set_local(ns, key, value, ttl_ms, condition).await
+    }
+
+    /// Writes a batch; returns the number written.
+    pub async fn set_many(&self, ns: &str, entries: &[Entry]) -> Result<u64, StoreError> {
+        let Some((namespace, redis)) = self.shared(ns)? else {
+            return self.set_many_local(ns, entries).await;
+        };
+        for entry in entries {
+            super::layered_write::check_key(&entry.key)?;
+        }
+        if redis.available() {
+            let default_ttl = namespace.lock().limits().default_ttl_ms;
+            let batch: Vec<(String, Vec<u8>, Option<u64>)> = entries
+                .iter()
+                .map(|e| {
+                    let ttl = e.ttl_ms.or(default_ttl).filter(|ms| *ms > 0);
+                    (e.key.clone(), e.value.to_vec(), ttl)
+                })
+                .collect();
+            bump(&namespace);
+            if redis.set_many(ns, &batch).await.is_ok() {
+                if let Err(err) = self.set_many_local(ns, entries).await {
+                    tracing::debug!(namespace = ns, "local copy of a bulk write skipped: {err}");
+                    for entry in entries {
+                        self.forget_in_memory(&namespace, &entry.key);
+                    }
+                }
+                let keys: Vec<String> = entries.iter().map(|e| e.key.clone()).collect();
+                redis.invalidate(ns, &keys, false).await;
+                return Ok(entries.len() as u64);
+            }
+        }
+        redis.note_degraded(ns);
+        self.set_many_local(ns, entries).await
+    }
+
+    /// Deletes keys; returns how many existed.
+    pub async fn delete(&self, ns: &str, keys: &[String]) -> Result<u64, StoreError> {
+        let Some((_, redis)) = self.shared(ns)? else { return self.delete_local(ns, keys).await };
+        if redis.available() {
+            if let Ok(deleted) = redis.delete(ns, keys).await {
+                let _ = self.delete_local(ns, keys).await;
+                redis.invalidate(ns, keys, false).await;
+                return Ok(deleted);
+            }
+        }
+        redis.note_degraded(ns);
+        self.delete_local(ns, keys).await
+    }
+
+    /// Gives a key a new TTL (`None` = never expires); false when it is missing.
+    pub async fn expire(
+        &self,
+        ns: &str,
+        key: &str,
+        ttl_ms: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let Some((_, redis)) = self.shared(ns)? else {
+            return self.expire_local(ns, key, ttl_ms).await;
+        };
+        let keys = [key.to_owned()];
+        if redis.available() {
+            if let Ok(found) = redis.expire(ns, &keys, ttl_ms).await {
+                let _ = self.expire_local(ns, key, ttl_ms).await;
+                redis.invalidate(ns, &keys, false).await;
+                return Ok(found > 0);
+            }
+        }
+        redis.note_degraded(ns);
+        self.expire_local(ns, key, ttl_ms).await
+    }
+
+    /// Applies `action` to every matching key of every layer, in chunks.
+    pub async fn apply_pattern(
+        &self,
+        ns: &str,
+        matcher: &KeyMatcher,
+        action: PatternAction,
+    ) -> Result<PatternTally, StoreError> {
+        let Some((_, redis)) = self.shared(ns)? else {
+            return self.apply_pattern_local(ns, matcher, action).await;
+        };
+        if redis.available() {
+            if let Ok(tally) = self.apply_pattern_in_redis(ns, &redis, matcher, action).await {
+                if action != PatternAction::Tally {
+                    let _ = self.apply_pattern_local(ns, matcher, action).await;
+                }
+                return Ok(tally);
+            }
+        }
+        redis.note_degraded(ns);
+        self.apply_pattern_local(ns, matcher, action).await
+    }
+
+    async fn apply_pattern_in_redis(
+        &self,
+        ns: &str,
+        redis: &RedisLayer,
+        matcher: &KeyMatcher,
+        action: PatternAction,
+    ) -> Result<PatternTally, crate::redis::Unavailable> {
+        let ttl_ms = match action {
+            PatternAction::SetDeadline(0) => None,
+            PatternAction::SetDeadline(deadline) => {
+                Some(deadline.saturating_sub(self.clock().now_ms()).max(1))
+            }
+            _ => None,
+        };
+        let mut tally = PatternTally::default();
+        let mut cursor = 0;
+        loop {
+            let page = redis.scan(ns, cursor, SCAN_CHUNK).await?;
+            let hits: Vec<_> =
+                page.entries.iter().filter(|s| matcher.is_match(s.key.as_bytes())).collect();
+            for scanned in &hits {
+                tally.keys += 1;
+                tally.bytes += (scanned.key.len() as u64) + scanned.stored;
+                tally.with_ttl += u64::from(scanned.has_ttl);
+            }
+            if !hits.is_empty() && action != PatternAction::Tally {
+                match action {
+                    PatternAction::Delete => {
+                        redis.delete_scanned(ns, &hits).await?;
+                    }
+                    _ => {
+                        redis.expire_scanned(&hits, ttl_ms).await?;
+                    }
+                }
+                let keys: Vec<String> = hits.iter().map(|s| s.key.clone()).collect();
+                redis.invalidate(ns, &keys, false).await;
+            }
+            match page.next {
+                Some(next) => cursor = next,
+                None => return Ok(tally),
+            }
+        }
+    }
+
+    /// Drops a namespace's entries in every layer; returns (entries, bytes).
+    pub async fn clear(&self, ns: &str) -> Result<(u64, u64), StoreError> {
+        let Some((_, redis)) = self.shared(ns)? else { return self.clear_local(ns).await };
+        if redis.available() {
+            let everything = KeyMatcher::All;
+            if let Ok(tally) =
+                self.apply_pattern_in_redis(ns, &redis, &everything, PatternAction::Delete).await
+            {
+                let local = self.clear_local(ns).await?;
+                redis.invalidate(ns, &[], true).await;
+                return Ok((tally.keys.max(local.0), tally.bytes.max(local.1)));
+            }
+        }
+        redis.note_degraded(ns);
+        self.clear_local(ns).await
+    }
+
+    /// After a Redis write, a local copy that could not be made is dropped instead (Redis
+    /// has the value; a stale copy must not linger).
+    fn settle_local(&self, namespace: &Namespace, key: &str, local: Result<bool, StoreError>) {
+        if let Err(err) = local {
+            tracing::debug!(namespace = namespace.name(), "local copy skipped: {err}");
+            self.forget_in_memory(namespace, key);
+        }
+    }
+
+    /// Applies another daemon's invalidation: its keys' local copies go.
+    pub fn apply_invalidation(&self, invalidation: &crate::redis::invalidation::Invalidation) {
+        let Some(namespace) = self.lookup(&invalidation.ns) else { return };
+        if !namespace.full_tier().has_redis() {
+            return;
+        }
+        let now = self.clock().now_ms();
+        {
+            let mut cache = namespace.lock();
+            if invalidation.all {
+                cache.clear();
+            } else {
+                for key in &invalidation.keys {
+                    cache.remove(key, now);
+                }
+            }
+            namespace.epoch.fetch_add(1, Ordering::Relaxed);
+        }
+        if namespace.tier().has_disk() {
+            self.drop_disk_copies(&namespace, invalidation);
+        }
+    }
+
+    /// Drops the disk copies an invalidation names, in the background (they only answer
+    /// while Redis is unreachable, and must not answer with another daemon's old value).
+    fn drop_disk_copies(
+        &self,
+        namespace: &Namespace,
+        invalidation: &crate::redis::invalidation::Invalidation,
+    ) {
+        let Some(disk) = self.disk() else { return };
+        let ns = namespace.name().to_owned();
+        let op = if invalidation.all {
+            super::disk::Op::Clear { ns }
+        } else {
+            let now = super::disk::unix_now_ms();
+            super::disk::Op::Delete { ns, keys: invalidation.keys.clone(), now }
+        };
+        if let Err(err) = disk.enqueue(op, false) {
+            tracing::debug!(namespace = namespace.name(), "disk copies not dropped: {err}");
+        }
+    }
+
+    /// Drops the memory copies of every Redis-tier namespace (invalidations were missed, or
+    /// Redis is back after writes were made locally).
+    pub fn drop_shared_memory_copies(&self) {
+        for namespace in self.all().into_iter().filter(|n| n.full_tier().has_redis()) {
+            namespace.lock().clear();
+            namespace.epoch.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn bump(namespace: &Namespace) {
+    let _cache = namespace.lock();
+    namespace.epoch.fetch_add(1, Ordering::Relaxed);
+}
