@@ -16,6 +16,8 @@ mod kv;
 mod lifecycle;
 mod paging;
 mod pipelining;
+mod redis;
+mod redis_outage;
 mod rotation;
 mod tamper;
 mod ttl;

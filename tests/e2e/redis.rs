@@ -1,0 +1,117 @@
+//! The Redis layer through the real binaries and a real redis-server: what Redis is given
+//! (sealed values, hashed names, expiry), and two daemons sharing namespaces through it.
+
+use std::time::{Duration, Instant};
+
+use cachemgr_e2e::redis_server::RedisServer;
+use cachemgr_e2e::Daemon;
+
+/// One master key for every daemon of a test (sharing needs the same key).
+pub const SHARED_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// A daemon config with a `memory+redis` namespace `shared` and a `memory+disk+redis`
+/// namespace `durable`; memory copies are kept long, so only invalidations can refresh them.
+pub fn redis_config(url: &str, extra: &str) -> String {
+    format!(
+        "[redis]\nurl = \"{url}\"\nlocal_max_age = \"10m\"\n{extra}\n\
+         [namespaces.shared]\ntier = \"memory+redis\"\n\
+         [namespaces.durable]\ntier = \"memory+disk+redis\"\n"
+    )
+}
+
+/// A daemon on the shared key.
+pub fn start(url: &str, extra: &str) -> Daemon {
+    Daemon::start_with_env(&redis_config(url, extra), &[("CACHEMGR_KEY", SHARED_KEY)])
+}
+
+/// Polls `get` on `daemon` until it prints `want` (or says not found, for `None`).
+pub fn wait_for_value(daemon: &Daemon, ns: &str, key: &str, want: Option<&str>) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = daemon.ctl(&["get", ns, key]);
+        let seen = out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned());
+        if seen.as_deref() == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{ns}/{key}: still {seen:?} after 5 s, want {want:?}; log:\n{}",
+            daemon.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn redis_sees_only_sealed_values_and_hashed_names_with_real_expiry() {
+    let redis = RedisServer::start();
+    let daemon = start(&redis.unix_url(), "");
+    daemon.ctl_ok(&["set", "shared", "user:alice-secret-name", "plaintext-value-42", "--ttl", "90s"]);
+    daemon.ctl_ok(&["set", "durable", "forever", "another-plain-value"]);
+    let keys = redis.all_keys();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for key in &keys {
+        assert!(key.starts_with("cachemgr:{"), "{key}");
+        for clear in ["alice", "user", "shared", "durable", "forever"] {
+            assert!(!key.contains(clear), "{clear} visible in {key}");
+        }
+        let raw = redis.cli(&["--no-raw", "GET", key]).expect("GET");
+        assert!(!raw.contains("plaintext") && !raw.contains("plain-value"), "{raw}");
+    }
+    let ttls: Vec<i64> = keys
+        .iter()
+        .map(|key| redis.cli(&["PTTL", key]).expect("PTTL").trim().parse().expect("number"))
+        .collect();
+    assert!(ttls.contains(&-1), "the value without TTL must not expire in Redis: {ttls:?}");
+    assert!(
+        ttls.iter().any(|ms| (60_000..=90_000).contains(ms)),
+        "the 90 s TTL must map to Redis expiry: {ttls:?}"
+    );
+    assert_eq!(daemon.ctl_ok(&["get", "shared", "user:alice-secret-name"]), "plaintext-value-42");
+    assert_eq!(daemon.ctl_ok(&["keys", "shared"]).trim(), "user:alice-secret-name");
+}
+
+#[test]
+fn two_daemons_see_each_others_writes_and_deletes() {
+    let redis = RedisServer::start();
+    // One over the unix socket, one over TCP: both URL forms in one test.
+    let a = start(&redis.unix_url(), "");
+    let b = start(&redis.tcp_url(), "");
+    for (ns, key) in [("shared", "greeting"), ("durable", "setting")] {
+        a.ctl_ok(&["set", ns, key, "v1"]);
+        assert_eq!(b.ctl_ok(&["get", ns, key]), "v1", "{ns}");
+        // B now holds a memory copy; a change on A must reach it through pub/sub.
+        assert_eq!(b.ctl_ok(&["get", ns, key]), "v1");
+        a.ctl_ok(&["set", ns, key, "v2"]);
+        wait_for_value(&b, ns, key, Some("v2"));
+        a.ctl_ok(&["del", ns, key]);
+        wait_for_value(&b, ns, key, None);
+    }
+    // Writes from B reach A the same way; bulk and pattern operations too.
+    for n in 0..20 {
+        b.ctl_ok(&["set", "shared", &format!("page:{n}"), &format!("p{n}")]);
+    }
+    b.ctl_ok(&["set", "shared", "keep", "k"]);
+    assert_eq!(a.ctl_ok(&["get", "shared", "page:7"]), "p7");
+    let mut listed: Vec<String> =
+        a.ctl_ok(&["keys", "shared", "page:*"]).lines().map(str::to_owned).collect();
+    listed.sort();
+    assert_eq!(listed.len(), 20, "{listed:?}");
+    a.ctl_ok(&["del-pattern", "shared", "page:*"]);
+    wait_for_value(&b, "shared", "page:7", None);
+    assert_eq!(b.ctl_ok(&["get", "shared", "keep"]), "k");
+    b.ctl_ok(&["clear", "shared"]);
+    wait_for_value(&a, "shared", "keep", None);
+    let status = a.ctl_json(&["status"]);
+    assert_eq!(status["redis"]["breaker"], "closed", "{status}");
+    assert_eq!(status["redis"]["invalidations_live"], true, "{status}");
+}
+
+#[test]
+fn a_redis_tier_without_a_url_is_refused_at_start() {
+    let daemon = Daemon::prepare("[namespaces.shared]\ntier = \"memory+redis\"\n");
+    let status = daemon.command().status().expect("run cachemgrd");
+    assert_eq!(status.code(), Some(1));
+    let log = daemon.log_text();
+    assert!(log.contains("namespaces.shared.tier") && log.contains("[redis] url"), "{log}");
+}
