@@ -45,7 +45,7 @@ pub use cachemgr_proto::{
     AppHealth, AppInfo, AppSettings, AppStrategy, AutodumpInfo, BackupInfo, BackupSource,
     BadBackup, CacheStats, DaemonStatus, Entry, ErrorKind, JsonNode, KeyPattern, LayerStats,
     NamespaceKey, NamespaceStats, NamespaceSummary, PatternSyntax, PeerIdentity, RestoreMode,
-    RotatedNamespace, RotationProgress, ServerInfo, SetCondition,
+    RedisStatus, RotatedNamespace, RotationProgress, ServerInfo, SetCondition,
 };
 
 /// The name and version this library announces in `hello` unless told otherwise.
