@@ -33,6 +33,7 @@ const ENV_KEYS: &[&str] = &[
     "namespaces",
     "disk",
     "keys",
+    "dirs",
 ];
 
 /// Why a configuration was refused.
@@ -174,6 +175,8 @@ pub struct Config {
     pub apps: crate::apps::config::AppsConfig,
     /// Where the apps' own keys are read (and written by `app migrate`).
     pub app_keys: crate::apps::keystore::AppKeysConfig,
+    /// Disposable cache directories: how often they are trimmed.
+    pub dirs: crate::dirs::config::DirsConfig,
 }
 
 impl Default for Config {
@@ -193,6 +196,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             apps: Default::default(),
             app_keys: Default::default(),
+            dirs: Default::default(),
         }
     }
 }
@@ -269,6 +273,7 @@ impl Config {
         }
         self.keys.validate().map_err(|(key, reason)| range(key, reason))?;
         self.app_keys.validate().map_err(|(key, reason)| range(key, reason))?;
+        self.dirs.validate().map_err(|(key, reason)| range(key, reason))?;
         for (name, ns) in &self.namespaces {
             validate_namespace(name)
                 .map_err(|reason| range(&format!("namespaces.{name}"), reason.to_string()))?;

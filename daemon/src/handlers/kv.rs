@@ -41,7 +41,10 @@ pub async fn delete(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody
 }
 
 pub fn exists(state: &AppState, ns: &str, key: &str) -> ResponseBody {
-    answer(state.store.exists(ns, key), |found| ResponseBody::Count { count: u64::from(found), bytes: None })
+    answer(state.store.exists(ns, key), |found| ResponseBody::Count {
+        count: u64::from(found),
+        bytes: None,
+    })
 }
 
 pub fn ttl(state: &AppState, ns: &str, key: &str) -> ResponseBody {

@@ -53,7 +53,10 @@ pub fn requests() -> Vec<(&'static str, Request)> {
         ),
         ("request_dir_list", req(82, RequestBody::DirList {})),
         ("request_dir_remove", req(83, RequestBody::DirRemove { path: PIP.into() })),
-        ("request_dir_clear", req(84, RequestBody::DirClear { path: THUMBS.into(), dry_run: true })),
+        (
+            "request_dir_clear",
+            req(84, RequestBody::DirClear { path: THUMBS.into(), dry_run: true }),
+        ),
         ("request_dir_trim", req(85, RequestBody::DirTrim { path: None, dry_run: false })),
         (
             "request_dir_trim_one",
