@@ -16,7 +16,7 @@ pub struct Limits {
 }
 
 /// The files to delete to bring `files` within `limits` at `now_ms`, oldest first.
-pub fn plan_trim<'a>(files: &'a [FileEntry], limits: Limits, now_ms: u64) -> Vec<&'a FileEntry> {
+pub fn plan_trim(files: &[FileEntry], limits: Limits, now_ms: u64) -> Vec<&FileEntry> {
     let mut order: Vec<&FileEntry> = files.iter().collect();
     order.sort_by(|a, b| a.mtime_ms.cmp(&b.mtime_ms).then_with(|| a.rel.cmp(&b.rel)));
     let mut left: u64 = files.iter().map(|f| f.size).sum();
