@@ -16,6 +16,8 @@ pub mod remove;
 pub mod safety;
 pub mod scheduler;
 pub mod service;
+#[cfg(test)]
+mod tests;
 pub mod walk;
 pub mod work;
 
