@@ -42,11 +42,12 @@ async fn add(ctx: &Ctx, args: DirAddArgs) -> Result<Outcome> {
     if ctx.json {
         print_json(&info)?;
     } else {
+        let files =
+            if info.files == 1 { "1 file".to_owned() } else { format!("{} files", info.files) };
         print_text(&format!(
-            "registered {} ({} in {} files; limits: {})\n",
+            "registered {} ({} in {files}; limits: {})\n",
             info.path,
             format_bytes(info.size_bytes),
-            info.files,
             limits_text(&info.settings)
         ))?;
     }

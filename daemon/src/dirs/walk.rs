@@ -9,7 +9,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat, CWD};
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat, StatxFlags, CWD};
 
 /// Deeper subdirectories are not walked (their files are left alone).
 pub const MAX_DEPTH: usize = 128;
@@ -114,16 +114,38 @@ pub fn open_rel(root: &OwnedFd, rel: &Path, flags: OFlags) -> io::Result<OwnedFd
     Ok(fd)
 }
 
+/// The mount a directory belongs to: a walk stays on the registered directory's one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mount {
+    dev: u64,
+    /// The mount id (Linux 5.8+), which also tells a bind mount of the same file system.
+    id: Option<u64>,
+}
+
+fn mount_of(fd: &OwnedFd, stat: &Stat) -> Mount {
+    let id = rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, StatxFlags::MNT_ID)
+        .ok()
+        .filter(|x| x.stx_mask & StatxFlags::MNT_ID.bits() != 0)
+        .map(|x| x.stx_mnt_id);
+    Mount { dev: id_of(stat).0, id }
+}
+
 /// Lists every regular file and symlink under the open directory `root`.
 pub fn scan(root: &OwnedFd) -> io::Result<Scan> {
     let root_stat = rustix::fs::fstat(root)?;
     let mut scan = Scan::default();
     let fd = open_dir_at(root, OsStr::new("."), OFlags::RDONLY)?;
-    walk_dir(&fd, Path::new(""), id_of(&root_stat).0, 0, &mut scan)?;
+    walk_dir(&fd, Path::new(""), mount_of(&fd, &root_stat), 0, &mut scan)?;
     Ok(scan)
 }
 
-fn walk_dir(dir: &OwnedFd, rel: &Path, dev: u64, depth: usize, scan: &mut Scan) -> io::Result<()> {
+fn walk_dir(
+    dir: &OwnedFd,
+    rel: &Path,
+    mount: Mount,
+    depth: usize,
+    scan: &mut Scan,
+) -> io::Result<()> {
     for entry in Dir::read_from(dir)? {
         let entry = entry?;
         let name = OsStr::from_bytes(entry.file_name().to_bytes());
@@ -142,7 +164,7 @@ fn walk_dir(dir: &OwnedFd, rel: &Path, dev: u64, depth: usize, scan: &mut Scan) 
                 id: id_of(&stat),
             }),
             FileType::Directory => {
-                if id_of(&stat).0 != dev || depth + 1 >= MAX_DEPTH {
+                if id_of(&stat).0 != mount.dev || depth + 1 >= MAX_DEPTH {
                     scan.skipped_dirs += 1;
                     continue;
                 }
@@ -155,7 +177,12 @@ fn walk_dir(dir: &OwnedFd, rel: &Path, dev: u64, depth: usize, scan: &mut Scan) 
                     scan.skipped_dirs += 1;
                     continue;
                 }
-                if walk_dir(&sub, &path, dev, depth + 1, scan).is_err() {
+                // Another mount of the same file system (a bind mount) is outside too.
+                if mount_of(&sub, &stat) != mount {
+                    scan.skipped_dirs += 1;
+                    continue;
+                }
+                if walk_dir(&sub, &path, mount, depth + 1, scan).is_err() {
                     scan.skipped_dirs += 1;
                 }
             }
