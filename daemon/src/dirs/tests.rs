@@ -49,7 +49,7 @@ async fn pressure_trims_to_limits_then_clears_lowest_priority_first() {
     dirs.add(&high, pressure(5), uid()).await.expect("add high");
     dirs.add(&low, pressure(-1), uid()).await.expect("add low");
     dirs.add(&kept, DirSettings::default(), uid()).await.expect("add kept");
-    let mut paths = vec![high.clone(), kept.clone(), limited.clone(), low.clone()];
+    let mut paths = [high.clone(), kept.clone(), limited.clone(), low.clone()];
     paths.sort();
     assert_eq!(dirs.paths(), paths.iter().map(PathBuf::from).collect::<Vec<_>>());
 
