@@ -93,3 +93,41 @@ fn split(rel: &Path) -> io::Result<(&Path, &std::ffi::OsStr)> {
         _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "not a file path")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::dirs::walk::{open_root, scan};
+
+    #[test]
+    fn a_tree_swapped_after_the_walk_is_not_followed() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let cache = tmp.path().join("cache");
+        let outside = tmp.path().join("outside");
+        fs::create_dir_all(cache.join("sub")).expect("mkdir");
+        fs::create_dir_all(&outside).expect("mkdir");
+        fs::write(cache.join("sub/f"), b"cache").expect("write");
+        fs::write(cache.join("changed"), b"cache").expect("write");
+        fs::write(outside.join("f"), b"precious").expect("write");
+        let root = open_root(&fs::canonicalize(&cache).expect("canonical")).expect("open");
+        let found = scan(&root).expect("scan");
+        assert_eq!(found.files.len(), 2);
+
+        // Between the walk and the unlink: `sub` becomes a symlink to a directory outside
+        // holding a file of the same name, and `changed` is rewritten.
+        fs::rename(cache.join("sub"), tmp.path().join("moved")).expect("rename");
+        std::os::unix::fs::symlink(&outside, cache.join("sub")).expect("symlink");
+        let file = fs::File::options().write(true).open(cache.join("changed")).expect("open");
+        file.set_modified(SystemTime::now() + Duration::from_secs(60)).expect("mtime");
+
+        let all: Vec<&FileEntry> = found.files.iter().collect();
+        let done = remove_files(&root, &all);
+        assert_eq!((done.files, done.failed), (0, 2), "{done:?}");
+        assert_eq!(fs::read(outside.join("f")).expect("outside"), b"precious");
+        assert!(cache.join("changed").exists(), "a file rewritten since the walk stays");
+        assert!(fs::symlink_metadata(cache.join("sub")).is_ok(), "the swapped-in link stays");
+    }
+}
