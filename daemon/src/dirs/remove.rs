@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::fs::{AtFlags, FileType, OFlags};
 
@@ -27,11 +28,14 @@ pub struct Removal {
 }
 
 /// Unlinks `files` (relative to `root`), then the subdirectories they leave empty. The
-/// registered directory itself is never removed.
-pub fn remove_files(root: &OwnedFd, files: &[&FileEntry]) -> Removal {
+/// registered directory itself is never removed. Stops early once `stop` is set.
+pub fn remove_files(root: &OwnedFd, files: &[&FileEntry], stop: &AtomicBool) -> Removal {
     let mut done = Removal::default();
     let mut emptied: BTreeSet<PathBuf> = BTreeSet::new();
     for file in files {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         match remove_one(root, file) {
             Ok(()) => {
                 done.files += 1;
@@ -113,7 +117,8 @@ mod tests {
         fs::write(cache.join("changed"), b"cache").expect("write");
         fs::write(outside.join("f"), b"precious").expect("write");
         let root = open_root(&fs::canonicalize(&cache).expect("canonical")).expect("open");
-        let found = scan(&root).expect("scan");
+        let go = AtomicBool::new(false);
+        let found = scan(&root, &go).expect("scan");
         assert_eq!(found.files.len(), 2);
 
         // Between the walk and the unlink: `sub` becomes a symlink to a directory outside
@@ -124,7 +129,7 @@ mod tests {
         file.set_modified(SystemTime::now() + Duration::from_secs(60)).expect("mtime");
 
         let all: Vec<&FileEntry> = found.files.iter().collect();
-        let done = remove_files(&root, &all);
+        let done = remove_files(&root, &all, &go);
         assert_eq!((done.files, done.failed), (0, 2), "{done:?}");
         assert_eq!(fs::read(outside.join("f")).expect("outside"), b"precious");
         assert!(cache.join("changed").exists(), "a file rewritten since the walk stays");

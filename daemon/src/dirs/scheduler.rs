@@ -1,6 +1,7 @@
 //! The trim timer: one task that sleeps `[dirs] trim_every`, trims every registered
 //! directory to its limits, and sleeps again. Nothing runs between two trims (no polling);
-//! a new interval from a reload applies from the next sleep.
+//! a new interval from a reload applies from the next sleep. At shutdown it also tells the
+//! service to stop any walk in flight, so the daemon exits promptly.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,10 @@ pub async fn run(
 ) {
     loop {
         tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => {
+                service.stop();
+                return;
+            }
             _ = tokio::time::sleep(every()) => {}
         }
         let freed = service.trim_all(false).await;

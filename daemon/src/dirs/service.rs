@@ -4,6 +4,7 @@
 //! same tree together).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use cachemgr_proto::{DirInfo, DirSettings};
@@ -58,6 +59,8 @@ pub struct DirService {
     exact_dirs: Vec<(PathBuf, String)>,
     /// One directory job at a time.
     work: tokio::sync::Mutex<()>,
+    /// Set when the daemon stops: walks and deletions in flight give up promptly.
+    stopping: Arc<AtomicBool>,
 }
 
 impl DirService {
@@ -79,7 +82,14 @@ impl DirService {
             daemon_dirs: resolve(daemon_dirs),
             exact_dirs: resolve(exact_dirs),
             work: tokio::sync::Mutex::new(()),
+            stopping: Arc::new(AtomicBool::new(false)),
         }))
+    }
+
+    /// Makes walks and deletions in flight stop early (at shutdown, so the runtime is not
+    /// kept waiting for a trim of a huge tree); later jobs stop at once too.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, DirRegistry> {
@@ -118,7 +128,7 @@ impl DirService {
             record
         };
         tracing::info!(dir = %dir, "cache directory registered");
-        Ok(info_of(record).await)
+        Ok(info_of(record, &self.stopping).await)
     }
 
     /// The canonical, UTF-8 form of `path` once every rule allows it.
@@ -169,7 +179,7 @@ impl DirService {
         let records = self.registry().all();
         let mut dirs = Vec::new();
         for record in records {
-            dirs.push(info_of(record).await);
+            dirs.push(info_of(record, &self.stopping).await);
         }
         dirs
     }
@@ -287,10 +297,12 @@ impl DirService {
         let path = PathBuf::from(dir);
         let worker = path.clone();
         let now = unix_ms_now();
-        let result = tokio::task::spawn_blocking(move || work::run(&worker, job, dry_run, now))
-            .await
-            .map_err(|err| DirsError::Task(err.to_string()))
-            .and_then(|r| r);
+        let stop = self.stopping.clone();
+        let result =
+            tokio::task::spawn_blocking(move || work::run(&worker, job, dry_run, now, &stop))
+                .await
+                .map_err(|err| DirsError::Task(err.to_string()))
+                .and_then(|r| r);
         if !dry_run {
             self.record(dir, now, &result);
         }
@@ -330,9 +342,10 @@ fn limits_of(settings: &DirSettings) -> Limits {
 }
 
 /// The wire view of a record, with what the directory holds now.
-async fn info_of(record: DirRecord) -> DirInfo {
+async fn info_of(record: DirRecord, stop: &Arc<AtomicBool>) -> DirInfo {
     let path = PathBuf::from(&record.path);
-    let scan = tokio::task::spawn_blocking(move || work::measure(&path)).await;
+    let stop = stop.clone();
+    let scan = tokio::task::spawn_blocking(move || work::measure(&path, &stop)).await;
     let mut info = DirInfo {
         path: record.path,
         settings: record.settings,

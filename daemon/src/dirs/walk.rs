@@ -8,6 +8,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat, StatxFlags, CWD};
 
@@ -130,65 +131,73 @@ fn mount_of(fd: &OwnedFd, stat: &Stat) -> Mount {
     Mount { dev: id_of(stat).0, id }
 }
 
-/// Lists every regular file and symlink under the open directory `root`.
-pub fn scan(root: &OwnedFd) -> io::Result<Scan> {
+/// Lists every regular file and symlink under the open directory `root`; gives up with
+/// `Interrupted` once `stop` is set (the daemon is shutting down).
+pub fn scan(root: &OwnedFd, stop: &AtomicBool) -> io::Result<Scan> {
     let root_stat = rustix::fs::fstat(root)?;
     let mut scan = Scan::default();
     let fd = open_dir_at(root, OsStr::new("."), OFlags::RDONLY)?;
-    walk_dir(&fd, Path::new(""), mount_of(&fd, &root_stat), 0, &mut scan)?;
+    let walk = Walk { mount: mount_of(&fd, &root_stat), stop };
+    walk.dir(&fd, Path::new(""), 0, &mut scan)?;
     Ok(scan)
 }
 
-fn walk_dir(
-    dir: &OwnedFd,
-    rel: &Path,
+struct Walk<'a> {
     mount: Mount,
-    depth: usize,
-    scan: &mut Scan,
-) -> io::Result<()> {
-    for entry in Dir::read_from(dir)? {
-        let entry = entry?;
-        let name = OsStr::from_bytes(entry.file_name().to_bytes());
-        if name == "." || name == ".." {
-            continue;
-        }
-        let Ok(stat) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
-            continue; // gone meanwhile
-        };
-        let path = rel.join(name);
-        match FileType::from_raw_mode(stat.st_mode) {
-            FileType::RegularFile | FileType::Symlink => scan.files.push(FileEntry {
-                rel: path,
-                size: size_of(&stat),
-                mtime_ms: mtime_ms_of(&stat),
-                id: id_of(&stat),
-            }),
-            FileType::Directory => {
-                if id_of(&stat).0 != mount.dev || depth + 1 >= MAX_DEPTH {
-                    scan.skipped_dirs += 1;
-                    continue;
-                }
-                let Ok(sub) = open_dir_at(dir, name, OFlags::RDONLY) else {
-                    scan.skipped_dirs += 1;
-                    continue;
-                };
-                // The directory opened must be the one examined, not one swapped in since.
-                if rustix::fs::fstat(&sub).map(|s| id_of(&s)).ok() != Some(id_of(&stat)) {
-                    scan.skipped_dirs += 1;
-                    continue;
-                }
-                // Another mount of the same file system (a bind mount) is outside too.
-                if mount_of(&sub, &stat) != mount {
-                    scan.skipped_dirs += 1;
-                    continue;
-                }
-                if walk_dir(&sub, &path, mount, depth + 1, scan).is_err() {
-                    scan.skipped_dirs += 1;
-                }
+    stop: &'a AtomicBool,
+}
+
+impl Walk<'_> {
+    fn dir(&self, dir: &OwnedFd, rel: &Path, depth: usize, scan: &mut Scan) -> io::Result<()> {
+        for entry in Dir::read_from(dir)? {
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "the daemon is stopping"));
             }
-            // Sockets, fifos and devices are never deleted.
-            _ => {}
+            let entry = entry?;
+            let name = OsStr::from_bytes(entry.file_name().to_bytes());
+            if name == "." || name == ".." {
+                continue;
+            }
+            let Ok(stat) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
+                continue; // gone meanwhile
+            };
+            let path = rel.join(name);
+            match FileType::from_raw_mode(stat.st_mode) {
+                FileType::RegularFile | FileType::Symlink => scan.files.push(FileEntry {
+                    rel: path,
+                    size: size_of(&stat),
+                    mtime_ms: mtime_ms_of(&stat),
+                    id: id_of(&stat),
+                }),
+                FileType::Directory => {
+                    if id_of(&stat).0 != self.mount.dev || depth + 1 >= MAX_DEPTH {
+                        scan.skipped_dirs += 1;
+                        continue;
+                    }
+                    let Ok(sub) = open_dir_at(dir, name, OFlags::RDONLY) else {
+                        scan.skipped_dirs += 1;
+                        continue;
+                    };
+                    // The directory opened must be the one examined, not one swapped in since.
+                    if rustix::fs::fstat(&sub).map(|s| id_of(&s)).ok() != Some(id_of(&stat)) {
+                        scan.skipped_dirs += 1;
+                        continue;
+                    }
+                    // Another mount of the same file system (a bind mount) is outside too.
+                    if mount_of(&sub, &stat) != self.mount {
+                        scan.skipped_dirs += 1;
+                        continue;
+                    }
+                    match self.dir(&sub, &path, depth + 1, scan) {
+                        Err(err) if err.kind() == io::ErrorKind::Interrupted => return Err(err),
+                        Err(_) => scan.skipped_dirs += 1,
+                        Ok(()) => {}
+                    }
+                }
+                // Sockets, fifos and devices are never deleted.
+                _ => {}
+            }
         }
+        Ok(())
     }
-    Ok(())
 }

@@ -2,6 +2,7 @@
 //! `spawn_blocking` so the daemon's runtime threads stay free.
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use super::error::DirsError;
 use super::plan::{plan_clear, plan_trim, Limits};
@@ -18,16 +19,22 @@ pub enum Job {
 }
 
 /// Walks `dir` (without following symlinks) and says what it holds.
-pub fn measure(dir: &Path) -> Result<Scan, DirsError> {
+pub fn measure(dir: &Path, stop: &AtomicBool) -> Result<Scan, DirsError> {
     let root = open_root(dir).map_err(|err| walk_error(dir, err))?;
-    scan(&root).map_err(|err| walk_error(dir, err))
+    scan(&root, stop).map_err(|err| walk_error(dir, err))
 }
 
 /// Runs `job` on `dir` at `now_ms`; with `dry_run` deletes nothing and reports what the
-/// job would delete.
-pub fn run(dir: &Path, job: Job, dry_run: bool, now_ms: u64) -> Result<Removal, DirsError> {
+/// job would delete. Stops early once `stop` is set (the daemon is shutting down).
+pub fn run(
+    dir: &Path,
+    job: Job,
+    dry_run: bool,
+    now_ms: u64,
+    stop: &AtomicBool,
+) -> Result<Removal, DirsError> {
     let root = open_root(dir).map_err(|err| walk_error(dir, err))?;
-    let found = scan(&root).map_err(|err| walk_error(dir, err))?;
+    let found = scan(&root, stop).map_err(|err| walk_error(dir, err))?;
     let doomed = match job {
         Job::Trim(limits) => plan_trim(&found.files, limits, now_ms),
         Job::Clear => plan_clear(&found.files),
@@ -39,7 +46,7 @@ pub fn run(dir: &Path, job: Job, dry_run: bool, now_ms: u64) -> Result<Removal, 
             ..Removal::default()
         });
     }
-    Ok(remove_files(&root, &doomed))
+    Ok(remove_files(&root, &doomed, stop))
 }
 
 fn walk_error(dir: &Path, err: std::io::Error) -> DirsError {
@@ -84,20 +91,21 @@ mod tests {
             .expect("symlink");
         let dir = fs::canonicalize(&cache).expect("canonical");
 
-        let scan = measure(&dir).expect("measure");
+        let go = AtomicBool::new(false);
+        let scan = measure(&dir, &go).expect("measure");
         assert_eq!(scan.files.len(), 5, "{:?}", scan.files);
 
         let now = crate::store::clock::unix_ms_now();
-        let dry = run(&dir, Job::Clear, true, now).expect("dry run");
+        let dry = run(&dir, Job::Clear, true, now, &go).expect("dry run");
         assert_eq!(dry.files, 5);
         assert!(cache.join("old").exists(), "a dry run deletes nothing");
 
         let limits = Limits { max_size: None, max_age_ms: Some(1000 * 1000) };
-        let done = run(&dir, Job::Trim(limits), false, now).expect("trim");
+        let done = run(&dir, Job::Trim(limits), false, now, &go).expect("trim");
         assert_eq!((done.files, done.bytes, done.dirs), (2, 200, 2));
         assert!(!cache.join("sub").exists(), "emptied subdirectories go");
 
-        let done = run(&dir, Job::Clear, false, now).expect("clear");
+        let done = run(&dir, Job::Clear, false, now, &go).expect("clear");
         assert_eq!(done.files, 3);
         assert!(dir.is_dir(), "the directory itself stays");
         assert_eq!(fs::read_dir(&dir).expect("list").count(), 0);
