@@ -22,6 +22,7 @@ mod error;
 #[macro_use]
 mod ops;
 mod app_ops;
+mod dir_ops;
 mod socket;
 mod transport;
 mod types;
@@ -32,6 +33,7 @@ pub use app_types::{
     RestoreAppReport, VerifyReport,
 };
 pub use client::{Client, ClientOptions, Welcome, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use dir_ops::DirsFreedReport;
 pub use error::ClientError;
 pub use ops::KEYS_PAGE;
 pub use socket::{connect_stream, default_socket_path, SOCKET_ENV};
@@ -43,9 +45,10 @@ pub use types::{
 /// Re-exported so users of the typed API need not depend on the protocol crate themselves.
 pub use cachemgr_proto::{
     AppHealth, AppInfo, AppSettings, AppStrategy, AutodumpInfo, BackupInfo, BackupSource,
-    BadBackup, CacheStats, DaemonStatus, Entry, ErrorKind, JsonNode, KeyPattern, LayerStats,
-    NamespaceKey, NamespaceStats, NamespaceSummary, PatternSyntax, PeerIdentity, RestoreMode,
-    RedisStatus, RotatedNamespace, RotationProgress, ServerInfo, SetCondition,
+    BadBackup, CacheStats, DaemonStatus, DirFreed, DirInfo, DirSettings, Entry, ErrorKind,
+    JsonNode, KeyPattern, LayerStats, NamespaceKey, NamespaceStats, NamespaceSummary,
+    PatternSyntax, PeerIdentity, RedisStatus, RestoreMode, RotatedNamespace, RotationProgress,
+    ServerInfo, SetCondition,
 };
 
 /// The name and version this library announces in `hello` unless told otherwise.

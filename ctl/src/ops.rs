@@ -97,13 +97,13 @@ impl Client {
     /// Deletes keys; returns how many existed.
     pub async fn delete<K: AsRef<str>>(&self, ns: &str, keys: &[K]) -> Result<u64, ClientError> {
         let request = RequestBody::Delete { ns: ns.to_owned(), keys: strings(keys) };
-        expect!(self, request, "delete", "count", ResponseBody::Count { count } => count)
+        expect!(self, request, "delete", "count", ResponseBody::Count { count, .. } => count)
     }
 
     /// Whether a key exists and has not expired.
     pub async fn exists(&self, ns: &str, key: &str) -> Result<bool, ClientError> {
         let request = RequestBody::Exists { ns: ns.to_owned(), key: key.to_owned() };
-        expect!(self, request, "exists", "count", ResponseBody::Count { count } => count > 0)
+        expect!(self, request, "exists", "count", ResponseBody::Count { count, .. } => count > 0)
     }
 
     /// `(exists, remaining)`: remaining is `None` when the key is missing or never expires.
@@ -143,7 +143,7 @@ impl Client {
     /// Writes many entries in one round trip; returns how many were written.
     pub async fn set_many(&self, ns: &str, entries: Vec<Entry>) -> Result<u64, ClientError> {
         let request = RequestBody::SetMany { ns: ns.to_owned(), entries };
-        expect!(self, request, "set_many", "count", ResponseBody::Count { count } => count)
+        expect!(self, request, "set_many", "count", ResponseBody::Count { count, .. } => count)
     }
 
     /// One page of matching keys and the cursor of the next page (`None`: iteration done).
@@ -194,7 +194,7 @@ impl Client {
     /// Deletes every key matching a pattern; returns how many.
     pub async fn delete_pattern(&self, ns: &str, pattern: KeyPattern) -> Result<u64, ClientError> {
         let request = RequestBody::DeletePattern { ns: ns.to_owned(), pattern };
-        expect!(self, request, "delete_pattern", "count", ResponseBody::Count { count } => count)
+        expect!(self, request, "delete_pattern", "count", ResponseBody::Count { count, .. } => count)
     }
 
     /// Gives every key matching a pattern a new TTL (`None`: never expires); returns how many.
@@ -206,7 +206,7 @@ impl Client {
     ) -> Result<u64, ClientError> {
         let request =
             RequestBody::ExpirePattern { ns: ns.to_owned(), pattern, ttl_ms: ttl.map(ttl_to_ms) };
-        expect!(self, request, "expire_pattern", "count", ResponseBody::Count { count } => count)
+        expect!(self, request, "expire_pattern", "count", ResponseBody::Count { count, .. } => count)
     }
 
     /// Drops every entry of a namespace; returns `(entries, bytes)` freed.

@@ -34,6 +34,7 @@ const ENV_KEYS: &[&str] = &[
     "disk",
     "keys",
     "redis",
+    "dirs",
 ];
 
 /// Why a configuration was refused.
@@ -177,6 +178,8 @@ pub struct Config {
     pub apps: crate::apps::config::AppsConfig,
     /// Where the apps' own keys are read (and written by `app migrate`).
     pub app_keys: crate::apps::keystore::AppKeysConfig,
+    /// Disposable cache directories: how often they are trimmed.
+    pub dirs: crate::dirs::config::DirsConfig,
 }
 
 impl Default for Config {
@@ -197,6 +200,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             apps: Default::default(),
             app_keys: Default::default(),
+            dirs: Default::default(),
         }
     }
 }
@@ -289,6 +293,7 @@ impl Config {
             }
         }
         self.app_keys.validate().map_err(|(key, reason)| range(key, reason))?;
+        self.dirs.validate().map_err(|(key, reason)| range(key, reason))?;
         for (name, ns) in &self.namespaces {
             validate_namespace(name)
                 .map_err(|reason| range(&format!("namespaces.{name}"), reason.to_string()))?;

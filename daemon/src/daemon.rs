@@ -85,8 +85,10 @@ pub async fn run(args: Args) -> Result<()> {
             None
         }
     };
+    let dirs = open_dirs(&config, &state_dir, &socket, config_path.as_deref(), &mut notices);
     let paths = DaemonPaths { socket: socket.clone(), config_path: config_path.clone(), state_dir };
-    let services = Services { store, notices, key, autodump: autodump.clone(), apps: apps.clone() };
+    let services =
+        Services { store, notices, key, autodump: autodump.clone(), apps: apps.clone(), dirs };
     let state = AppState::new(config, paths, services);
     if let Some(schedule) = autodump {
         let dumper = state.clone();
@@ -102,6 +104,11 @@ pub async fn run(args: Args) -> Result<()> {
     }
     if let Some(apps) = apps {
         tokio::spawn(crate::apps::scheduler::run(apps, state.shutdown.clone()));
+    }
+    if let Some(dirs) = state.dirs.clone() {
+        let live = state.clone();
+        let every = move || live.config().dirs.trim_every;
+        tokio::spawn(crate::dirs::scheduler::run(dirs, every, state.shutdown.clone()));
     }
     tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
     tokio::spawn(state.store.clone().run_redis_tasks(state.shutdown.clone()));
@@ -166,4 +173,34 @@ fn open_disk(
     };
     DiskLayer::open(options, master)
         .with_context(|| format!("cannot open the disk layer at {}", path.display()))
+}
+
+/// The cache directory service; its failure to load is a notice, not a failed start.
+fn open_dirs(
+    config: &Config,
+    state_dir: &Path,
+    socket: &Path,
+    config_path: Option<&Path>,
+    notices: &mut Vec<String>,
+) -> Option<Arc<crate::dirs::DirService>> {
+    let mut own = vec![
+        (state_dir.to_path_buf(), "state directory".to_owned()),
+        (config.apps.backup_root(state_dir), "backup directory".to_owned()),
+    ];
+    if let Some(dir) = socket.parent() {
+        own.push((dir.to_path_buf(), "socket directory".to_owned()));
+    }
+    let config_dir = config_path.and_then(Path::parent).into_iter();
+    let exact = config_dir
+        .map(|dir| (dir.to_path_buf(), "the daemon's configuration directory".to_owned()))
+        .collect();
+    match crate::dirs::DirService::open(state_dir, own, exact) {
+        Ok(dirs) => Some(dirs),
+        Err(err) => {
+            let notice = format!("cache directories are off: {err}");
+            tracing::error!("{notice}");
+            notices.push(notice);
+            None
+        }
+    }
 }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod config_diff;
 pub mod daemon;
+pub mod dirs;
 pub mod dump;
 pub mod handlers;
 pub mod jobs;

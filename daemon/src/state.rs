@@ -49,6 +49,8 @@ pub struct Services {
     pub autodump: Option<Arc<crate::jobs::autodump::Autodump>>,
     /// Registered app caches (`None` when the registry could not be read).
     pub apps: Option<Arc<crate::apps::AppService>>,
+    /// Disposable cache directories (`None` when their registry could not be read).
+    pub dirs: Option<Arc<crate::dirs::DirService>>,
 }
 
 /// Shared daemon state.
@@ -76,6 +78,8 @@ pub struct AppState {
     pub autodump: Option<Arc<crate::jobs::autodump::Autodump>>,
     /// Registered app caches (`None` when the registry could not be read).
     pub apps: Option<Arc<crate::apps::AppService>>,
+    /// Disposable cache directories (`None` when their registry could not be read).
+    pub dirs: Option<Arc<crate::dirs::DirService>>,
     config: RwLock<Arc<Config>>,
     reload_lock: Mutex<()>,
 }
@@ -89,6 +93,7 @@ impl AppState {
             key: services.key,
             autodump: services.autodump,
             apps: services.apps,
+            dirs: services.dirs,
             shutdown: CancellationToken::new(),
             socket: paths.socket,
             config_path: paths.config_path,

@@ -9,6 +9,7 @@
 
 pub mod apps;
 pub mod codec;
+pub mod dirs;
 pub mod dump;
 pub mod error;
 pub mod keys;
@@ -26,6 +27,7 @@ pub use codec::{
     decode_request, encode_frame, CodecError, DecodeError, MessageCodec, ServerCodec,
     DEFAULT_MAX_FRAME_BYTES,
 };
+pub use dirs::{DirFreed, DirInfo, DirSettings};
 pub use dump::{AutodumpInfo, RestoreMode};
 pub use error::ErrorKind;
 pub use keys::{NamespaceKey, RotatedNamespace, RotationProgress};

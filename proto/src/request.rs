@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use crate::apps::{AppSettings, AppStrategy};
+use crate::dirs::DirSettings;
 use crate::dump::RestoreMode;
 
 /// One request; `id` is chosen by the client and echoed in the response so that a client can
@@ -390,6 +391,39 @@ pub enum RequestBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         backup: Option<String>,
     },
+    /// Register a disposable cache directory (or change the limits of a registered one);
+    /// answers `dir`.
+    DirAdd {
+        /// Absolute path of the directory (the daemon resolves symlinks once, here).
+        path: String,
+        /// Its limits.
+        settings: DirSettings,
+    },
+    /// Every registered directory with its size now; answers `dirs`.
+    DirList {},
+    /// Forget a directory (its files stay); answers `done`.
+    DirRemove {
+        /// The directory, as registered (or any path that resolves to it).
+        path: String,
+    },
+    /// Delete every file of a registered directory (never the directory itself); answers
+    /// `dirs_freed`.
+    DirClear {
+        /// The directory.
+        path: String,
+        /// Delete nothing, only say what would go.
+        #[serde(default)]
+        dry_run: bool,
+    },
+    /// Trim a registered directory (or every one) to its limits now; answers `dirs_freed`.
+    DirTrim {
+        /// The directory; absent = every registered directory.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        /// Delete nothing, only say what would go.
+        #[serde(default)]
+        dry_run: bool,
+    },
 }
 
 fn default_page() -> u32 {
@@ -444,6 +478,11 @@ impl RequestBody {
             RequestBody::BackupPrune { .. } => "backup_prune",
             RequestBody::BackupVerify { .. } => "backup_verify",
             RequestBody::BackupRestore { .. } => "backup_restore",
+            RequestBody::DirAdd { .. } => "dir_add",
+            RequestBody::DirList {} => "dir_list",
+            RequestBody::DirRemove { .. } => "dir_remove",
+            RequestBody::DirClear { .. } => "dir_clear",
+            RequestBody::DirTrim { .. } => "dir_trim",
         }
     }
 }

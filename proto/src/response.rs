@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use crate::apps::{AppInfo, AppStrategy, BackupInfo, BadBackup, DaemonStatus, JsonNode};
+use crate::dirs::{DirFreed, DirInfo};
 use crate::dump::AutodumpInfo;
 use crate::error::ErrorKind;
 use crate::keys::{NamespaceKey, RotatedNamespace};
@@ -123,6 +124,10 @@ pub enum ResponseBody {
     Count {
         /// How many keys were affected.
         count: u64,
+        /// `delete_pattern` only: bytes of the keys and values deleted (as `pattern_stats`
+        /// counts them); absent for the other requests.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<u64>,
     },
     /// Answer to `ttl` and `expire`.
     Ttl {
@@ -294,6 +299,24 @@ pub enum ResponseBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         quarantined: Option<String>,
     },
+    /// Answer to `dir_add`: the directory as registered.
+    Dir(Box<DirInfo>),
+    /// Answer to `dir_list`: every registered directory, sorted by path.
+    Dirs {
+        /// The directories.
+        dirs: Vec<DirInfo>,
+    },
+    /// Answer to `dir_clear` and `dir_trim`: what was deleted (or would be).
+    DirsFreed {
+        /// Nothing was deleted; the counts are what would go.
+        dry_run: bool,
+        /// Files deleted in all the directories together.
+        files: u64,
+        /// Their bytes.
+        bytes: u64,
+        /// One row per directory worked on, in the order they were worked on.
+        dirs: Vec<DirFreed>,
+    },
     /// The request failed.
     Error {
         /// Class of failure.
@@ -346,6 +369,9 @@ impl ResponseBody {
             ResponseBody::Pruned { .. } => "pruned",
             ResponseBody::Verified { .. } => "verified",
             ResponseBody::AppRestored { .. } => "app_restored",
+            ResponseBody::Dir(_) => "dir",
+            ResponseBody::Dirs { .. } => "dirs",
+            ResponseBody::DirsFreed { .. } => "dirs_freed",
             ResponseBody::Error { .. } => "error",
         }
     }

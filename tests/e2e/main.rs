@@ -7,6 +7,7 @@ mod app_migrate;
 mod app_watch;
 mod apps;
 mod bad_input;
+mod dirs;
 mod disk;
 mod dumps;
 mod durability;

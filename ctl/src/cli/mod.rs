@@ -8,6 +8,7 @@ use std::time::Duration;
 mod apps;
 mod backup;
 mod bench;
+mod dirs;
 mod maintenance;
 #[cfg(test)]
 mod tests_apps;
@@ -18,6 +19,7 @@ use clap::{Args, Parser, Subcommand};
 pub use apps::AppCommand;
 pub use backup::BackupCommand;
 pub use bench::{BenchArgs, BenchTest};
+pub use dirs::{DirAddArgs, DirCommand};
 pub use maintenance::{AutodumpCommand, DumpArgs, KeyCommand, RestoreArgs};
 
 use crate::parse::{parse_duration, parse_key_value};
@@ -183,14 +185,27 @@ pub enum Command {
         #[arg(long)]
         regex: bool,
     },
-    /// Drop every entry of a namespace (or of all namespaces with --all).
+    /// Drop every entry of a namespace (only those matching --pattern; or of all namespaces
+    /// with --all), or every file of a registered cache directory (--dir); says what was freed.
     Clear {
         /// Namespace to clear.
-        #[arg(required_unless_present = "all")]
+        #[arg(required_unless_present_any = ["all", "dir"])]
         ns: Option<String>,
         /// Clear every namespace.
-        #[arg(long, conflicts_with = "ns")]
+        #[arg(long, conflicts_with_all = ["ns", "pattern", "dir"])]
         all: bool,
+        /// Only the keys matching this glob (or regular expression with --regex).
+        #[arg(long, value_name = "GLOB", requires = "ns")]
+        pattern: Option<String>,
+        /// Read --pattern as a regular expression.
+        #[arg(long, requires = "pattern")]
+        regex: bool,
+        /// Delete every file of this registered cache directory instead (see `dir add`).
+        #[arg(long, value_name = "PATH", conflicts_with = "ns", value_parser = dirs::path_parser())]
+        dir: Option<PathBuf>,
+        /// With --dir: delete nothing, say what would go.
+        #[arg(long, conflicts_with_all = ["ns", "all"])]
+        dry_run: bool,
     },
     /// Make the daemon re-read its configuration file.
     Reload,
@@ -223,6 +238,12 @@ pub enum Command {
         /// What to do with backups.
         #[command(subcommand)]
         command: BackupCommand,
+    },
+    /// Disposable cache directories: add, list, remove, clear, trim.
+    Dir {
+        /// What to do with cache directories.
+        #[command(subcommand)]
+        command: DirCommand,
     },
     /// Say whether anything needs an operator; exit 1 while any app is stale or broken.
     Status,
@@ -285,6 +306,12 @@ mod tests {
             &["cachectl", "autodump", "start", "--to", "f"],
             &["cachectl", "autodump", "start", "--to", "f", "--every", "0s"],
             &["cachectl", "key", "rotate", "a", "b"],
+            &["cachectl", "clear", "--all", "--dir", "/x"],
+            &["cachectl", "clear", "ns", "--dir", "/x"],
+            &["cachectl", "clear", "--pattern", "a*"],
+            &["cachectl", "clear", "ns", "--dry-run"],
+            &["cachectl", "dir", "add", "/x", "--max-size", "2X"],
+            &["cachectl", "dir", "add", "/x", "--max-age", "soon"],
         ] {
             let err = Cli::try_parse_from(args).err();
             assert_eq!(err.map(|e| e.exit_code()), Some(2), "{args:?}");
@@ -311,6 +338,16 @@ mod tests {
             &["cachectl", "del-pattern", "ns", "^u", "--regex"],
             &["cachectl", "expire-pattern", "ns", "u*", "10m"],
             &["cachectl", "clear", "--all"],
+            &["cachectl", "clear", "ns", "--pattern", "user:*"],
+            &["cachectl", "clear", "ns", "--pattern", "^u", "--regex"],
+            &["cachectl", "clear", "--dir", "/x", "--dry-run"],
+            &["cachectl", "dir", "add", "/x", "--max-size", "2G", "--max-age", "30d"],
+            &["cachectl", "dir", "add", "/x", "--clear-on-pressure", "--priority", "-3"],
+            &["cachectl", "dir", "list"],
+            &["cachectl", "dir", "remove", "/x"],
+            &["cachectl", "dir", "clear", "/x", "--dry-run"],
+            &["cachectl", "dir", "trim"],
+            &["cachectl", "dir", "trim", "/x", "--dry-run"],
             &["cachectl", "bench", "-c", "4", "-n", "10", "-P", "16", "-d", "8", "-t", "set,get"],
             &["cachectl", "key", "status"],
             &["cachectl", "key", "rotate"],

@@ -7,6 +7,8 @@ mod app_text;
 mod apps;
 mod autodump;
 mod backups;
+mod clear;
+mod dirs;
 mod dump;
 mod keys;
 mod kv;
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use cachectl::{absolute_path, default_socket_path, Client, CLIENT_NAME};
 
-use crate::cli::{AppCommand, AutodumpCommand, Cli, Command, KeyCommand, NsCommand};
+use crate::cli::{AppCommand, AutodumpCommand, Cli, Command, DirCommand, KeyCommand, NsCommand};
 
 /// How a command ended when it did not fail: the exit code scripts branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +82,11 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         Command::Info => admin::info(&ctx).await,
         Command::Stats { ns } => stats::stats(&ctx, ns.as_deref()).await,
         Command::Ns { command: NsCommand::List } => stats::list_namespaces(&ctx).await,
-        Command::Clear { ns, all: _ } => admin::clear(&ctx, ns.as_deref()).await,
+        Command::Clear { dir: Some(dir), dry_run, .. } => clear::dir(&ctx, &dir, dry_run).await,
+        Command::Clear { ns: Some(ns), pattern: Some(glob), regex, .. } => {
+            clear::pattern(&ctx, &ns, pattern::make(glob, regex)).await
+        }
+        Command::Clear { ns, .. } => admin::clear(&ctx, ns.as_deref()).await,
         Command::Reload => admin::reload(&ctx).await,
         Command::Shutdown => admin::shutdown(&ctx).await,
         Command::Set(args) => kv::set(&ctx, &args, set_value.unwrap_or_default()).await,
@@ -112,6 +118,7 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         Command::Autodump { command } => autodump::run(&ctx, command).await,
         Command::App { command } => apps::run(&ctx, command).await,
         Command::Backup { command } => backups::run(&ctx, command).await,
+        Command::Dir { command } => dirs::run(&ctx, command).await,
         Command::Status => apps::status(&ctx).await,
         // Handled before connecting, above; it opens its own connections.
         Command::Bench(_) => Ok(Outcome::Success),
@@ -132,6 +139,11 @@ fn path_arguments(command: &Command) -> Vec<&Path> {
         Command::App { command: AppCommand::ImportCacheManager { cache, backups } } => {
             cache.as_deref().into_iter().chain(backups.as_deref()).collect()
         }
+        Command::Clear { dir: Some(dir), .. } => vec![dir],
+        Command::Dir { command: DirCommand::Add(args) } => vec![&args.path],
+        Command::Dir { command: DirCommand::Remove { path } } => vec![path],
+        Command::Dir { command: DirCommand::Clear { path, .. } } => vec![path],
+        Command::Dir { command: DirCommand::Trim { path: Some(path), .. } } => vec![path],
         _ => Vec::new(),
     }
 }

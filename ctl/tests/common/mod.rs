@@ -207,7 +207,9 @@ fn answer(id: u64, body: RequestBody) -> Response {
         RequestBody::Stats { .. } => answers::stats(),
         RequestBody::ListNamespaces {} => answers::namespaces(),
         RequestBody::Set { .. } => ResponseBody::Stored { stored: true },
-        RequestBody::Delete { keys, .. } => ResponseBody::Count { count: keys.len() as u64 },
+        RequestBody::Delete { keys, .. } => {
+            ResponseBody::Count { count: keys.len() as u64, bytes: None }
+        }
         RequestBody::Get { key, .. } => match key.as_str() {
             "unsolicited" => {
                 return Response::error(UNSOLICITED_ID, ErrorKind::Malformed, "garbled")

@@ -37,11 +37,14 @@ pub async fn get(state: &AppState, ns: &str, key: &str) -> ResponseBody {
 }
 
 pub async fn delete(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody {
-    answer(state.store.delete(ns, keys).await, |count| ResponseBody::Count { count })
+    answer(state.store.delete(ns, keys).await, |count| ResponseBody::Count { count, bytes: None })
 }
 
 pub async fn exists(state: &AppState, ns: &str, key: &str) -> ResponseBody {
-    answer(state.store.fetch_exists(ns, key).await, |found| ResponseBody::Count { count: u64::from(found) })
+    answer(state.store.fetch_exists(ns, key).await, |found| ResponseBody::Count {
+        count: u64::from(found),
+        bytes: None,
+    })
 }
 
 pub async fn ttl(state: &AppState, ns: &str, key: &str) -> ResponseBody {
@@ -74,7 +77,7 @@ fn answer<T>(result: Result<T, StoreError>, ok: impl FnOnce(T) -> ResponseBody) 
 
 pub async fn set_many(state: &AppState, ns: &str, entries: Vec<Entry>) -> ResponseBody {
     match state.store.set_many(ns, &entries).await {
-        Ok(count) => ResponseBody::Count { count },
+        Ok(count) => ResponseBody::Count { count, bytes: None },
         Err(err) => store_error(err),
     }
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod apps;
+pub mod dirs;
 pub mod dumps;
 pub mod keys;
 mod kv;

@@ -48,7 +48,10 @@ pub async fn delete(state: &AppState, ns: &str, pattern: &KeyPattern) -> Respons
         Ok(matcher) => matcher,
         Err(response) => return response,
     };
-    counted(state.store.apply_pattern(ns, &matcher, PatternAction::Delete).await)
+    match state.store.apply_pattern(ns, &matcher, PatternAction::Delete).await {
+        Ok(tally) => ResponseBody::Count { count: tally.keys, bytes: Some(tally.bytes) },
+        Err(err) => store_error(err),
+    }
 }
 
 pub async fn expire(
@@ -69,7 +72,7 @@ fn counted(
     result: Result<crate::store::memory::PatternTally, crate::store::StoreError>,
 ) -> ResponseBody {
     match result {
-        Ok(tally) => ResponseBody::Count { count: tally.keys },
+        Ok(tally) => ResponseBody::Count { count: tally.keys, bytes: None },
         Err(err) => store_error(err),
     }
 }

@@ -186,6 +186,7 @@ async fn process(
                 None => return Next::Close,
             }
         }
+        body if handlers::dirs::owns(&body) => handlers::dirs::handle(state, body, peer).await,
         body => handlers::handle(state, body).await,
     };
     match writer.feed(Response { id, body }).await {

@@ -165,7 +165,11 @@ pub fn core() -> Vec<(&'static str, Response)> {
                 },
             ),
         ),
-        ("response_count", resp(11, ResponseBody::Count { count: 2 })),
+        ("response_count", resp(11, ResponseBody::Count { count: 2, bytes: None })),
+        (
+            "response_count_deleted_bytes",
+            resp(11, ResponseBody::Count { count: 2, bytes: Some(96) }),
+        ),
         ("response_ttl", resp(13, ResponseBody::Ttl { exists: true, ttl_ms: Some(59_873) })),
         ("response_ttl_no_expiry", resp(13, ResponseBody::Ttl { exists: true, ttl_ms: None })),
         ("response_ttl_missing", resp(13, ResponseBody::Ttl { exists: false, ttl_ms: None })),

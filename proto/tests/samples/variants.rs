@@ -51,6 +51,11 @@ pub fn request_variant(body: &RequestBody) -> &'static str {
         RequestBody::BackupPrune { .. } => "backup_prune",
         RequestBody::BackupVerify { .. } => "backup_verify",
         RequestBody::BackupRestore { .. } => "backup_restore",
+        RequestBody::DirAdd { .. } => "dir_add",
+        RequestBody::DirList {} => "dir_list",
+        RequestBody::DirRemove { .. } => "dir_remove",
+        RequestBody::DirClear { .. } => "dir_clear",
+        RequestBody::DirTrim { .. } => "dir_trim",
     }
 }
 
@@ -99,6 +104,11 @@ pub const ALL_REQUESTS: &[&str] = &[
     "backup_prune",
     "backup_verify",
     "backup_restore",
+    "dir_add",
+    "dir_list",
+    "dir_remove",
+    "dir_clear",
+    "dir_trim",
 ];
 
 /// Same as [`request_variant`], for responses.
@@ -137,6 +147,9 @@ pub fn response_variant(body: &ResponseBody) -> &'static str {
         ResponseBody::Pruned { .. } => "pruned",
         ResponseBody::Verified { .. } => "verified",
         ResponseBody::AppRestored { .. } => "app_restored",
+        ResponseBody::Dir(_) => "dir",
+        ResponseBody::Dirs { .. } => "dirs",
+        ResponseBody::DirsFreed { .. } => "dirs_freed",
         ResponseBody::Error { .. } => "error",
     }
 }
@@ -175,6 +188,9 @@ pub const ALL_RESPONSES: &[&str] = &[
     "pruned",
     "verified",
     "app_restored",
+    "dir",
+    "dirs",
+    "dirs_freed",
     "error",
 ];
 
