@@ -22,6 +22,7 @@ mod error;
 #[macro_use]
 mod ops;
 mod app_ops;
+mod pressure_ops;
 mod socket;
 mod transport;
 mod types;
@@ -43,9 +44,10 @@ pub use types::{
 /// Re-exported so users of the typed API need not depend on the protocol crate themselves.
 pub use cachemgr_proto::{
     AppHealth, AppInfo, AppSettings, AppStrategy, AutodumpInfo, BackupInfo, BackupSource,
-    BadBackup, CacheStats, DaemonStatus, Entry, ErrorKind, JsonNode, KeyPattern, LayerStats,
-    NamespaceKey, NamespaceStats, NamespaceSummary, PatternSyntax, PeerIdentity, RestoreMode,
-    RotatedNamespace, RotationProgress, ServerInfo, SetCondition,
+    BadBackup, CacheStats, ClearScheduleInfo, DaemonStatus, DiskPressure, DiskUsage, Entry,
+    ErrorKind, JsonNode, KeyPattern, LayerStats, MemoryPressure, NamespaceKey, NamespaceStats,
+    NamespaceSummary, PatternSyntax, PeerIdentity, PressureAction, PressureInfo, RestoreMode,
+    RotatedNamespace, RotationProgress, ServerInfo, SetCondition, TriggerState,
 };
 
 /// The name and version this library announces in `hello` unless told otherwise.

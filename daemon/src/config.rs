@@ -33,6 +33,7 @@ const ENV_KEYS: &[&str] = &[
     "namespaces",
     "disk",
     "keys",
+    "pressure",
 ];
 
 /// Why a configuration was refused.
@@ -73,6 +74,18 @@ pub struct NamespaceConfig {
     /// `fsync` or `batched` (disk tiers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub durability: Option<Durability>,
+    /// Whether the pressure monitor may clear this namespace (stage b).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_on_pressure: Option<bool>,
+    /// Order of those clears: lower is cleared first (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Clear the namespace on this interval (see `jobs::clear_schedule`).
+    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub clear_every: Option<Duration>,
+    /// Local time of day (`"HH:MM"`) the scheduled clears are anchored to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_at: Option<String>,
 }
 
 /// Settings for namespaces not named in the file (created on first write).
@@ -174,6 +187,8 @@ pub struct Config {
     pub apps: crate::apps::config::AppsConfig,
     /// Where the apps' own keys are read (and written by `app migrate`).
     pub app_keys: crate::apps::keystore::AppKeysConfig,
+    /// The memory and disk pressure monitor.
+    pub pressure: crate::pressure::PressureConfig,
 }
 
 impl Default for Config {
@@ -193,6 +208,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             apps: Default::default(),
             app_keys: Default::default(),
+            pressure: Default::default(),
         }
     }
 }
@@ -269,6 +285,7 @@ impl Config {
         }
         self.keys.validate().map_err(|(key, reason)| range(key, reason))?;
         self.app_keys.validate().map_err(|(key, reason)| range(key, reason))?;
+        self.pressure.validate().map_err(|(key, reason)| range(&key, reason))?;
         for (name, ns) in &self.namespaces {
             validate_namespace(name)
                 .map_err(|reason| range(&format!("namespaces.{name}"), reason.to_string()))?;
@@ -278,6 +295,8 @@ impl Config {
                     "must be more than 0".into(),
                 ));
             }
+            crate::jobs::clear_schedule::validate(ns)
+                .map_err(|(key, reason)| range(&format!("namespaces.{name}.{key}"), reason))?;
         }
         Ok(())
     }

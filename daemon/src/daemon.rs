@@ -53,6 +53,15 @@ pub async fn run(args: Args) -> Result<()> {
         dump_root: Arc::new(master.derive(b"", DUMP_KEY_INFO)),
     };
     let mut notices = report.notices;
+    notices.extend(crate::jobs::clear_on_change::at_start(&store, &config, &state_dir).await);
+    let clear_schedule = crate::jobs::clear_schedule::ClearScheduler::load(&state_dir)
+        .inspect_err(|err| {
+            let notice = format!("scheduled clears are off: {err}");
+            tracing::error!("{notice}");
+            notices.push(notice);
+        })
+        .ok();
+    let pressure = crate::pressure::PressureMonitor::new(&config, state_dir.clone());
     let autodump = match Autodump::load(&state_dir) {
         Ok(schedule) => Some(schedule),
         Err(err) => {
@@ -93,6 +102,12 @@ pub async fn run(args: Args) -> Result<()> {
     }
     if let Some(apps) = apps {
         tokio::spawn(crate::apps::scheduler::run(apps, state.shutdown.clone()));
+    }
+    let _ = state.pressure.set(pressure.clone());
+    tokio::spawn(pressure.run(state.clone(), state.shutdown.clone()));
+    if let Some(schedule) = clear_schedule {
+        let _ = state.clear_schedule.set(schedule.clone());
+        tokio::spawn(schedule.run(state.clone(), state.shutdown.clone()));
     }
     tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
     tokio::spawn(disk.clone().run_sweeper(state.shutdown.clone()));

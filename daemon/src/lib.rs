@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod keys;
 pub mod logging;
 pub mod paths;
+pub mod pressure;
 pub mod server;
 pub mod signals;
 pub mod state;

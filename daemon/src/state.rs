@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -76,6 +76,10 @@ pub struct AppState {
     pub autodump: Option<Arc<crate::jobs::autodump::Autodump>>,
     /// Registered app caches (`None` when the registry could not be read).
     pub apps: Option<Arc<crate::apps::AppService>>,
+    /// The pressure monitor, once started.
+    pub pressure: OnceLock<Arc<crate::pressure::PressureMonitor>>,
+    /// The scheduled clears, once started (unset when their state file could not be read).
+    pub clear_schedule: OnceLock<Arc<crate::jobs::clear_schedule::ClearScheduler>>,
     config: RwLock<Arc<Config>>,
     reload_lock: Mutex<()>,
 }
@@ -89,6 +93,8 @@ impl AppState {
             key: services.key,
             autodump: services.autodump,
             apps: services.apps,
+            pressure: OnceLock::new(),
+            clear_schedule: OnceLock::new(),
             shutdown: CancellationToken::new(),
             socket: paths.socket,
             config_path: paths.config_path,
@@ -108,6 +114,12 @@ impl AppState {
     /// Re-reads the config file. A config that fails to load or validate is refused and the
     /// current one stays; otherwise it is applied and the changes are returned, one per line.
     pub fn reload(&self) -> Result<Vec<String>, ConfigError> {
+        self.reload_detailed().map(|(_, _, changes)| changes)
+    }
+
+    /// [`reload`](Self::reload), also returning the config before and after, so that the
+    /// caller can act on what changed (clear namespaces whose tier or policy changed).
+    pub fn reload_detailed(&self) -> Result<(Arc<Config>, Arc<Config>, Vec<String>), ConfigError> {
         let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(PoisonError::into_inner);
         // With no file at start, look again: the operator may have created one since.
         let path = self.config_path.clone().or_else(|| crate::paths::config_path(None));
@@ -115,8 +127,8 @@ impl AppState {
         let old = self.config();
         let changes = describe_changes(&old, &new);
         self.store.apply_config(new.clone());
-        *self.config.write().unwrap_or_else(PoisonError::into_inner) = new;
-        Ok(changes)
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = new.clone();
+        Ok((old, new, changes))
     }
 
     /// Counts a connection for as long as the returned guard lives.

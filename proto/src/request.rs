@@ -390,6 +390,13 @@ pub enum RequestBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         backup: Option<String>,
     },
+    /// The pressure monitor's readings, thresholds, state and last actions; answers
+    /// `pressure`.
+    PressureStatus {},
+    /// Run one pressure check now (acting if a threshold is crossed); answers `pressure`.
+    PressureCheck {},
+    /// Every namespace's scheduled clear; answers `schedules`.
+    ScheduleList {},
 }
 
 fn default_page() -> u32 {
@@ -444,6 +451,9 @@ impl RequestBody {
             RequestBody::BackupPrune { .. } => "backup_prune",
             RequestBody::BackupVerify { .. } => "backup_verify",
             RequestBody::BackupRestore { .. } => "backup_restore",
+            RequestBody::PressureStatus {} => "pressure_status",
+            RequestBody::PressureCheck {} => "pressure_check",
+            RequestBody::ScheduleList {} => "schedule_list",
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::apps::{AppInfo, AppStrategy, BackupInfo, BadBackup, DaemonStatus, Jso
 use crate::dump::AutodumpInfo;
 use crate::error::ErrorKind;
 use crate::keys::{NamespaceKey, RotatedNamespace};
+use crate::pressure::{ClearScheduleInfo, PressureInfo};
 use crate::stats::{CacheStats, NamespaceStats, NamespaceSummary};
 
 /// One response; `id` is the id of the request it answers, or [`crate::UNSOLICITED_ID`] for
@@ -294,6 +295,13 @@ pub enum ResponseBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         quarantined: Option<String>,
     },
+    /// Answer to `pressure_status` and `pressure_check`.
+    Pressure(Box<PressureInfo>),
+    /// Answer to `schedule_list`: one row per namespace with a clear schedule, by name.
+    Schedules {
+        /// The schedules.
+        schedules: Vec<ClearScheduleInfo>,
+    },
     /// The request failed.
     Error {
         /// Class of failure.
@@ -346,6 +354,8 @@ impl ResponseBody {
             ResponseBody::Pruned { .. } => "pruned",
             ResponseBody::Verified { .. } => "verified",
             ResponseBody::AppRestored { .. } => "app_restored",
+            ResponseBody::Pressure(_) => "pressure",
+            ResponseBody::Schedules { .. } => "schedules",
             ResponseBody::Error { .. } => "error",
         }
     }

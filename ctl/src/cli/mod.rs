@@ -9,6 +9,7 @@ mod apps;
 mod backup;
 mod bench;
 mod maintenance;
+mod pressure;
 #[cfg(test)]
 mod tests_apps;
 
@@ -19,6 +20,7 @@ pub use apps::AppCommand;
 pub use backup::BackupCommand;
 pub use bench::{BenchArgs, BenchTest};
 pub use maintenance::{AutodumpCommand, DumpArgs, KeyCommand, RestoreArgs};
+pub use pressure::{PressureCommand, ScheduleCommand};
 
 use crate::parse::{parse_duration, parse_key_value};
 
@@ -228,6 +230,19 @@ pub enum Command {
     Status,
     /// Measure throughput and latency, like redis-benchmark.
     Bench(BenchArgs),
+    /// Memory and disk pressure: readings, thresholds, state, what was freed; `check` runs
+    /// one check now.
+    Pressure {
+        /// `status` (the default) or `check`.
+        #[command(subcommand)]
+        command: Option<PressureCommand>,
+    },
+    /// Scheduled clears of namespaces (`clear_every` / `clear_at` in the config).
+    Schedule {
+        /// What to show.
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
 }
 
 /// Subcommands of `cachectl ns`.
@@ -326,6 +341,9 @@ mod tests {
             &["cachectl", "autodump", "change", "--every", "5m", "--to", "d2"],
             &["cachectl", "autodump", "stop"],
             &["cachectl", "autodump", "status"],
+            &["cachectl", "pressure"],
+            &["cachectl", "--json", "pressure", "check"],
+            &["cachectl", "schedule", "list"],
         ] {
             if let Err(err) = Cli::try_parse_from(args) {
                 panic!("{args:?}: {err}");

@@ -3,6 +3,7 @@
 mod apps;
 mod backups;
 mod keys_dumps;
+mod pressure;
 mod requests;
 mod responses;
 pub mod variants;
@@ -32,6 +33,7 @@ pub fn requests() -> Vec<(&'static str, Request)> {
     all.extend(keys_dumps::requests());
     all.extend(apps::requests());
     all.extend(backups::requests());
+    all.extend(pressure::requests());
     all
 }
 
@@ -41,5 +43,6 @@ pub fn responses() -> Vec<(&'static str, Response)> {
     all.extend(keys_dumps::responses());
     all.extend(apps::responses());
     all.extend(backups::responses());
+    all.extend(pressure::responses());
     all
 }

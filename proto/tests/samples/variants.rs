@@ -51,6 +51,9 @@ pub fn request_variant(body: &RequestBody) -> &'static str {
         RequestBody::BackupPrune { .. } => "backup_prune",
         RequestBody::BackupVerify { .. } => "backup_verify",
         RequestBody::BackupRestore { .. } => "backup_restore",
+        RequestBody::PressureStatus {} => "pressure_status",
+        RequestBody::PressureCheck {} => "pressure_check",
+        RequestBody::ScheduleList {} => "schedule_list",
     }
 }
 
@@ -99,6 +102,9 @@ pub const ALL_REQUESTS: &[&str] = &[
     "backup_prune",
     "backup_verify",
     "backup_restore",
+    "pressure_status",
+    "pressure_check",
+    "schedule_list",
 ];
 
 /// Same as [`request_variant`], for responses.
@@ -137,6 +143,8 @@ pub fn response_variant(body: &ResponseBody) -> &'static str {
         ResponseBody::Pruned { .. } => "pruned",
         ResponseBody::Verified { .. } => "verified",
         ResponseBody::AppRestored { .. } => "app_restored",
+        ResponseBody::Pressure(_) => "pressure",
+        ResponseBody::Schedules { .. } => "schedules",
         ResponseBody::Error { .. } => "error",
     }
 }
@@ -175,6 +183,8 @@ pub const ALL_RESPONSES: &[&str] = &[
     "pruned",
     "verified",
     "app_restored",
+    "pressure",
+    "schedules",
     "error",
 ];
 
