@@ -16,6 +16,8 @@ mod kv;
 mod lifecycle;
 mod paging;
 mod pipelining;
+mod pressure;
 mod rotation;
+mod schedule;
 mod tamper;
 mod ttl;

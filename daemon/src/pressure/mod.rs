@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use cachemgr_proto::{DiskPressure, DiskUsage, MemoryPressure, PressureInfo};
 use tokio::sync::Notify;
-use tokio::time::MissedTickBehavior;
+use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 pub use config::{PressureConfig, MIN_CHECK_EVERY};
@@ -122,8 +122,10 @@ impl PressureMonitor {
         paths
     }
 
-    /// Checks on the timer until `shutdown`; the first check runs at once.
+    /// Checks on the timer until `shutdown`; the first check runs at once, and after a
+    /// reload that changes the interval the next one runs an interval later.
     pub async fn run(self: Arc<Self>, app: Arc<AppState>, shutdown: CancellationToken) {
+        let mut first = true;
         loop {
             let config = app.config();
             if !config.pressure.enabled {
@@ -133,7 +135,9 @@ impl PressureMonitor {
                 }
             }
             let every = config.pressure.check_every;
-            let mut timer = tokio::time::interval(every);
+            let start = if first { Instant::now() } else { Instant::now() + every };
+            first = false;
+            let mut timer = tokio::time::interval_at(start, every);
             timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
