@@ -51,6 +51,17 @@ pub struct Services {
     pub apps: Option<Arc<crate::apps::AppService>>,
 }
 
+/// What a reload did: the config before and after, and the changes, one line each.
+#[derive(Debug)]
+pub struct Reloaded {
+    /// The config in force before.
+    pub old: Arc<Config>,
+    /// The config in force now.
+    pub new: Arc<Config>,
+    /// One human-readable line per changed key.
+    pub changes: Vec<String>,
+}
+
 /// Shared daemon state.
 #[derive(Debug)]
 pub struct AppState {
@@ -114,12 +125,12 @@ impl AppState {
     /// Re-reads the config file. A config that fails to load or validate is refused and the
     /// current one stays; otherwise it is applied and the changes are returned, one per line.
     pub fn reload(&self) -> Result<Vec<String>, ConfigError> {
-        self.reload_detailed().map(|(_, _, changes)| changes)
+        self.reload_detailed().map(|reloaded| reloaded.changes)
     }
 
     /// [`reload`](Self::reload), also returning the config before and after, so that the
     /// caller can act on what changed (clear namespaces whose tier or policy changed).
-    pub fn reload_detailed(&self) -> Result<(Arc<Config>, Arc<Config>, Vec<String>), ConfigError> {
+    pub fn reload_detailed(&self) -> Result<Reloaded, ConfigError> {
         let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(PoisonError::into_inner);
         // With no file at start, look again: the operator may have created one since.
         let path = self.config_path.clone().or_else(|| crate::paths::config_path(None));
@@ -128,7 +139,7 @@ impl AppState {
         let changes = describe_changes(&old, &new);
         self.store.apply_config(new.clone());
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = new.clone();
-        Ok((old, new, changes))
+        Ok(Reloaded { old, new, changes })
     }
 
     /// Counts a connection for as long as the returned guard lives.

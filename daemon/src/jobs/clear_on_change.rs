@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic_file::write_atomic;
 use crate::config::{Config, ConfigError};
-use crate::state::AppState;
+use crate::state::{AppState, Reloaded};
 use crate::store::Store;
 
 /// Name of the record inside the state directory.
@@ -64,7 +64,7 @@ struct Record {
 /// Re-reads the config (as `reload` and SIGHUP do), clears the namespaces whose settings
 /// changed incompatibly and says so in the returned change list.
 pub async fn reload(app: &AppState) -> Result<Vec<String>, ConfigError> {
-    let (old, new, mut changes) = app.reload_detailed()?;
+    let Reloaded { old, new, mut changes } = app.reload_detailed()?;
     for ns in names(&app.store, &old).union(&names(&app.store, &new)) {
         let changed = Settings::of(&old, ns).incompatible(&Settings::of(&new, ns));
         if changed.is_empty() {

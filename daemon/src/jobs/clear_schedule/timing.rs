@@ -175,9 +175,12 @@ mod tests {
     fn time_of_day_with_a_shorter_interval_restarts_each_day() {
         // 03:00 + 6h: 03, 09, 15, 21 -> after 10:00 comes 15:00.
         assert_eq!(next_run(plan(6 * H, Some("03:00")), NOW, &TimeZone::UTC), NOW + 5 * H);
-        // 03:00 + 7h: 03, 10, 17 (24:00 is not a slot) -> after 17:00 comes tomorrow 03:00.
+        // 03:00 + 7h: 03, 10, 17, 00 (21h after 03:00), then 03 again: the day restarts.
         let late = NOW + 7 * H;
-        assert_eq!(next_run(plan(7 * H, Some("03:00")), late, &TimeZone::UTC), NOW + 17 * H);
+        assert_eq!(next_run(plan(7 * H, Some("03:00")), late, &TimeZone::UTC), NOW + 14 * H);
+        let midnight = NOW + 14 * H;
+        let next = next_run(plan(7 * H, Some("03:00")), midnight, &TimeZone::UTC);
+        assert_eq!(next, NOW + 17 * H);
         // Exactly at a slot: the next one, never the same instant again.
         assert_eq!(next_run(plan(7 * H, Some("03:00")), NOW, &TimeZone::UTC), NOW + 7 * H);
     }
