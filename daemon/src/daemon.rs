@@ -44,8 +44,11 @@ pub async fn run(args: Args) -> Result<()> {
     tracing::info!(source = %source, fingerprint = %fingerprint, "master key loaded");
     let master = Arc::new(master);
     let (disk, report) = open_disk(&config, &state_dir, master.clone(), !source.is_persistent())?;
-    let bound = server::listener::bind(&socket)?;
     let store = Store::with_disk(config.clone(), Some(disk.clone()));
+    // Before the socket exists: no client sees data kept under settings that changed, and
+    // the clearing does not widen the gap between "listening" and "signals handled".
+    let changed = crate::jobs::clear_on_change::at_start(&store, &config, &state_dir).await;
+    let bound = server::listener::bind(&socket)?;
     let key = KeyInfo {
         source: source.to_string(),
         persistent: source.is_persistent(),
@@ -53,7 +56,7 @@ pub async fn run(args: Args) -> Result<()> {
         dump_root: Arc::new(master.derive(b"", DUMP_KEY_INFO)),
     };
     let mut notices = report.notices;
-    notices.extend(crate::jobs::clear_on_change::at_start(&store, &config, &state_dir).await);
+    notices.extend(changed);
     let clear_schedule = crate::jobs::clear_schedule::ClearScheduler::load(&state_dir)
         .inspect_err(|err| {
             let notice = format!("scheduled clears are off: {err}");

@@ -64,8 +64,11 @@ struct Record {
 /// Re-reads the config (as `reload` and SIGHUP do), clears the namespaces whose settings
 /// changed incompatibly and says so in the returned change list.
 pub async fn reload(app: &AppState) -> Result<Vec<String>, ConfigError> {
+    // Namespaces that exist before the reload: one the new config only creates has nothing
+    // to clear.
+    let existing = names(&app.store, &app.config());
     let Reloaded { old, new, mut changes } = app.reload_detailed()?;
-    for ns in names(&app.store, &old).union(&names(&app.store, &new)) {
+    for ns in &existing {
         let changed = Settings::of(&old, ns).incompatible(&Settings::of(&new, ns));
         if changed.is_empty() {
             continue;
