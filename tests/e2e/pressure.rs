@@ -41,9 +41,11 @@ fn reconfigure(daemon: &Daemon, text: &str) {
     daemon.ctl_ok(&["reload"]);
 }
 
-/// A high mark just below `used` (percent) and a low mark well below it.
+/// A high mark below `used` (percent) and a low mark well below it. Far enough below that
+/// another process freeing memory between the reading and the check cannot take usage under
+/// the mark, and the low mark stays under any usage this machine can have.
 fn marks_below(used: f64) -> (f64, f64) {
-    let high = (used * 0.6).max(0.2);
+    let high = (used * 0.3).max(0.1);
     (high, high / 2.0)
 }
 

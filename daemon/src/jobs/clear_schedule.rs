@@ -166,7 +166,7 @@ impl ClearScheduler {
                 }
                 let result = match app.store.clear(&row.ns).await {
                     Ok((entries, bytes)) => {
-                        tracing::warn!(namespace = %row.ns, entries, bytes, "scheduled clear: namespace cleared");
+                        tracing::info!(namespace = %row.ns, entries, bytes, "scheduled clear: namespace cleared");
                         format!("{entries} entries, {bytes} bytes")
                     }
                     Err(err) => {
