@@ -129,3 +129,23 @@ fn a_change_made_while_down_clears_the_stored_data_at_start() {
     let info = daemon.ctl_json(&["info"]);
     assert!(info["notices"].to_string().contains("namespace t"), "{info}");
 }
+
+#[test]
+fn an_orphan_cleared_once_is_not_reported_again() {
+    let mut daemon =
+        Daemon::start_with_env("[namespaces.t]\ntier = \"disk\"\n", &[("CACHEMGR_KEY", TEST_KEY)]);
+    daemon.ctl_ok(&["set", "t", "k", "v"]);
+    stop(&mut daemon);
+    // The record is lost, so only the orphan rule can see the disk data.
+    fs::remove_file(daemon.state_dir().join("namespace_settings.json")).unwrap();
+    fs::write(&daemon.config, "[namespaces.t]\ntier = \"memory\"\n").unwrap();
+    daemon.spawn();
+    let info = daemon.ctl_json(&["info"]);
+    assert!(info["notices"].to_string().contains("disk data left by an earlier tier"), "{info}");
+    stop(&mut daemon);
+    fs::write(&daemon.config, "[namespaces.t]\ntier = \"disk\"\n").unwrap();
+    daemon.spawn();
+    assert_eq!(daemon.ctl(&["get", "t", "k"]).status.code(), Some(1), "nothing came back");
+    let info = daemon.ctl_json(&["info"]);
+    assert!(!info["notices"].to_string().contains("namespace t"), "{info}");
+}

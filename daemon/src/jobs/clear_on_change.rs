@@ -124,14 +124,21 @@ pub async fn at_start(store: &Store, config: &Config, state_dir: &Path) -> Vec<S
             Some(before) => before.incompatible(&now).join(", "),
             None => String::new(),
         };
+        // Its key salts stay after a clear, so "has disk state" is not enough: only values
+        // left behind make an orphan (else every start would clear it again).
         let orphan = !config.tier_for(ns).0.has_disk()
-            && store.disk().is_some_and(|disk| disk.lookup(ns).is_some());
+            && store
+                .disk()
+                .is_some_and(|disk| disk.lookup(ns).is_some() && disk.stats(ns).entries > 0);
         let why = match (why.is_empty(), orphan) {
             (false, _) => format!("settings changed while the daemon was down ({why})"),
             (true, true) => format!("disk data left by an earlier tier (tier is {} now)", now.tier),
             (true, false) => continue,
         };
         match store.purge(ns).await {
+            Ok((0, 0)) => {
+                tracing::info!(namespace = %ns, "{why}: nothing was stored, nothing to clear");
+            }
             Ok((entries, bytes)) => {
                 tracing::warn!(namespace = %ns, "{why}: stored data cleared at start ({entries} entries, {bytes} bytes)");
                 notices.push(format!("namespace {ns}: {why}; its stored data was cleared at start ({entries} entries, {bytes} bytes)"));
