@@ -136,3 +136,79 @@ pub fn schedule_text(rows: &[ClearScheduleInfo], now_ms: u64) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cachectl::{DiskPressure, DiskUsage, MemoryPressure, PressureAction};
+
+    const NOW: u64 = 1_795_255_200_000;
+
+    #[test]
+    fn pressure_text_shows_readings_marks_state_and_what_was_freed() {
+        let info = PressureInfo {
+            enabled: true,
+            check_every_ms: 5_000,
+            last_check_unix_ms: Some(NOW - 2_000),
+            checks: 7,
+            memory: MemoryPressure {
+                used_bytes: 3 << 30,
+                total_bytes: 4 << 30,
+                used_percent: 75.0,
+                cgroup_limit_bytes: Some(4 << 30),
+                high: 70.0,
+                low: 60.0,
+                state: TriggerState::Triggered,
+            },
+            disk: DiskPressure {
+                filesystems: vec![DiskUsage {
+                    mount: "/".into(),
+                    paths: vec!["/var/lib/cachemgr".into()],
+                    used_bytes: 1 << 30,
+                    total_bytes: 4 << 30,
+                    used_percent: 25.0,
+                }],
+                high: 90.0,
+                low: 80.0,
+                state: TriggerState::Armed,
+            },
+            actions: vec![PressureAction {
+                at_unix_ms: NOW - 2_000,
+                trigger: "memory".into(),
+                stage: "clear_namespace".into(),
+                ns: Some("thumbs".into()),
+                used_percent: 75.0,
+                entries: 3,
+                bytes: 2048,
+                files: 0,
+            }],
+        };
+        let expected = "\
+monitor  enabled, every 5s, 7 checks, last 2026-11-21T09:59:58Z (2s ago)
+memory   3.0 GiB of 4.0 GiB used (75.0%), cgroup limit 4.0 GiB
+  marks  act at 70%, re-arm below 60%: triggered (re-arms below the low mark)
+disk     / 1.0 GiB of 4.0 GiB used (25.0%) (/var/lib/cachemgr)
+  marks  act at 90%, re-arm below 80%: armed
+last actions, oldest first:
+  2026-11-21T09:59:58Z (2s ago)  memory at 75.0%: clear_namespace thumbs: 3 entries, 2.0 KiB, 0 files
+";
+        assert_eq!(pressure_text(&info, NOW), expected);
+    }
+
+    #[test]
+    fn schedule_text_lists_each_namespace() {
+        let rows = [ClearScheduleInfo {
+            ns: "nightly".into(),
+            every_ms: 86_400_000,
+            at: Some("03:00".into()),
+            last_run_unix_ms: None,
+            last_result: None,
+            next_run_unix_ms: NOW + 3_600_000,
+        }];
+        let text = schedule_text(&rows, NOW);
+        assert!(text.contains("at         03:00"), "{text}");
+        assert!(text.contains("last run   never"), "{text}");
+        assert!(text.contains("next run   2026-11-21T11:00:00Z (in 1h)"), "{text}");
+        assert!(schedule_text(&[], NOW).contains("no namespace"));
+    }
+}
