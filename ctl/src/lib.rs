@@ -23,6 +23,7 @@ mod error;
 mod ops;
 mod app_ops;
 mod dir_ops;
+mod pressure_ops;
 mod socket;
 mod transport;
 mod types;
@@ -45,10 +46,11 @@ pub use types::{
 /// Re-exported so users of the typed API need not depend on the protocol crate themselves.
 pub use cachemgr_proto::{
     AppHealth, AppInfo, AppSettings, AppStrategy, AutodumpInfo, BackupInfo, BackupSource,
-    BadBackup, CacheStats, DaemonStatus, DirFreed, DirInfo, DirSettings, Entry, ErrorKind,
-    JsonNode, KeyPattern, LayerStats, NamespaceKey, NamespaceStats, NamespaceSummary,
-    PatternSyntax, PeerIdentity, RedisStatus, RestoreMode, RotatedNamespace, RotationProgress,
-    ServerInfo, SetCondition,
+    BadBackup, CacheStats, ClearScheduleInfo, DaemonStatus, DirFreed, DirInfo, DirSettings,
+    DiskPressure, DiskUsage, Entry, ErrorKind, JsonNode, KeyPattern, LayerStats, MemoryPressure,
+    NamespaceKey, NamespaceStats, NamespaceSummary, PatternSyntax, PeerIdentity, PressureAction,
+    PressureInfo, RedisStatus, RestoreMode, RotatedNamespace, RotationProgress, ServerInfo,
+    SetCondition, TriggerState,
 };
 
 /// The name and version this library announces in `hello` unless told otherwise.

@@ -35,6 +35,7 @@ const ENV_KEYS: &[&str] = &[
     "keys",
     "redis",
     "dirs",
+    "pressure",
 ];
 
 /// Why a configuration was refused.
@@ -75,6 +76,18 @@ pub struct NamespaceConfig {
     /// `fsync` or `batched` (disk tiers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub durability: Option<Durability>,
+    /// Whether the pressure monitor may clear this namespace (stage b).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_on_pressure: Option<bool>,
+    /// Order of those clears: lower is cleared first (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Clear the namespace on this interval (see `jobs::clear_schedule`).
+    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub clear_every: Option<Duration>,
+    /// Local time of day (`"HH:MM"`) the scheduled clears are anchored to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_at: Option<String>,
 }
 
 /// Settings for namespaces not named in the file (created on first write).
@@ -180,6 +193,8 @@ pub struct Config {
     pub app_keys: crate::apps::keystore::AppKeysConfig,
     /// Disposable cache directories: how often they are trimmed.
     pub dirs: crate::dirs::config::DirsConfig,
+    /// The memory and disk pressure monitor.
+    pub pressure: crate::pressure::PressureConfig,
 }
 
 impl Default for Config {
@@ -201,6 +216,7 @@ impl Default for Config {
             apps: Default::default(),
             app_keys: Default::default(),
             dirs: Default::default(),
+            pressure: Default::default(),
         }
     }
 }
@@ -294,6 +310,7 @@ impl Config {
         }
         self.app_keys.validate().map_err(|(key, reason)| range(key, reason))?;
         self.dirs.validate().map_err(|(key, reason)| range(key, reason))?;
+        self.pressure.validate().map_err(|(key, reason)| range(&key, reason))?;
         for (name, ns) in &self.namespaces {
             validate_namespace(name)
                 .map_err(|reason| range(&format!("namespaces.{name}"), reason.to_string()))?;
@@ -303,6 +320,8 @@ impl Config {
                     "must be more than 0".into(),
                 ));
             }
+            crate::jobs::clear_schedule::validate(ns)
+                .map_err(|(key, reason)| range(&format!("namespaces.{name}.{key}"), reason))?;
         }
         Ok(())
     }

@@ -44,9 +44,12 @@ pub async fn run(args: Args) -> Result<()> {
     tracing::info!(source = %source, fingerprint = %fingerprint, "master key loaded");
     let master = Arc::new(master);
     let (disk, report) = open_disk(&config, &state_dir, master.clone(), !source.is_persistent())?;
-    let bound = server::listener::bind(&socket)?;
     let redis = open_redis(&config, master.clone())?;
     let store = Store::with_layers(config.clone(), Some(disk.clone()), redis);
+    // Before the socket exists: no client sees data kept under settings that changed, and
+    // the clearing does not widen the gap between "listening" and "signals handled".
+    let changed = crate::jobs::clear_on_change::at_start(&store, &config, &state_dir).await;
+    let bound = server::listener::bind(&socket)?;
     let key = KeyInfo {
         source: source.to_string(),
         persistent: source.is_persistent(),
@@ -62,6 +65,15 @@ pub async fn run(args: Args) -> Result<()> {
         tracing::warn!("{notice}");
         notices.push(notice);
     }
+    notices.extend(changed);
+    let clear_schedule = crate::jobs::clear_schedule::ClearScheduler::load(&state_dir)
+        .inspect_err(|err| {
+            let notice = format!("scheduled clears are off: {err}");
+            tracing::error!("{notice}");
+            notices.push(notice);
+        })
+        .ok();
+    let pressure = crate::pressure::PressureMonitor::new(&config, state_dir.clone());
     let autodump = match Autodump::load(&state_dir) {
         Ok(schedule) => Some(schedule),
         Err(err) => {
@@ -109,6 +121,24 @@ pub async fn run(args: Args) -> Result<()> {
         let live = state.clone();
         let every = move || live.config().dirs.trim_every;
         tokio::spawn(crate::dirs::scheduler::run(dirs, every, state.shutdown.clone()));
+    }
+    if let Some(dirs) = state.dirs.clone() {
+        // The registered directories' file systems are watched too, and stage (c) trims them.
+        let listed = dirs.clone();
+        pressure.set_extra_paths(Arc::new(move || listed.paths()));
+        pressure.set_trim_hook(Arc::new(move || {
+            let dirs = dirs.clone();
+            Box::pin(async move {
+                let freed = dirs.trim_for_pressure().await;
+                crate::pressure::TrimFreed { files: freed.files, bytes: freed.bytes }
+            })
+        }));
+    }
+    let _ = state.pressure.set(pressure.clone());
+    tokio::spawn(pressure.run(state.clone(), state.shutdown.clone()));
+    if let Some(schedule) = clear_schedule {
+        let _ = state.clear_schedule.set(schedule.clone());
+        tokio::spawn(schedule.run(state.clone(), state.shutdown.clone()));
     }
     tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
     tokio::spawn(state.store.clone().run_redis_tasks(state.shutdown.clone()));

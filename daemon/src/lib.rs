@@ -15,6 +15,7 @@ pub mod keys;
 pub mod logging;
 pub mod paths;
 pub mod redis;
+pub mod pressure;
 pub mod server;
 pub mod signals;
 pub mod state;

@@ -15,7 +15,7 @@ pub fn spawn(state: Arc<AppState>) -> std::io::Result<tokio::task::JoinHandle<()
         while let Some(signal) = signals.next().await {
             let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
             match signal {
-                SIGHUP => reload(&state),
+                SIGHUP => reload(&state).await,
                 _ if state.shutdown.is_cancelled() => {
                     // A second stop signal cuts the drain short, as operators expect.
                     tracing::warn!("{name} received again while draining: exiting now");
@@ -30,8 +30,8 @@ pub fn spawn(state: Arc<AppState>) -> std::io::Result<tokio::task::JoinHandle<()
     }))
 }
 
-fn reload(state: &AppState) {
-    match state.reload() {
+async fn reload(state: &AppState) {
+    match crate::jobs::clear_on_change::reload(state).await {
         Ok(changes) => log_reload(&changes),
         Err(err) => {
             tracing::warn!("SIGHUP: config reload refused, keeping the current config: {err}")

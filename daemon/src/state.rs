@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -53,6 +53,17 @@ pub struct Services {
     pub dirs: Option<Arc<crate::dirs::DirService>>,
 }
 
+/// What a reload did: the config before and after, and the changes, one line each.
+#[derive(Debug)]
+pub struct Reloaded {
+    /// The config in force before.
+    pub old: Arc<Config>,
+    /// The config in force now.
+    pub new: Arc<Config>,
+    /// One human-readable line per changed key.
+    pub changes: Vec<String>,
+}
+
 /// Shared daemon state.
 #[derive(Debug)]
 pub struct AppState {
@@ -80,6 +91,10 @@ pub struct AppState {
     pub apps: Option<Arc<crate::apps::AppService>>,
     /// Disposable cache directories (`None` when their registry could not be read).
     pub dirs: Option<Arc<crate::dirs::DirService>>,
+    /// The pressure monitor, once started.
+    pub pressure: OnceLock<Arc<crate::pressure::PressureMonitor>>,
+    /// The scheduled clears, once started (unset when their state file could not be read).
+    pub clear_schedule: OnceLock<Arc<crate::jobs::clear_schedule::ClearScheduler>>,
     config: RwLock<Arc<Config>>,
     reload_lock: Mutex<()>,
 }
@@ -94,6 +109,8 @@ impl AppState {
             autodump: services.autodump,
             apps: services.apps,
             dirs: services.dirs,
+            pressure: OnceLock::new(),
+            clear_schedule: OnceLock::new(),
             shutdown: CancellationToken::new(),
             socket: paths.socket,
             config_path: paths.config_path,
@@ -113,6 +130,12 @@ impl AppState {
     /// Re-reads the config file. A config that fails to load or validate is refused and the
     /// current one stays; otherwise it is applied and the changes are returned, one per line.
     pub fn reload(&self) -> Result<Vec<String>, ConfigError> {
+        self.reload_detailed().map(|reloaded| reloaded.changes)
+    }
+
+    /// [`reload`](Self::reload), also returning the config before and after, so that the
+    /// caller can act on what changed (clear namespaces whose tier or policy changed).
+    pub fn reload_detailed(&self) -> Result<Reloaded, ConfigError> {
         let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(PoisonError::into_inner);
         // With no file at start, look again: the operator may have created one since.
         let path = self.config_path.clone().or_else(|| crate::paths::config_path(None));
@@ -120,8 +143,8 @@ impl AppState {
         let old = self.config();
         let changes = describe_changes(&old, &new);
         self.store.apply_config(new.clone());
-        *self.config.write().unwrap_or_else(PoisonError::into_inner) = new;
-        Ok(changes)
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = new.clone();
+        Ok(Reloaded { old, new, changes })
     }
 
     /// Counts a connection for as long as the returned guard lives.

@@ -13,6 +13,7 @@ pub mod dirs;
 pub mod dump;
 pub mod error;
 pub mod keys;
+pub mod pressure;
 pub mod request;
 pub mod response;
 pub mod scan;
@@ -31,6 +32,10 @@ pub use dirs::{DirFreed, DirInfo, DirSettings};
 pub use dump::{AutodumpInfo, RestoreMode};
 pub use error::ErrorKind;
 pub use keys::{NamespaceKey, RotatedNamespace, RotationProgress};
+pub use pressure::{
+    ClearScheduleInfo, DiskPressure, DiskUsage, MemoryPressure, PressureAction, PressureInfo,
+    TriggerState,
+};
 pub use request::{Entry, KeyPattern, PatternSyntax, Request, RequestBody, SetCondition};
 pub use response::{PeerIdentity, Response, ResponseBody, ServerInfo};
 pub use stats::{CacheStats, LayerStats, NamespaceStats, NamespaceSummary, RedisStatus};

@@ -424,6 +424,13 @@ pub enum RequestBody {
         #[serde(default)]
         dry_run: bool,
     },
+    /// The pressure monitor's readings, thresholds, state and last actions; answers
+    /// `pressure`.
+    PressureStatus {},
+    /// Run one pressure check now (acting if a threshold is crossed); answers `pressure`.
+    PressureCheck {},
+    /// Every namespace's scheduled clear; answers `schedules`.
+    ScheduleList {},
 }
 
 fn default_page() -> u32 {
@@ -483,6 +490,9 @@ impl RequestBody {
             RequestBody::DirRemove { .. } => "dir_remove",
             RequestBody::DirClear { .. } => "dir_clear",
             RequestBody::DirTrim { .. } => "dir_trim",
+            RequestBody::PressureStatus {} => "pressure_status",
+            RequestBody::PressureCheck {} => "pressure_check",
+            RequestBody::ScheduleList {} => "schedule_list",
         }
     }
 }

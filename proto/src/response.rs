@@ -8,6 +8,7 @@ use crate::dirs::{DirFreed, DirInfo};
 use crate::dump::AutodumpInfo;
 use crate::error::ErrorKind;
 use crate::keys::{NamespaceKey, RotatedNamespace};
+use crate::pressure::{ClearScheduleInfo, PressureInfo};
 use crate::stats::{CacheStats, NamespaceStats, NamespaceSummary};
 
 /// One response; `id` is the id of the request it answers, or [`crate::UNSOLICITED_ID`] for
@@ -317,6 +318,13 @@ pub enum ResponseBody {
         /// One row per directory worked on, in the order they were worked on.
         dirs: Vec<DirFreed>,
     },
+    /// Answer to `pressure_status` and `pressure_check`.
+    Pressure(Box<PressureInfo>),
+    /// Answer to `schedule_list`: one row per namespace with a clear schedule, by name.
+    Schedules {
+        /// The schedules.
+        schedules: Vec<ClearScheduleInfo>,
+    },
     /// The request failed.
     Error {
         /// Class of failure.
@@ -372,6 +380,8 @@ impl ResponseBody {
             ResponseBody::Dir(_) => "dir",
             ResponseBody::Dirs { .. } => "dirs",
             ResponseBody::DirsFreed { .. } => "dirs_freed",
+            ResponseBody::Pressure(_) => "pressure",
+            ResponseBody::Schedules { .. } => "schedules",
             ResponseBody::Error { .. } => "error",
         }
     }

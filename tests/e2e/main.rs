@@ -19,6 +19,8 @@ mod paging;
 mod pipelining;
 mod redis;
 mod redis_outage;
+mod pressure;
 mod rotation;
+mod schedule;
 mod tamper;
 mod ttl;

@@ -136,7 +136,7 @@ impl Daemon {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
-            if UnixStream::connect(&self.socket).is_ok() {
+            if self.answers_hello() {
                 return;
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
@@ -145,6 +145,17 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("cachemgrd did not listen within {START_TIMEOUT:?}; log:\n{}", self.log_text());
+    }
+
+    /// Whether the daemon completes a handshake. A socket that merely accepts connections is
+    /// not enough: it is bound before the signal handlers are installed, so a signal sent
+    /// then (a test's SIGHUP) would kill the daemon.
+    fn answers_hello(&self) -> bool {
+        let Ok(stream) = UnixStream::connect(&self.socket) else { return false };
+        if stream.set_read_timeout(Some(Duration::from_secs(2))).is_err() {
+            return false;
+        }
+        RawConn { stream }.try_handshake().is_ok()
     }
 
     /// The daemon's process id.

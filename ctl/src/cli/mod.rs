@@ -10,6 +10,7 @@ mod backup;
 mod bench;
 mod dirs;
 mod maintenance;
+mod pressure;
 #[cfg(test)]
 mod tests_apps;
 
@@ -21,6 +22,7 @@ pub use backup::BackupCommand;
 pub use bench::{BenchArgs, BenchTest};
 pub use dirs::{DirAddArgs, DirCommand};
 pub use maintenance::{AutodumpCommand, DumpArgs, KeyCommand, RestoreArgs};
+pub use pressure::{PressureCommand, ScheduleCommand};
 
 use crate::parse::{parse_duration, parse_key_value};
 
@@ -249,6 +251,19 @@ pub enum Command {
     Status,
     /// Measure throughput and latency, like redis-benchmark.
     Bench(BenchArgs),
+    /// Memory and disk pressure: readings, thresholds, state, what was freed; `check` runs
+    /// one check now.
+    Pressure {
+        /// `status` (the default) or `check`.
+        #[command(subcommand)]
+        command: Option<PressureCommand>,
+    },
+    /// Scheduled clears of namespaces (`clear_every` / `clear_at` in the config).
+    Schedule {
+        /// What to show.
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
 }
 
 /// Subcommands of `cachectl ns`.
@@ -363,6 +378,9 @@ mod tests {
             &["cachectl", "autodump", "change", "--every", "5m", "--to", "d2"],
             &["cachectl", "autodump", "stop"],
             &["cachectl", "autodump", "status"],
+            &["cachectl", "pressure"],
+            &["cachectl", "--json", "pressure", "check"],
+            &["cachectl", "schedule", "list"],
         ] {
             if let Err(err) = Cli::try_parse_from(args) {
                 panic!("{args:?}: {err}");

@@ -13,6 +13,7 @@ mod dump;
 mod keys;
 mod kv;
 mod pattern;
+mod pressure;
 mod stats;
 
 use std::path::{Path, PathBuf};
@@ -120,6 +121,8 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         Command::Backup { command } => backups::run(&ctx, command).await,
         Command::Dir { command } => dirs::run(&ctx, command).await,
         Command::Status => apps::status(&ctx).await,
+        Command::Pressure { command } => pressure::pressure(&ctx, command).await,
+        Command::Schedule { command } => pressure::schedule(&ctx, command).await,
         // Handled before connecting, above; it opens its own connections.
         Command::Bench(_) => Ok(Outcome::Success),
     }

@@ -59,8 +59,8 @@ pub async fn clear_all(state: &AppState) -> ResponseBody {
     }
 }
 
-pub fn reload(state: &AppState) -> ResponseBody {
-    match state.reload() {
+pub async fn reload(state: &AppState) -> ResponseBody {
+    match crate::jobs::clear_on_change::reload(state).await {
         Ok(changes) => {
             crate::signals::log_reload(&changes);
             ResponseBody::Reloaded { changes }

@@ -8,6 +8,7 @@ pub mod dumps;
 pub mod keys;
 mod kv;
 mod pattern;
+mod pressure;
 
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ pub async fn handle(state: &Arc<AppState>, body: RequestBody) -> ResponseBody {
         RequestBody::ListNamespaces {} => admin::list_namespaces(state),
         RequestBody::Clear { ns } => admin::clear(state, &ns).await,
         RequestBody::ClearAll {} => admin::clear_all(state).await,
-        RequestBody::Reload {} => admin::reload(state),
+        RequestBody::Reload {} => admin::reload(state).await,
         RequestBody::Shutdown {} => admin::shutdown(state),
         RequestBody::Set { ns, key, value, ttl_ms, condition } => {
             kv::set(state, &ns, &key, &value, ttl_ms, condition).await
@@ -68,6 +69,9 @@ pub async fn handle(state: &Arc<AppState>, body: RequestBody) -> ResponseBody {
         }
         RequestBody::AutodumpStop {} => dumps::autodump(state, dumps::AutodumpRequest::Stop),
         RequestBody::AutodumpStatus {} => dumps::autodump(state, dumps::AutodumpRequest::Status),
+        RequestBody::PressureStatus {} => pressure::status(state),
+        RequestBody::PressureCheck {} => pressure::check(state).await,
+        RequestBody::ScheduleList {} => pressure::schedules(state),
         other => {
             error(ErrorKind::Internal, format!("{} is answered by its own task", other.name()))
         }

@@ -15,6 +15,7 @@ mod memory_ops;
 pub mod names;
 mod namespaces;
 pub mod pattern;
+pub mod pressure_ops;
 mod report;
 mod shared;
 mod shared_tasks;

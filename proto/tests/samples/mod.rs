@@ -4,6 +4,7 @@ mod apps;
 mod backups;
 mod dirs;
 mod keys_dumps;
+mod pressure;
 mod requests;
 mod responses;
 pub mod variants;
@@ -34,6 +35,7 @@ pub fn requests() -> Vec<(&'static str, Request)> {
     all.extend(apps::requests());
     all.extend(backups::requests());
     all.extend(dirs::requests());
+    all.extend(pressure::requests());
     all
 }
 
@@ -44,5 +46,6 @@ pub fn responses() -> Vec<(&'static str, Response)> {
     all.extend(apps::responses());
     all.extend(backups::responses());
     all.extend(dirs::responses());
+    all.extend(pressure::responses());
     all
 }

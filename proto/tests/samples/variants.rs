@@ -56,6 +56,9 @@ pub fn request_variant(body: &RequestBody) -> &'static str {
         RequestBody::DirRemove { .. } => "dir_remove",
         RequestBody::DirClear { .. } => "dir_clear",
         RequestBody::DirTrim { .. } => "dir_trim",
+        RequestBody::PressureStatus {} => "pressure_status",
+        RequestBody::PressureCheck {} => "pressure_check",
+        RequestBody::ScheduleList {} => "schedule_list",
     }
 }
 
@@ -109,6 +112,9 @@ pub const ALL_REQUESTS: &[&str] = &[
     "dir_remove",
     "dir_clear",
     "dir_trim",
+    "pressure_status",
+    "pressure_check",
+    "schedule_list",
 ];
 
 /// Same as [`request_variant`], for responses.
@@ -150,6 +156,8 @@ pub fn response_variant(body: &ResponseBody) -> &'static str {
         ResponseBody::Dir(_) => "dir",
         ResponseBody::Dirs { .. } => "dirs",
         ResponseBody::DirsFreed { .. } => "dirs_freed",
+        ResponseBody::Pressure(_) => "pressure",
+        ResponseBody::Schedules { .. } => "schedules",
         ResponseBody::Error { .. } => "error",
     }
 }
@@ -191,6 +199,8 @@ pub const ALL_RESPONSES: &[&str] = &[
     "dir",
     "dirs",
     "dirs_freed",
+    "pressure",
+    "schedules",
     "error",
 ];
 
