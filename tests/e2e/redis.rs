@@ -46,7 +46,14 @@ pub fn wait_for_value(daemon: &Daemon, ns: &str, key: &str, want: Option<&str>) 
 fn redis_sees_only_sealed_values_and_hashed_names_with_real_expiry() {
     let redis = RedisServer::start();
     let daemon = start(&redis.unix_url(), "");
-    daemon.ctl_ok(&["set", "shared", "user:alice-secret-name", "plaintext-value-42", "--ttl", "90s"]);
+    daemon.ctl_ok(&[
+        "set",
+        "shared",
+        "user:alice-secret-name",
+        "plaintext-value-42",
+        "--ttl",
+        "90s",
+    ]);
     daemon.ctl_ok(&["set", "durable", "forever", "another-plain-value"]);
     let keys = redis.all_keys();
     assert_eq!(keys.len(), 2, "{keys:?}");

@@ -36,8 +36,14 @@ fn redis_killed_under_load_serves_locally_then_recovers() {
     runtime.block_on(async {
         for n in 0..100 {
             let key = format!("hot:{n}");
-            client.set("shared", &key, format!("v{n}"), None, SetCondition::Always).await.expect("set");
-            client.set("durable", &key, format!("d{n}"), None, SetCondition::Always).await.expect("set");
+            client
+                .set("shared", &key, format!("v{n}"), None, SetCondition::Always)
+                .await
+                .expect("set");
+            client
+                .set("durable", &key, format!("d{n}"), None, SetCondition::Always)
+                .await
+                .expect("set");
         }
     });
     let stop = Arc::new(AtomicBool::new(false));

@@ -293,7 +293,7 @@ impl RawConn {
     }
 
     /// Sends `hello`; the daemon's answer when it is not `welcome` (e.g. the connection cap).
-    pub fn try_handshake(&mut self) -> Result<(), Option<Response>> {
+    pub fn try_handshake(&mut self) -> Result<(), Box<Option<Response>>> {
         self.send(&Request {
             id: 1,
             body: RequestBody::Hello { protocol: PROTOCOL_VERSION, client: "raw".into() },
@@ -304,7 +304,7 @@ impl RawConn {
             {
                 Ok(())
             }
-            other => Err(other),
+            other => Err(Box::new(other)),
         }
     }
 

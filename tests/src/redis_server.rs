@@ -78,7 +78,8 @@ impl RedisServer {
 
     /// Runs `redis-cli` against the socket; its stdout, or `None` if it failed.
     pub fn cli(&self, args: &[&str]) -> Option<String> {
-        let out = Command::new("redis-cli").arg("-s").arg(self.socket()).args(args).output().ok()?;
+        let out =
+            Command::new("redis-cli").arg("-s").arg(self.socket()).args(args).output().ok()?;
         out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 

@@ -101,8 +101,7 @@ impl Breaker {
         let mut inner = self.lock();
         inner.consecutive_failures = inner.consecutive_failures.saturating_add(1);
         let trips = inner.consecutive_failures >= self.threshold;
-        if inner.state == BreakerState::HalfOpen || (inner.state == BreakerState::Closed && trips)
-        {
+        if inner.state == BreakerState::HalfOpen || (inner.state == BreakerState::Closed && trips) {
             inner.state = BreakerState::Open;
             inner.since = Instant::now();
             inner.times_opened += 1;

@@ -186,7 +186,8 @@ impl RedisLayer {
     /// `DEL` of keys by name; returns how many existed.
     pub async fn delete(&self, ns: &str, keys: &[String]) -> Result<u64, Unavailable> {
         let seal = self.seal(ns);
-        let redis_keys: Vec<String> = keys.iter().map(|k| self.sealing.redis_key(&seal, k)).collect();
+        let redis_keys: Vec<String> =
+            keys.iter().map(|k| self.sealing.redis_key(&seal, k)).collect();
         let deleted = self.delete_redis_keys(&redis_keys).await?;
         self.counters(ns).deletes.fetch_add(deleted, Ordering::Relaxed);
         Ok(deleted)
@@ -212,7 +213,8 @@ impl RedisLayer {
         ttl_ms: Option<u64>,
     ) -> Result<u64, Unavailable> {
         let seal = self.seal(ns);
-        let redis_keys: Vec<String> = keys.iter().map(|k| self.sealing.redis_key(&seal, k)).collect();
+        let redis_keys: Vec<String> =
+            keys.iter().map(|k| self.sealing.redis_key(&seal, k)).collect();
         self.expire_redis_keys(&redis_keys, ttl_ms).await
     }
 

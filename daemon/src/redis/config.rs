@@ -54,10 +54,7 @@ impl RedisConfig {
         if let Some(url) = &self.url {
             let known = ["redis://", "rediss://", "unix://", "redis+unix://"];
             if !known.iter().any(|scheme| url.starts_with(scheme)) {
-                return Err((
-                    "redis.url",
-                    "must start with redis://, rediss:// or unix://".into(),
-                ));
+                return Err(("redis.url", "must start with redis://, rediss:// or unix://".into()));
             }
             if url.starts_with("rediss://") {
                 return Err((

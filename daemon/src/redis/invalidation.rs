@@ -32,8 +32,11 @@ impl RedisLayer {
     /// Tells the other daemons about a change; best effort (a failure is logged at debug:
     /// the change itself reached Redis, and the others' copies age out by `local_max_age`).
     pub async fn invalidate(&self, ns: &str, keys: &[String], all: bool) {
-        let chunks: Vec<&[String]> =
-            if all || keys.is_empty() { vec![&[]] } else { keys.chunks(KEYS_PER_MESSAGE).collect() };
+        let chunks: Vec<&[String]> = if all || keys.is_empty() {
+            vec![&[]]
+        } else {
+            keys.chunks(KEYS_PER_MESSAGE).collect()
+        };
         for chunk in chunks {
             let body = Invalidation { ns: ns.to_owned(), keys: chunk.to_vec(), all };
             let Ok(encoded) = rmp_serde::to_vec(&body) else { continue };

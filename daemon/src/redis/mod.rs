@@ -120,11 +120,10 @@ impl RedisLayer {
             .set_min_delay(config.retry_backoff)
             .set_max_delay(config.timeout)
             .set_pipeline_buffer_size(1024);
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_config)
-            .map_err(|err| RedisSetupError::Url {
-                url: config.display_url(),
-                reason: err.to_string(),
-            })?;
+        let conn =
+            ConnectionManager::new_lazy_with_config(client.clone(), manager_config).map_err(
+                |err| RedisSetupError::Url { url: config.display_url(), reason: err.to_string() },
+            )?;
         let mut origin = [0u8; 16];
         crate::store::disk::record::fill_random(&mut origin);
         Ok(RedisLayer {

@@ -161,7 +161,8 @@ impl NamespaceSeal {
             (got == id).then_some(&self.cipher)
         })?;
         let damaged = RecordError::Decompress;
-        let len_bytes: [u8; 4] = plaintext.get(..4).and_then(|b| b.try_into().ok()).ok_or(damaged)?;
+        let len_bytes: [u8; 4] =
+            plaintext.get(..4).and_then(|b| b.try_into().ok()).ok_or(damaged)?;
         let len = u32::from_be_bytes(len_bytes) as usize;
         let key_end = 4usize.checked_add(len).filter(|end| *end <= plaintext.len());
         let key_end = key_end.ok_or(RecordError::Decompress)?;
@@ -196,7 +197,10 @@ mod tests {
         assert_ne!(redis_key, other.redis_key(&other.namespace("sessions"), "user:42"));
         let sealed = seal.seal(&redis_key, "user:42", b"secret value");
         assert!(!sealed.windows(6).any(|w| w == b"secret"));
-        assert_eq!(seal.open(&redis_key, &sealed), Ok(("user:42".into(), b"secret value".to_vec())));
+        assert_eq!(
+            seal.open(&redis_key, &sealed),
+            Ok(("user:42".into(), b"secret value".to_vec()))
+        );
     }
 
     #[test]

@@ -14,7 +14,11 @@ use super::{Namespace, Store, StoreError};
 
 impl Store {
     /// Writes a batch (all or nothing); returns the number written.
-    pub(super) async fn set_many_local(&self, ns: &str, entries: &[Entry]) -> Result<u64, StoreError> {
+    pub(super) async fn set_many_local(
+        &self,
+        ns: &str,
+        entries: &[Entry],
+    ) -> Result<u64, StoreError> {
         let namespace = self.namespace_for_write(ns)?;
         if namespace.tier() == Tier::Memory {
             return self.set_many_in_memory(&namespace, entries);

@@ -56,7 +56,9 @@ impl Store {
         };
         let full = ns.full_tier();
         let (stats, layers) = match self.redis() {
-            Some(redis) if full.has_redis() => with_redis(stats, layers, &redis.counters(ns.name())),
+            Some(redis) if full.has_redis() => {
+                with_redis(stats, layers, &redis.counters(ns.name()))
+            }
             _ => (stats, layers),
         };
         NamespaceStats { ns: ns.name.clone(), stats, tier: full.as_str().to_owned(), layers }

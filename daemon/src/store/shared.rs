@@ -15,13 +15,16 @@ use super::pattern::KeyMatcher;
 use super::{Namespace, Store, StoreError};
 use crate::redis::RedisLayer;
 
+/// A Redis-tier namespace and the layer it is shared through.
+type SharedNamespace = (Arc<Namespace>, Arc<RedisLayer>);
+
 impl Store {
     /// The namespace and the Redis layer when `ns` has a Redis tier (creating the namespace
     /// when the config would create it on first use).
     pub(super) fn shared(
         &self,
         ns: &str,
-    ) -> Result<Option<(Arc<Namespace>, Arc<RedisLayer>)>, StoreError> {
+    ) -> Result<Option<SharedNamespace>, StoreError> {
         let Some(redis) = &self.redis else { return Ok(None) };
         let namespace = match self.lookup(ns) {
             Some(namespace) => namespace,
@@ -49,7 +52,14 @@ impl Store {
         let epoch = namespace.epoch.load(Ordering::Acquire);
         match redis.get(ns, key).await {
             Ok(Some(fetched)) => {
-                self.fill_from_redis(&namespace, &redis, key, &fetched.value, fetched.ttl_ms, epoch);
+                self.fill_from_redis(
+                    &namespace,
+                    &redis,
+                    key,
+                    &fetched.value,
+                    fetched.ttl_ms,
+                    epoch,
+                );
                 Ok(Some(fetched.value))
             }
             Ok(None) => {
@@ -81,7 +91,14 @@ impl Store {
                 .zip(keys)
                 .map(|(fetched, key)| {
                     let fetched = fetched?;
-                    self.fill_from_redis(&namespace, &redis, key, &fetched.value, fetched.ttl_ms, epoch);
+                    self.fill_from_redis(
+                        &namespace,
+                        &redis,
+                        key,
+                        &fetched.value,
+                        fetched.ttl_ms,
+                        epoch,
+                    );
                     Some(fetched.value)
                 })
                 .collect()),
@@ -93,11 +110,7 @@ impl Store {
     }
 
     /// Time to live through every layer (see [`Store::ttl`] for the shape).
-    pub async fn fetch_ttl(
-        &self,
-        ns: &str,
-        key: &str,
-    ) -> Result<Option<Option<u64>>, StoreError> {
+    pub async fn fetch_ttl(&self, ns: &str, key: &str) -> Result<Option<Option<u64>>, StoreError> {
         let Some((namespace, redis)) = self.shared(ns)? else { return self.ttl(ns, key) };
         if redis.memory_trusted() {
             let now = self.clock().now_ms();

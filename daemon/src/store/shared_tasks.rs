@@ -28,10 +28,8 @@ impl Store {
             }
         };
         let supervisor = async {
-            let tick = (redis.config().breaker_cool_down / 4).clamp(
-                Duration::from_millis(10),
-                Duration::from_millis(250),
-            );
+            let tick = (redis.config().breaker_cool_down / 4)
+                .clamp(Duration::from_millis(10), Duration::from_millis(250));
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,

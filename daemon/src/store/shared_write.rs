@@ -41,7 +41,13 @@ impl Store {
             bump(&namespace);
             if let Ok(written) = redis.set(ns, key, value, ttl, condition).await {
                 if written {
-                    let local = self.set_local(ns, key, value, Some(ttl.unwrap_or(0)), WriteCondition::Always);
+                    let local = self.set_local(
+                        ns,
+                        key,
+                        value,
+                        Some(ttl.unwrap_or(0)),
+                        WriteCondition::Always,
+                    );
                     self.settle_local(&namespace, key, local.await);
                     redis.invalidate(ns, &[key.to_owned()], false).await;
                 } else {
