@@ -119,7 +119,9 @@ impl RedisLayer {
         .await
     }
 
-    /// `SET` with `PX` and `NX`/`XX`; true when written.
+    /// `SET` with `PX` and `NX`/`XX`; true when written. An unconditional write carries
+    /// its invalidation in the same pipeline (one round trip); a conditional one leaves it
+    /// to the caller, who knows whether anything was written.
     pub async fn set(
         &self,
         ns: &str,
@@ -131,10 +133,14 @@ impl RedisLayer {
         let seal = self.seal(ns);
         let redis_key = self.sealing.redis_key(&seal, key);
         let sealed = seal.seal(&redis_key, key, value);
-        let reply: Value = self
+        let announce = (condition == WriteCondition::Always)
+            .then(|| self.invalidation_messages(ns, &[key.to_owned()], false))
+            .unwrap_or_default();
+        let channel = self.sealing.channel();
+        let (reply,): (Value,) = self
             .call("SET", |mut conn| {
-                let mut cmd = redis::cmd("SET");
-                cmd.arg(&redis_key).arg(&sealed);
+                let mut pipe = redis::pipe();
+                let cmd = pipe.cmd("SET").arg(&redis_key).arg(&sealed);
                 if let Some(ms) = ttl_ms {
                     cmd.arg("PX").arg(ms);
                 }
@@ -147,9 +153,13 @@ impl RedisLayer {
                         cmd.arg("XX");
                     }
                 }
-                async move { cmd.query_async(&mut conn).await }
+                for message in &announce {
+                    pipe.cmd("PUBLISH").arg(&channel).arg(message).ignore();
+                }
+                async move { pipe.query_async(&mut conn).await }
             })
             .await?;
+        self.published.fetch_add(announce.len() as u64, Ordering::Relaxed);
         let written = !matches!(reply, Value::Nil);
         if written {
             self.counters(ns).sets.fetch_add(1, Ordering::Relaxed);

@@ -29,19 +29,34 @@ pub struct Invalidation {
 const KEYS_PER_MESSAGE: usize = 512;
 
 impl RedisLayer {
-    /// Tells the other daemons about a change; best effort (a failure is logged at debug:
-    /// the change itself reached Redis, and the others' copies age out by `local_max_age`).
-    pub async fn invalidate(&self, ns: &str, keys: &[String], all: bool) {
+    /// The messages announcing a change (sealed, chunked by [`KEYS_PER_MESSAGE`]).
+    pub(super) fn invalidation_messages(
+        &self,
+        ns: &str,
+        keys: &[String],
+        all: bool,
+    ) -> Vec<Vec<u8>> {
         let chunks: Vec<&[String]> = if all || keys.is_empty() {
             vec![&[]]
         } else {
             keys.chunks(KEYS_PER_MESSAGE).collect()
         };
-        for chunk in chunks {
-            let body = Invalidation { ns: ns.to_owned(), keys: chunk.to_vec(), all };
-            let Ok(encoded) = rmp_serde::to_vec(&body) else { continue };
-            let mut message = self.origin.to_vec();
-            message.extend_from_slice(&self.sealing.seal_message(&encoded));
+        chunks
+            .into_iter()
+            .filter_map(|chunk| {
+                let body = Invalidation { ns: ns.to_owned(), keys: chunk.to_vec(), all };
+                let encoded = rmp_serde::to_vec(&body).ok()?;
+                let mut message = self.origin.to_vec();
+                message.extend_from_slice(&self.sealing.seal_message(&encoded));
+                Some(message)
+            })
+            .collect()
+    }
+
+    /// Tells the other daemons about a change; best effort (a failure is logged at debug:
+    /// the change itself reached Redis, and the others' copies age out by `local_max_age`).
+    pub async fn invalidate(&self, ns: &str, keys: &[String], all: bool) {
+        for message in self.invalidation_messages(ns, keys, all) {
             match self.publish(message).await {
                 Ok(()) => {
                     self.published.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -21,10 +21,7 @@ type SharedNamespace = (Arc<Namespace>, Arc<RedisLayer>);
 impl Store {
     /// The namespace and the Redis layer when `ns` has a Redis tier (creating the namespace
     /// when the config would create it on first use).
-    pub(super) fn shared(
-        &self,
-        ns: &str,
-    ) -> Result<Option<SharedNamespace>, StoreError> {
+    pub(super) fn shared(&self, ns: &str) -> Result<Option<SharedNamespace>, StoreError> {
         let Some(redis) = &self.redis else { return Ok(None) };
         let namespace = match self.lookup(ns) {
             Some(namespace) => namespace,

@@ -49,7 +49,10 @@ impl Store {
                         WriteCondition::Always,
                     );
                     self.settle_local(&namespace, key, local.await);
-                    redis.invalidate(ns, &[key.to_owned()], false).await;
+                    if condition != WriteCondition::Always {
+                        // An unconditional write announced itself in its own pipeline.
+                        redis.invalidate(ns, &[key.to_owned()], false).await;
+                    }
                 } else {
                     self.forget_in_memory(&namespace, key);
                 }
