@@ -133,9 +133,11 @@ impl RedisLayer {
         let seal = self.seal(ns);
         let redis_key = self.sealing.redis_key(&seal, key);
         let sealed = seal.seal(&redis_key, key, value);
-        let announce = (condition == WriteCondition::Always)
-            .then(|| self.invalidation_messages(ns, &[key.to_owned()], false))
-            .unwrap_or_default();
+        let announce = if condition == WriteCondition::Always {
+            self.invalidation_messages(ns, &[key.to_owned()], false)
+        } else {
+            Vec::new()
+        };
         let channel = self.sealing.channel();
         let (reply,): (Value,) = self
             .call("SET", |mut conn| {
