@@ -201,3 +201,40 @@ fn thresholds_are_validated() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("pressure.memory_low") && err.contains("below memory_high"), "{err}");
 }
+
+#[test]
+fn stage_c_trims_registered_directories_and_empties_the_marked_ones() {
+    let daemon = Daemon::start_with_config(&config(QUIET, "1h"));
+    let root = tempfile::tempdir().expect("tempdir");
+    let (marked, limited) = (root.path().join("marked"), root.path().join("limited"));
+    for dir in [&marked, &limited] {
+        fs::create_dir(dir).expect("mkdir");
+        for n in 0..3 {
+            fs::write(dir.join(format!("f{n}")), vec![b'x'; 1000]).expect("write");
+        }
+    }
+    let (marked_s, limited_s) = (marked.display().to_string(), limited.display().to_string());
+    daemon.ctl_ok(&["dir", "add", &marked_s, "--clear-on-pressure"]);
+    daemon.ctl_ok(&["dir", "add", &limited_s, "--max-size", "1500B"]);
+    let reading = daemon.ctl_json(&["pressure", "check"]);
+    assert!(
+        reading["disk"]["filesystems"].to_string().contains(&limited_s),
+        "a registered directory's file system is watched: {reading}"
+    );
+    let used = reading["memory"]["used_percent"].as_f64().expect("memory reading");
+    let (high, low) = marks_below(used);
+    let marks =
+        format!("memory_high = {high}\nmemory_low = {low}\ndisk_high = 99.9\ndisk_low = 99.8\n");
+    reconfigure(&daemon, &config(&marks, "1h"));
+
+    let info = daemon.ctl_json(&["pressure", "check"]);
+    let trim = actions(&info)
+        .into_iter()
+        .find(|a| a["stage"] == "trim_dirs")
+        .unwrap_or_else(|| panic!("stage (c) ran: {info}"));
+    // `limited` down to one file (under 1500 bytes), `marked` emptied: 5 files, 5000 bytes.
+    assert_eq!(trim["files"], 5, "{trim}");
+    assert_eq!(trim["bytes"], 5000, "{trim}");
+    assert_eq!(fs::read_dir(&marked).expect("marked stays").count(), 0);
+    assert_eq!(fs::read_dir(&limited).expect("limited stays").count(), 1);
+}
