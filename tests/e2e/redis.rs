@@ -122,3 +122,31 @@ fn a_redis_tier_without_a_url_is_refused_at_start() {
     let log = daemon.log_text();
     assert!(log.contains("namespaces.shared.tier") && log.contains("[redis] url"), "{log}");
 }
+
+#[test]
+fn rediss_with_a_client_certificate_shares_with_a_plain_unix_client() {
+    let redis = RedisServer::start_tls();
+    let file = |name: &str| redis.dir().join(name).display().to_string();
+    let tls = format!(
+        "tls_ca_file = \"{}\"\ntls_cert_file = \"{}\"\ntls_key_file = \"{}\"\n",
+        file("ca.crt"),
+        file("client.crt"),
+        file("client.key")
+    );
+    let over_tls = start(&redis.tls_url(), &tls);
+    let over_unix = start(&redis.unix_url(), "");
+    over_tls.ctl_ok(&["set", "shared", "k", "through TLS"]);
+    assert_eq!(over_unix.ctl_ok(&["get", "shared", "k"]), "through TLS");
+    assert_eq!(over_tls.ctl_json(&["status"])["redis"]["breaker"], "closed");
+    // Without the CA the server's certificate is not trusted: served locally, never wrong.
+    let untrusted = start(&redis.tls_url(), "timeout = \"100ms\"\nbreaker_failures = 1\n");
+    untrusted.ctl_ok(&["set", "shared", "k", "local only"]);
+    assert_eq!(untrusted.ctl_ok(&["get", "shared", "k"]), "local only");
+    assert_eq!(over_unix.ctl_ok(&["get", "shared", "k"]), "through TLS");
+    let out = untrusted.ctl(&["--json", "status"]);
+    assert_eq!(out.status.code(), Some(1), "unhealthy while Redis is out of reach");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(status["redis"]["breaker"], "open", "{status}");
+    let error = status["redis"]["last_error"].as_str().unwrap_or_default().to_lowercase();
+    assert!(error.contains("certificate") || error.contains("tls"), "{status}");
+}

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 /// A running redis-server, killed on drop.
 pub struct RedisServer {
     dir: tempfile::TempDir,
-    /// Its TCP port on 127.0.0.1.
+    /// Its TCP port on 127.0.0.1 (TLS-only when started with [`RedisServer::start_tls`]).
     pub port: u16,
+    tls: bool,
     child: Option<Child>,
 }
 
@@ -23,9 +24,24 @@ impl RedisServer {
     /// Starts one; panics with the install hint when `redis-server` is not on the PATH.
     pub fn start() -> RedisServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut server = RedisServer { dir, port: free_port(), child: None };
+        let mut server = RedisServer { dir, port: free_port(), tls: false, child: None };
         server.spawn();
         server
+    }
+
+    /// Starts one whose TCP port speaks only TLS and wants a client certificate, with a
+    /// throwaway CA made by `openssl` (`ca.crt`, `client.crt`, `client.key` in [`Self::dir`]).
+    pub fn start_tls() -> RedisServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        make_certificates(dir.path());
+        let mut server = RedisServer { dir, port: free_port(), tls: true, child: None };
+        server.spawn();
+        server
+    }
+
+    /// `rediss://` URL of the TLS port.
+    pub fn tls_url(&self) -> String {
+        format!("rediss://127.0.0.1:{}/0", self.port)
     }
 
     /// The unix socket path.
@@ -45,8 +61,22 @@ impl RedisServer {
 
     fn spawn(&mut self) {
         let _ = std::fs::remove_file(self.socket());
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+        let mut cmd = Command::new("redis-server");
+        if self.tls {
+            let file = |name: &str| self.dir.path().join(name).display().to_string();
+            cmd.args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .args([
+                    "--tls-cert-file",
+                    &file("server.crt"),
+                    "--tls-key-file",
+                    &file("server.key"),
+                ])
+                .args(["--tls-ca-cert-file", &file("ca.crt")]);
+        } else {
+            cmd.args(["--port", &self.port.to_string()]);
+        }
+        let child = cmd
+            .args(["--bind", "127.0.0.1"])
             .arg("--unixsocket")
             .arg(self.socket())
             .args(["--unixsocketperm", "700", "--save", "", "--appendonly", "no"])
@@ -105,6 +135,65 @@ impl RedisServer {
     /// The directory it runs in.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by it.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out =
+            Command::new("openssl").current_dir(dir).args(args).output().unwrap_or_else(|err| {
+                panic!("cannot run openssl ({err}): scripts/test installs it")
+            });
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ]);
+    let extensions = [
+        ("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"),
+        ("client", "/CN=cachemgrd", "extendedKeyUsage=clientAuth\n"),
+    ];
+    for (name, subject, extension) in extensions {
+        let (key, csr, crt, ext) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+            format!("{name}.ext"),
+        );
+        std::fs::write(dir.join(&ext), extension).expect("write the extension file");
+        openssl(&[
+            "req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", &key, "-out", &csr,
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+            "-out",
+            &crt,
+        ]);
     }
 }
 

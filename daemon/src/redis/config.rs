@@ -1,6 +1,7 @@
 //! `[redis]`: where the shared layer lives and how hard the daemon tries before it gives up
 //! on it for a while.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -9,9 +10,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
-    /// `redis://[user:pass@]host:port/db`, or `unix:///path/to/redis.sock`.
+    /// `redis://[user:pass@]host:port/db`, `rediss://…` (TLS), or `unix:///path/redis.sock`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// PEM file of the CA that signed the server's certificate (`rediss://` only); absent =
+    /// the system's trust store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// PEM client certificate, for servers that check clients (`tls-auth-clients yes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of that certificate (keep it mode 0600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key_file: Option<PathBuf>,
     /// First part of every key and channel name, so several deployments can share a Redis.
     pub prefix: String,
     /// Longest any request waits on Redis, retries included, before it is served locally.
@@ -37,6 +48,9 @@ impl Default for RedisConfig {
     fn default() -> Self {
         Self {
             url: None,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
             prefix: "cachemgr".into(),
             timeout: Duration::from_millis(250),
             retries: 2,
@@ -56,14 +70,19 @@ impl RedisConfig {
             if !known.iter().any(|scheme| url.starts_with(scheme)) {
                 return Err(("redis.url", "must start with redis://, rediss:// or unix://".into()));
             }
-            if url.starts_with("rediss://") {
-                return Err((
-                    "redis.url",
-                    "rediss:// (TLS) is not built into this daemon yet; reach a TLS Redis \
-                     through a local stunnel/unix socket, or use redis:// on a trusted network"
-                        .into(),
-                ));
+            let tls_files = self.tls_ca_file.is_some()
+                || self.tls_cert_file.is_some()
+                || self.tls_key_file.is_some();
+            if tls_files && !url.starts_with("rediss://") {
+                return Err(("redis.url", "the tls_* files need a rediss:// URL".into()));
             }
+        }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return Err((
+                "redis.tls_cert_file",
+                "a client certificate needs its key (tls_key_file), and the key its certificate"
+                    .into(),
+            ));
         }
         if self.prefix.is_empty() || self.prefix.contains(['{', '}', ' ']) {
             return Err(("redis.prefix", "must be non-empty, without braces or spaces".into()));

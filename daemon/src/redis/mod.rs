@@ -43,6 +43,14 @@ pub enum RedisSetupError {
         /// What the client library said.
         reason: String,
     },
+    /// A TLS certificate or key file could not be read.
+    #[error("redis TLS file {path}: {reason}")]
+    TlsFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Counters of the shared layer, per namespace.
@@ -108,11 +116,7 @@ pub struct RedisHealth {
 impl RedisLayer {
     /// Sets the layer up without connecting: the daemon starts even while Redis is down.
     pub fn new(config: RedisConfig, master: Arc<MasterKey>) -> Result<RedisLayer, RedisSetupError> {
-        let url = config.url.clone().unwrap_or_default();
-        let client = redis::Client::open(url.as_str()).map_err(|err| RedisSetupError::Url {
-            url: config.display_url(),
-            reason: err.to_string(),
-        })?;
+        let client = open_client(&config)?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.timeout))
             .set_response_timeout(Some(config.timeout))
@@ -266,6 +270,32 @@ impl RedisLayer {
             }
         }
     }
+}
+
+/// The client for `redis.url`, with the configured CA and client certificate for TLS.
+fn open_client(config: &RedisConfig) -> Result<redis::Client, RedisSetupError> {
+    let url = config.url.clone().unwrap_or_default();
+    let invalid = |reason: String| RedisSetupError::Url { url: config.display_url(), reason };
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|err| RedisSetupError::TlsFile {
+            path: path.to_path_buf(),
+            reason: err.to_string(),
+        })
+    };
+    let tls = config.tls_ca_file.is_some() || config.tls_cert_file.is_some();
+    if !tls {
+        return redis::Client::open(url.as_str()).map_err(|err| invalid(err.to_string()));
+    }
+    let root_cert = config.tls_ca_file.as_deref().map(read).transpose()?;
+    let client_tls = match (&config.tls_cert_file, &config.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            Some(redis::ClientTlsConfig { client_cert: read(cert)?, client_key: read(key)? })
+        }
+        _ => None,
+    };
+    let certificates = redis::TlsCertificates { client_tls, root_cert };
+    redis::Client::build_with_tls(url.as_str(), certificates)
+        .map_err(|err| invalid(err.to_string()))
 }
 
 /// Errors that mean "Redis is not there" (worth a retry and counted by the breaker), as
