@@ -150,3 +150,37 @@ fn rediss_with_a_client_certificate_shares_with_a_plain_unix_client() {
     let error = status["redis"]["last_error"].as_str().unwrap_or_default().to_lowercase();
     assert!(error.contains("certificate") || error.contains("tls"), "{status}");
 }
+
+#[test]
+fn memory_pressure_drops_local_copies_only_never_the_shared_values() {
+    let redis = RedisServer::start();
+    let url = redis.unix_url();
+    let config = |high: f64, low: f64| {
+        format!(
+            "[redis]\nurl = \"{url}\"\n[pressure]\ncheck_every = \"1h\"\nmemory_high = {high}\n\
+             memory_low = {low}\n[namespaces.shared]\ntier = \"memory+redis\"\n\
+             clear_on_pressure = true\n"
+        )
+    };
+    let key = [("CACHEMGR_KEY", SHARED_KEY)];
+    let pressed = Daemon::start_with_env(&config(99.9, 99.8), &key);
+    let other = start(&url, "");
+    for n in 0..20 {
+        pressed.ctl_ok(&["set", "shared", &format!("k{n}"), "kept in Redis"]);
+    }
+    // Marks below any real reading: the next check must act.
+    std::fs::write(&pressed.config, config(0.1, 0.05)).expect("rewrite config");
+    pressed.ctl_ok(&["reload"]);
+    let info = pressed.ctl_json(&["pressure", "check"]);
+    let cleared = info["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["stage"] == "clear_namespace" && a["ns"] == "shared"))
+        .cloned()
+        .unwrap_or_else(|| panic!("stage (b) cleared the local copies: {info}"));
+    assert!(cleared["entries"].as_u64() > Some(0), "{cleared}");
+    let stats = pressed.ctl_json(&["stats", "shared"]);
+    assert_eq!(stats["namespaces"][0]["stats"]["entries"], 0, "local copies gone: {stats}");
+    assert_eq!(redis.all_keys().len(), 20, "Redis keeps every value");
+    assert_eq!(other.ctl_ok(&["get", "shared", "k7"]), "kept in Redis");
+    assert_eq!(pressed.ctl_ok(&["get", "shared", "k7"]), "kept in Redis");
+}

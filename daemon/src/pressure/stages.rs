@@ -101,7 +101,7 @@ impl Response<'_> {
                         if used < low {
                             break;
                         }
-                        match self.store.clear(&ns).await {
+                        match self.store.clear_here(&ns).await {
                             Ok((entries, bytes)) => {
                                 actions.push(self.action(
                                     "clear_namespace",

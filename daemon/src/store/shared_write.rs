@@ -216,6 +216,16 @@ impl Store {
         self.clear_local(ns).await
     }
 
+    /// Clears what this daemon holds of `ns`: for a Redis tier only its local copies (the
+    /// values in Redis are every host's, and one host's memory pressure must not wipe them),
+    /// for any other tier everything. Returns (entries, bytes).
+    pub async fn clear_here(&self, ns: &str) -> Result<(u64, u64), StoreError> {
+        if self.lookup(ns).is_some_and(|namespace| namespace.full_tier().has_redis()) {
+            return self.clear_local(ns).await;
+        }
+        self.clear(ns).await
+    }
+
     /// After a Redis write, a local copy that could not be made is dropped instead (Redis
     /// has the value; a stale copy must not linger).
     fn settle_local(&self, namespace: &Namespace, key: &str, local: Result<bool, StoreError>) {
