@@ -7,6 +7,13 @@ use crate::config::Config;
 /// Keys whose new value only takes effect after a restart.
 const RESTART_KEYS: &[&str] = &["socket", "state_dir", "max_connections"];
 
+/// Sections read at start-up only: any key under them takes effect after a restart.
+const RESTART_SECTIONS: &[&str] = &["keys.", "apps.", "app_keys.", "redis."];
+
+fn needs_restart(key: &str) -> bool {
+    RESTART_KEYS.contains(&key) || RESTART_SECTIONS.iter().any(|section| key.starts_with(section))
+}
+
 fn flatten(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, String>) {
     match value {
         toml::Value::Table(table) => {
@@ -26,6 +33,10 @@ fn flat(config: &Config) -> BTreeMap<String, String> {
     if let Ok(value) = toml::Value::try_from(config) {
         flatten("", &value, &mut out);
     }
+    // A Redis URL may carry a password: the log and `reload` show it without.
+    if let Some(url) = out.get_mut("redis.url") {
+        *url = format!("{:?}", config.redis.display_url());
+    }
     out
 }
 
@@ -38,7 +49,7 @@ pub fn describe_changes(old: &Config, new: &Config) -> Vec<String> {
         .map(|key| {
             let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(unset)".into());
             let mut line = format!("{key}: {} -> {}", show(old.get(key)), show(new.get(key)));
-            if RESTART_KEYS.contains(&key.as_str()) {
+            if needs_restart(key) {
                 line.push_str(" (takes effect after a restart)");
             }
             line
@@ -60,5 +71,16 @@ mod tests {
         assert!(changes.iter().any(|c| c.starts_with("defaults.eviction: \"lru\" -> \"lfu\"")));
         assert!(changes.iter().any(|c| c.contains("max_connections") && c.contains("restart")));
         assert!(describe_changes(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn a_redis_password_is_never_shown_and_redis_needs_a_restart() {
+        let old = Config::default();
+        let mut new = Config::default();
+        new.redis.url = Some("redis://app:hunter2@10.0.0.9:6379/0".into());
+        let changes = describe_changes(&old, &new);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert!(!changes[0].contains("hunter2"), "{changes:?}");
+        assert!(changes[0].contains("10.0.0.9") && changes[0].contains("restart"), "{changes:?}");
     }
 }
