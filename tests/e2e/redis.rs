@@ -99,6 +99,15 @@ fn two_daemons_see_each_others_writes_and_deletes() {
         b.ctl_ok(&["set", "shared", &format!("page:{n}"), &format!("p{n}")]);
     }
     b.ctl_ok(&["set", "shared", "keep", "k"]);
+    // Bulk writes and reads: one pipeline each way; A's memory copy of m1 is replaced too.
+    assert_eq!(a.ctl_ok(&["mset", "shared", "m1=x", "m2=y"]).trim(), "OK (2 stored)");
+    assert_eq!(b.ctl_ok(&["mget", "shared", "m1", "m2", "nope"]), "x\ny\n(nil)\n");
+    b.ctl_ok(&["mset", "shared", "m1=z"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while a.ctl_ok(&["mget", "shared", "m1", "m2"]) != "z\ny\n" {
+        assert!(Instant::now() < deadline, "A kept serving its old copy of m1");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(a.ctl_ok(&["get", "shared", "page:7"]), "p7");
     let mut listed: Vec<String> =
         a.ctl_ok(&["keys", "shared", "page:*"]).lines().map(str::to_owned).collect();

@@ -70,7 +70,8 @@ impl Store {
         }
     }
 
-    /// Reads many keys through every layer.
+    /// Reads many keys through every layer: trusted memory copies first, the rest from
+    /// Redis in one pipeline.
     pub async fn fetch_many(
         &self,
         ns: &str,
@@ -81,24 +82,31 @@ impl Store {
             redis.note_degraded(ns);
             return self.get_many(ns, keys);
         }
+        let mut found: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
+        if redis.memory_trusted() {
+            let now = self.clock().now_ms();
+            let mut cache = namespace.lock();
+            for (slot, key) in found.iter_mut().zip(keys) {
+                *slot = cache.get(key, now).map(<[u8]>::to_vec);
+            }
+        }
+        let missing: Vec<usize> = (0..keys.len()).filter(|&i| found[i].is_none()).collect();
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let asked: Vec<String> = missing.iter().map(|&i| keys[i].clone()).collect();
         let epoch = namespace.epoch.load(Ordering::Acquire);
-        match redis.get_many(ns, keys).await {
-            Ok(found) => Ok(found
-                .into_iter()
-                .zip(keys)
-                .map(|(fetched, key)| {
-                    let fetched = fetched?;
-                    self.fill_from_redis(
-                        &namespace,
-                        &redis,
-                        key,
-                        &fetched.value,
-                        fetched.ttl_ms,
-                        epoch,
-                    );
-                    Some(fetched.value)
-                })
-                .collect()),
+        match redis.get_many(ns, &asked).await {
+            Ok(fetched) => {
+                for (index, fetched) in missing.into_iter().zip(fetched) {
+                    let Some(fetched) = fetched else { continue };
+                    let key = &keys[index];
+                    let (value, ttl) = (&fetched.value, fetched.ttl_ms);
+                    self.fill_from_redis(&namespace, &redis, key, value, ttl, epoch);
+                    found[index] = Some(fetched.value);
+                }
+                Ok(found)
+            }
             Err(_) => {
                 redis.note_degraded(ns);
                 self.get_many(ns, keys)
