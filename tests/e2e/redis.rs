@@ -12,8 +12,11 @@ pub const SHARED_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 /// A daemon config with a `memory+redis` namespace `shared` and a `memory+disk+redis`
 /// namespace `durable`; memory copies are kept long, so only invalidations can refresh them.
 pub fn redis_config(url: &str, extra: &str) -> String {
+    // Generous unless the test is about timeouts: a loaded CI machine must not make a
+    // healthy Redis look dead (the write would then stay local and the test would wait).
+    let timeout = if extra.contains("timeout") { "" } else { "timeout = \"2s\"\n" };
     format!(
-        "[redis]\nurl = \"{url}\"\nlocal_max_age = \"10m\"\n{extra}\n\
+        "[redis]\nurl = \"{url}\"\nlocal_max_age = \"10m\"\n{timeout}{extra}\n\
          [namespaces.shared]\ntier = \"memory+redis\"\n\
          [namespaces.durable]\ntier = \"memory+disk+redis\"\n"
     )
@@ -148,7 +151,8 @@ fn rediss_with_a_client_certificate_shares_with_a_plain_unix_client() {
     assert_eq!(over_unix.ctl_ok(&["get", "shared", "k"]), "through TLS");
     assert_eq!(over_tls.ctl_json(&["status"])["redis"]["breaker"], "closed");
     // Without the CA the server's certificate is not trusted: served locally, never wrong.
-    let untrusted = start(&redis.tls_url(), "timeout = \"100ms\"\nbreaker_failures = 1\n");
+    // A timeout long enough for the handshake to fail on its own, even on a loaded machine.
+    let untrusted = start(&redis.tls_url(), "timeout = \"5s\"\nbreaker_failures = 1\n");
     untrusted.ctl_ok(&["set", "shared", "k", "local only"]);
     assert_eq!(untrusted.ctl_ok(&["get", "shared", "k"]), "local only");
     assert_eq!(over_unix.ctl_ok(&["get", "shared", "k"]), "through TLS");
@@ -166,7 +170,7 @@ fn memory_pressure_drops_local_copies_only_never_the_shared_values() {
     let url = redis.unix_url();
     let config = |high: f64, low: f64| {
         format!(
-            "[redis]\nurl = \"{url}\"\n[pressure]\ncheck_every = \"1h\"\nmemory_high = {high}\n\
+            "[redis]\nurl = \"{url}\"\ntimeout = \"2s\"\n[pressure]\ncheck_every = \"1h\"\nmemory_high = {high}\n\
              memory_low = {low}\n[namespaces.shared]\ntier = \"memory+redis\"\n\
              clear_on_pressure = true\n"
         )

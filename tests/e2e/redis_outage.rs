@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use cachemgr_e2e::redis_server::RedisServer;
 use cachemgr_proto::SetCondition;
 
-use crate::redis::{start, wait_for_value};
+use crate::redis::start;
 
 const BREAKER: &str = "timeout = \"100ms\"\nbreaker_failures = 3\nbreaker_cool_down = \"200ms\"\n";
 
@@ -101,12 +101,19 @@ fn redis_killed_under_load_serves_locally_then_recovers() {
         runtime.block_on(worker).expect("a client saw an error");
     }
     assert!(writes.load(Ordering::Relaxed) > 0);
-    // Writes flow again: a new value lands in Redis and another daemon reads it.
-    let before = redis.all_keys().len();
-    daemon.ctl_ok(&["set", "shared", "after", "back"]);
-    assert_eq!(redis.all_keys().len(), before + 1);
+    // Writes flow again: a new value reaches Redis and another daemon reads it. (Retried: on
+    // a loaded machine one write may still miss the 100 ms timeout and stay local.)
     let other = start(&redis.unix_url(), "");
-    wait_for_value(&other, "shared", "after", Some("back"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        daemon.ctl_ok(&["set", "shared", "after", "back"]);
+        if other.ctl(&["get", "shared", "after"]).stdout == b"back" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "writes never reached Redis again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(redis.all_keys().len() > 1, "{:?}", redis.all_keys());
 }
 
 #[test]
