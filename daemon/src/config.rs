@@ -28,6 +28,9 @@ const ENV_KEYS: &[&str] = &[
     "handshake_timeout",
     "drain_timeout",
     "auto_create_namespaces",
+    "admin_group",
+    "socket_group",
+    "read_only",
     "memory",
     "defaults",
     "namespaces",
@@ -76,6 +79,13 @@ pub struct NamespaceConfig {
     /// `fsync` or `batched` (disk tiers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub durability: Option<Durability>,
+    /// Who may read it besides its writers and admins: user names or uids, `@group`s.
+    /// Absent = everyone who may connect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readers: Option<Vec<String>>,
+    /// Who may change it besides admins. Absent = everyone who may connect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writers: Option<Vec<String>>,
     /// Whether the pressure monitor may clear this namespace (stage b).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clear_on_pressure: Option<bool>,
@@ -175,6 +185,16 @@ pub struct Config {
     pub drain_timeout: Duration,
     /// Whether a write to an unknown namespace creates it with `[defaults]`.
     pub auto_create_namespaces: bool,
+    /// Members of this group (name or gid) are admins, besides root and the daemon's user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_group: Option<String>,
+    /// System mode: the socket gets mode 0660 and this group (name or gid), so its members
+    /// may connect. Absent: mode 0600, the daemon's user only. Read at start-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket_group: Option<String>,
+    /// Production switch: every management operation that changes something is refused;
+    /// reads and ordinary cache traffic go on.
+    pub read_only: bool,
     /// Global memory limits.
     pub memory: MemoryConfig,
     /// Settings of namespaces not listed below.
@@ -207,6 +227,9 @@ impl Default for Config {
             handshake_timeout: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(10),
             auto_create_namespaces: true,
+            admin_group: None,
+            socket_group: None,
+            read_only: false,
             memory: MemoryConfig::default(),
             defaults: NamespaceDefaults::default(),
             namespaces: BTreeMap::new(),
@@ -292,6 +315,13 @@ impl Config {
             return Err(range("defaults.max_bytes", "must be more than 0".into()));
         }
         self.keys.validate().map_err(|(key, reason)| range(key, reason))?;
+        for (key, group) in
+            [("admin_group", &self.admin_group), ("socket_group", &self.socket_group)]
+        {
+            if group.as_deref().is_some_and(|g| crate::access::names::group_id(g).is_none()) {
+                return Err(range(key, format!("no group named {group:?} on this system")));
+            }
+        }
         self.redis.validate().map_err(|(key, reason)| range(key, reason))?;
         if self.redis.url.is_none() {
             let redis_tier = |tier: Option<Tier>| tier.is_some_and(Tier::has_redis);

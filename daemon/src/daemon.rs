@@ -32,8 +32,12 @@ pub async fn run(args: Args) -> Result<()> {
     }
     let config = Arc::new(config);
     let (socket, owned_dir) = paths::socket_path(args.socket.clone(), &config);
+    let socket_gid = config.socket_group.as_deref().and_then(crate::access::names::group_id);
     if let Some(dir) = socket.parent() {
         paths::prepare_dir(dir, owned_dir)?;
+        if let (Some(gid), true) = (socket_gid, owned_dir) {
+            paths::share_dir_with_group(dir, gid)?;
+        }
     }
     let state_dir = paths::state_dir(args.state_dir.clone(), &config)?;
     paths::prepare_dir(&state_dir, false)?;
@@ -49,7 +53,7 @@ pub async fn run(args: Args) -> Result<()> {
     // Before the socket exists: no client sees data kept under settings that changed, and
     // the clearing does not widen the gap between "listening" and "signals handled".
     let changed = crate::jobs::clear_on_change::at_start(&store, &config, &state_dir).await;
-    let bound = server::listener::bind(&socket)?;
+    let bound = server::listener::bind(&socket, socket_gid)?;
     let key = KeyInfo {
         source: source.to_string(),
         persistent: source.is_persistent(),

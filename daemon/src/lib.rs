@@ -1,6 +1,7 @@
 //! cachemgrd as a library: the daemon's parts, so the binary stays a thin shell and tests
 //! can reach the pieces that need no socket.
 
+pub mod access;
 pub mod apps;
 pub mod atomic_file;
 pub mod cli;

@@ -68,6 +68,15 @@ pub fn config_path(flag: Option<PathBuf>) -> Option<PathBuf> {
     user.into_iter().chain([PathBuf::from("/etc/cachemgr/cachemgr.toml")]).find(|p| p.is_file())
 }
 
+/// Lets the socket group reach a socket directory the daemon owns (mode 0750, that group):
+/// in system mode the socket itself is 0660, but its directory must be passable too.
+pub fn share_dir_with_group(dir: &Path, gid: u32) -> Result<()> {
+    rustix::fs::chown(dir, None, Some(rustix::process::Gid::from_raw(gid)))
+        .with_context(|| format!("cannot give {} to the socket group", dir.display()))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o750))
+        .with_context(|| format!("cannot set the mode of {}", dir.display()))
+}
+
 /// Creates `dir` (mode 0700) if missing. When `private`, refuses a directory owned by another
 /// user or writable by group/others, since whoever can write there can replace our files.
 pub fn prepare_dir(dir: &Path, private: bool) -> Result<()> {

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `cachemgrd` and `cachectl` over a real socket in a temp dir.
 
+mod access;
 mod app_backups;
 mod app_import;
 mod app_keyring;

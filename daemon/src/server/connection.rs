@@ -20,6 +20,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::codec::Framed;
 
 use super::peer::peer_identity;
+use crate::access::{Caller, Refusal};
+use crate::config::Config;
 use crate::handlers;
 use crate::state::AppState;
 
@@ -57,7 +59,9 @@ pub async fn serve(stream: Stream, state: Arc<AppState>, _permit: OwnedSemaphore
     if handshake(&mut conn, config.handshake_timeout, peer, config.max_frame()).await
         == Next::Continue
     {
-        serve_requests(&mut conn, &state, peer).await;
+        let caller = Caller::resolve(peer, &state.config());
+        tracing::debug!(pid = peer.pid, admin = caller.admin, "caller resolved");
+        serve_requests(&mut conn, &state, &caller).await;
     }
     let _ = SinkExt::<Response>::close(&mut conn).await;
     tracing::debug!(pid = peer.pid, "connection closed");
@@ -130,16 +134,16 @@ async fn handshake(
     Next::Close
 }
 
-async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>, peer: PeerIdentity) {
+async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>, caller: &Caller) {
     let mut draining = false;
     while let Some(frame) = next_frame(conn, state, &mut draining).await {
-        let mut next = process(frame, conn, state, peer).await;
+        let mut next = process(frame, conn, state, caller).await;
         let mut batched = 1;
         while next == Next::Continue && batched < MAX_BATCH {
             let Some(Some(frame)) = conn.next().now_or_never() else {
                 break;
             };
-            next = process(frame, conn, state, peer).await;
+            next = process(frame, conn, state, caller).await;
             batched += 1;
         }
         if SinkExt::<Response>::flush(conn).await.is_err() || next == Next::Close {
@@ -160,17 +164,20 @@ async fn next_frame(conn: &mut Conn, state: &AppState, draining: &mut bool) -> O
     tokio::time::timeout(DRAIN_IDLE, conn.next()).await.ok().flatten()
 }
 
-async fn process(
-    frame: Frame,
-    writer: &mut Conn,
-    state: &Arc<AppState>,
-    peer: PeerIdentity,
-) -> Next {
+async fn process(frame: Frame, writer: &mut Conn, state: &Arc<AppState>, caller: &Caller) -> Next {
     let request = match frame {
         Ok(Ok(request)) => request,
         other => return answer_bad_frame(writer, other).await,
     };
     let id = request.id;
+    let config = state.config();
+    if let Err(refusal) = authorize(state, caller, &request.body, &config) {
+        return match writer.feed(Response { id, body: refusal }).await {
+            Ok(()) => Next::Continue,
+            Err(_) => Next::Close,
+        };
+    }
+    let peer = caller.peer;
     let body = match request.body {
         RequestBody::KeyRotate { ns, clear } => {
             let progress = handlers::keys::rotate(state.clone(), ns, clear);
@@ -189,6 +196,7 @@ async fn process(
         body if handlers::dirs::owns(&body) => handlers::dirs::handle(state, body, peer).await,
         body => handlers::handle(state, body).await,
     };
+    let body = crate::access::filter::visible(caller, &config, body);
     match writer.feed(Response { id, body }).await {
         Ok(()) => Next::Continue,
         Err(CodecError::FrameTooLarge { len, max }) => {
@@ -205,6 +213,29 @@ async fn process(
             Next::Close
         }
     }
+}
+
+/// The access check of one request; a refusal is the error body to answer with.
+fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    body: &RequestBody,
+    config: &Config,
+) -> Result<(), ResponseBody> {
+    let owner_of = |name: &str| state.apps.as_ref()?.record(name).ok().map(|app| app.owner_uid);
+    crate::access::check(caller, body, config, owner_of).map_err(|refusal| {
+        let (kind, message) = match refusal {
+            Refusal::Denied(message) => (ErrorKind::PermissionDenied, message),
+            Refusal::ReadOnly(message) => (ErrorKind::PermissionDenied, message),
+        };
+        tracing::info!(
+            uid = caller.peer.uid,
+            pid = caller.peer.pid,
+            request = body.name(),
+            "refused: {message}"
+        );
+        ResponseBody::Error { kind, message }
+    })
 }
 
 /// Sends each `progress` body as it comes (flushed, so the client sees it at once) and

@@ -15,6 +15,8 @@ use interprocess::os::unix::local_socket::ListenerOptionsExt;
 
 /// Permission bits of the socket: owner only.
 pub const SOCKET_MODE: u32 = 0o600;
+/// Permission bits of the socket in system mode (`socket_group`): owner and that group.
+pub const GROUP_SOCKET_MODE: u32 = 0o660;
 
 /// Why the socket could not be bound.
 #[derive(Debug, thiserror::Error)]
@@ -86,8 +88,10 @@ pub fn lock_path(socket: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Takes the lock, clears a stale socket, binds with mode 0600. Must run inside a tokio runtime.
-pub fn bind(socket: &Path) -> Result<BoundSocket, BindError> {
+/// Takes the lock, clears a stale socket, binds with mode 0600 and, with `group`, hands the
+/// socket to that group with mode 0660, all before the first accept. Must run inside a tokio
+/// runtime.
+pub fn bind(socket: &Path, group: Option<u32>) -> Result<BoundSocket, BindError> {
     let lock_file = lock_path(socket);
     let lock = OpenOptions::new()
         .create(true)
@@ -115,8 +119,19 @@ pub fn bind(socket: &Path) -> Result<BoundSocket, BindError> {
         .reclaim_name(true)
         .create_tokio()
         .map_err(io_err("cannot listen on", socket))?;
+    let wanted = match group {
+        Some(gid) => {
+            let gid = rustix::process::Gid::from_raw(gid);
+            rustix::fs::chown(socket, None, Some(gid))
+                .map_err(|err| io_err("cannot give the socket its group", socket)(err.into()))?;
+            fs::set_permissions(socket, fs::Permissions::from_mode(GROUP_SOCKET_MODE))
+                .map_err(io_err("cannot set the socket's mode", socket))?;
+            GROUP_SOCKET_MODE
+        }
+        None => SOCKET_MODE,
+    };
     let mode = fs::metadata(socket).map_err(io_err("cannot stat", socket))?.permissions().mode();
-    if mode & 0o777 != SOCKET_MODE {
+    if mode & 0o777 != wanted {
         return Err(BindError::Io {
             what: "socket was created with the wrong mode",
             path: socket.into(),

@@ -1,0 +1,10 @@
+//! Access control: the caller's identity and role from the kernel, per-namespace and per-app
+//! rights, read-only mode, and trimming answers to what the caller may see.
+
+pub mod caller;
+pub mod filter;
+pub mod names;
+pub mod policy;
+
+pub use caller::Caller;
+pub use policy::{check, may_use, Refusal};

@@ -1,0 +1,159 @@
+//! Access control with real different uids: `cachectl` runs as `nobody` (through `setpriv`,
+//! the test runs as root), with chosen supplementary groups, against a daemon whose socket
+//! is group-accessible. Each denial and each allowed operation is checked.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::process::{Command, Output};
+
+use cachemgr_e2e::{binary, Daemon};
+
+const NOBODY: u32 = 65534;
+const SOCKET_GROUP: u32 = 4242;
+const ADMIN_GROUP: u32 = 4243;
+const TEAM_READERS: u32 = 4244;
+
+const CONFIG: &str = r#"
+socket_group = "4242"
+admin_group = "4243"
+
+[namespaces.team]
+readers = ["@4244"]
+writers = ["0"]
+"#;
+
+/// Runs `cachectl` as uid/gid nobody with exactly `groups` as supplementary groups.
+fn ctl_as_nobody(daemon: &Daemon, groups: &[u32], args: &[&str]) -> Output {
+    assert_eq!(
+        rustix::process::geteuid().as_raw(),
+        0,
+        "the access tests run cachectl as another uid with setpriv, which needs root (scripts/test runs as root)"
+    );
+    let groups: Vec<String> = groups.iter().map(u32::to_string).collect();
+    Command::new("setpriv")
+        .arg(format!("--reuid={NOBODY}"))
+        .arg(format!("--regid={NOBODY}"))
+        .arg(format!("--groups={}", groups.join(",")))
+        .arg(binary("cachectl"))
+        .arg("--socket")
+        .arg(&daemon.socket)
+        .args(args)
+        .env_remove("CACHEMGR_SOCKET")
+        .output()
+        .expect("run setpriv (util-linux)")
+}
+
+fn text(out: &Output) -> (Option<i32>, String, String) {
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn start() -> Daemon {
+    let mut daemon = Daemon::prepare(CONFIG);
+    daemon.spawn();
+    // Let other users reach the socket inside the test's private temp dirs (no listing).
+    let run_dir = daemon.socket.parent().expect("socket dir").to_path_buf();
+    for dir in [daemon.dir.path(), run_dir.as_path()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).expect("chmod");
+    }
+    daemon
+}
+
+#[test]
+fn another_user_is_kept_to_what_the_rules_allow() {
+    let daemon = start();
+    let meta = std::fs::metadata(&daemon.socket).expect("socket");
+    assert_eq!(meta.mode() & 0o777, 0o660, "system mode socket");
+    assert_eq!(meta.gid(), SOCKET_GROUP);
+
+    // As root (an admin): a private namespace of root, a team namespace, an open one.
+    daemon.ctl_ok(&["set", "user:root", "secret", "root's value"]);
+    daemon.ctl_ok(&["set", "team", "plan", "team value"]);
+    daemon.ctl_ok(&["set", "open", "k", "open value"]);
+
+    // Not in the socket group: the kernel refuses the connection itself.
+    let (code, _, err) = text(&ctl_as_nobody(&daemon, &[NOBODY], &["ping"]));
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.to_lowercase().contains("permission denied"), "{err}");
+
+    let user = [SOCKET_GROUP];
+    let ok = |groups: &[u32], args: &[&str]| {
+        let (code, out, err) = text(&ctl_as_nobody(&daemon, groups, args));
+        assert_eq!(code, Some(0), "{args:?} as nobody: {err}");
+        out
+    };
+    let denied = |groups: &[u32], args: &[&str]| {
+        let (code, out, err) = text(&ctl_as_nobody(&daemon, groups, args));
+        assert_eq!(code, Some(4), "{args:?} as nobody must be refused: {out}{err}");
+        assert!(err.contains("permission denied"), "{args:?}: {err}");
+        assert!(!err.contains("value"), "{args:?} leaked data: {err}");
+        err
+    };
+    assert_eq!(ok(&user, &["get", "open", "k"]), "open value");
+    ok(&user, &["set", "open", "k2", "from nobody"]);
+    // Their own private namespace.
+    ok(&user, &["set", "user:nobody", "mine", "nobody's value"]);
+    assert_eq!(ok(&user, &["get", "user:nobody", "mine"]), "nobody's value");
+    // Someone else's: refused by name, the same whether the key exists or not.
+    let existing = denied(&user, &["get", "user:root", "secret"]);
+    let missing = denied(&user, &["get", "user:root", "no-such-key"]);
+    assert_eq!(existing, missing, "a refusal must not tell whether the key exists");
+    assert!(existing.contains("user:root"), "{existing}");
+    denied(&user, &["set", "user:root", "secret", "overwrite"]);
+    denied(&user, &["keys", "user:root"]);
+    // The team namespace: readers by group, writers only root.
+    denied(&user, &["get", "team", "plan"]);
+    assert_eq!(ok(&[SOCKET_GROUP, TEAM_READERS], &["get", "team", "plan"]), "team value");
+    denied(&[SOCKET_GROUP, TEAM_READERS], &["set", "team", "plan", "changed"]);
+    // Listings show only what they may read.
+    let stats = ok(&user, &["--json", "stats"]);
+    assert!(stats.contains("\"open\"") && stats.contains("user:nobody"), "{stats}");
+    assert!(!stats.contains("user:root") && !stats.contains("\"team\""), "{stats}");
+    // Management is for admins.
+    for args in [
+        &["clear", "--all"][..],
+        &["shutdown"],
+        &["reload"],
+        &["key", "status"],
+        &["clear", "team"],
+        &["dir", "add", "/var/tmp"],
+    ] {
+        denied(&user, args);
+    }
+    // A member of admin_group is an admin.
+    let admin = [SOCKET_GROUP, ADMIN_GROUP];
+    assert_eq!(ok(&admin, &["get", "user:root", "secret"]), "root's value");
+    ok(&admin, &["key", "status"]);
+    ok(&admin, &["clear", "team"]);
+    assert_eq!(daemon.ctl(&["get", "team", "plan"]).status.code(), Some(1), "cleared by the admin");
+    assert_eq!(daemon.ctl_ok(&["get", "user:root", "secret"]), "root's value", "untouched");
+}
+
+#[test]
+fn read_only_mode_refuses_management_and_serves_traffic() {
+    let daemon = Daemon::start_with_config("read_only = true\n");
+    daemon.ctl_ok(&["set", "web", "k", "v"]);
+    assert_eq!(daemon.ctl_ok(&["get", "web", "k"]), "v");
+    daemon.ctl_ok(&["del", "web", "k"]);
+    daemon.ctl_ok(&["stats"]);
+    let dump = daemon.dir.path().join("x.cmdump").display().to_string();
+    for args in [
+        &["clear", "web"][..],
+        &["clear", "--all"],
+        &["reload"],
+        &["shutdown"],
+        &["key", "rotate", "web"],
+        &["restore", &dump],
+        &["autodump", "start", "--every", "10m", "--to", &dump],
+        &["dir", "add", "/var/tmp"],
+        &["pressure", "check"],
+    ] {
+        let out = daemon.ctl(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{args:?} must be refused: {err}");
+        assert!(err.contains("read-only mode"), "{args:?}: {err}");
+    }
+    daemon.ctl_ok(&["ping"]);
+}
