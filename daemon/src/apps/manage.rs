@@ -31,6 +31,9 @@ impl AppService {
         let Some(path) = settings.path.as_deref() else {
             return Err(AppError::Invalid("app add needs --path FILE".to_owned()));
         };
+        // The file first: a wrong path is the clearer error, and asking the keyring about
+        // an app whose file cannot be registered anyway would only hide it.
+        check_path(&self.config, Path::new(path))?;
         let service = settings.service.clone().unwrap_or_else(|| DEFAULT_SERVICE.to_owned());
         let app_id = settings.app_id.clone().unwrap_or_else(|| default_app_id(name));
         let strategy = match settings.strategy {
@@ -213,6 +216,12 @@ fn apply(record: &mut AppRecord, settings: &AppSettings) -> Result<(), AppError>
 
 /// A registered file must be an existing regular file (after symlinks) in an allowed place.
 pub fn check_path(config: &super::config::AppsConfig, path: &Path) -> Result<(), AppError> {
+    if !path.is_absolute() {
+        return Err(AppError::Invalid(format!(
+            "cannot register {}: the path must be absolute (cachectl makes it so)",
+            path.display()
+        )));
+    }
     let meta = std::fs::metadata(path)
         .map_err(|err| AppError::Invalid(format!("cannot register {}: {err}", path.display())))?;
     if meta.is_dir() {
