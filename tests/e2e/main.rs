@@ -8,6 +8,7 @@ mod app_migrate;
 mod app_watch;
 mod apps;
 mod bad_input;
+mod bad_input_cases;
 mod bad_input_kinds;
 mod dirs;
 mod disk;
