@@ -31,6 +31,14 @@ pub async fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     let config = Arc::new(config);
+    let open_files = crate::limits::raise_open_files();
+    if let Some(limit) = open_files.filter(|&limit| limit < config.max_connections as u64 + 64) {
+        tracing::warn!(
+            limit,
+            max_connections = config.max_connections,
+            "the open-files limit is below max_connections: clients past it will be refused by accept (raise LimitNOFILE=)"
+        );
+    }
     let (socket, owned_dir) = paths::socket_path(args.socket.clone(), &config);
     let socket_gid = config.socket_group.as_deref().and_then(crate::access::names::group_id);
     if let Some(dir) = socket.parent() {

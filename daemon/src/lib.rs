@@ -13,6 +13,7 @@ pub mod dump;
 pub mod handlers;
 pub mod jobs;
 pub mod keys;
+pub mod limits;
 pub mod logging;
 pub mod paths;
 pub mod pressure;

@@ -18,6 +18,7 @@ mod eviction;
 mod keys;
 mod kv;
 mod lifecycle;
+mod load;
 mod paging;
 mod pipelining;
 mod pressure;
