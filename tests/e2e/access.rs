@@ -157,3 +157,57 @@ fn read_only_mode_refuses_management_and_serves_traffic() {
     }
     daemon.ctl_ok(&["ping"]);
 }
+
+#[test]
+fn apps_belong_to_the_user_who_added_them() {
+    let files = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(files.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let roots = files.path().join("root-app.json");
+    let nobodys = files.path().join("nobody-app.json");
+    for file in [&roots, &nobodys] {
+        std::fs::write(file, br#"{"theme": "dark"}"#).expect("write app file");
+    }
+    rustix::fs::chown(&nobodys, Some(rustix::process::Uid::from_raw(NOBODY)), None).expect("chown");
+    let config = format!("{CONFIG}\n[apps]\nallowed_dirs = [\"{}\"]\n", files.path().display());
+    let mut daemon = Daemon::prepare(&config);
+    daemon.spawn();
+    let run_dir = daemon.socket.parent().expect("socket dir").to_path_buf();
+    for dir in [daemon.dir.path(), run_dir.as_path()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).expect("chmod");
+    }
+    let (roots, nobodys) = (roots.display().to_string(), nobodys.display().to_string());
+    daemon.ctl_ok(&["app", "add", "roots", "--path", &roots, "--strategy", "none"]);
+    let user = [SOCKET_GROUP];
+    let run = |groups: &[u32], args: &[&str]| text(&ctl_as_nobody(&daemon, groups, args));
+
+    // A user may not register someone else's file, but may register their own.
+    let (code, _, err) =
+        run(&user, &["app", "add", "stolen", "--path", &roots, "--strategy", "none"]);
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("permission denied") && err.contains("own"), "{err}");
+    let (code, _, err) =
+        run(&user, &["app", "add", "mine", "--path", &nobodys, "--strategy", "none"]);
+    assert_eq!(code, Some(0), "{err}");
+
+    // They see and manage only their own.
+    let (_, list, _) = run(&user, &["--json", "app", "list"]);
+    assert!(list.contains("\"mine\"") && !list.contains("\"roots\""), "{list}");
+    for args in [
+        &["app", "show", "roots"][..],
+        &["app", "inspect", "roots"],
+        &["backup", "create", "roots"],
+        &["app", "remove", "roots"],
+    ] {
+        let (code, _, err) = run(&user, args);
+        assert_eq!(code, Some(4), "{args:?}: {err}");
+        assert!(err.contains("permission denied") && err.contains("roots"), "{args:?}: {err}");
+    }
+    let (code, _, err) = run(&user, &["backup", "create", "mine"]);
+    assert_eq!(code, Some(0), "{err}");
+    // An admin sees every app.
+    let (code, out, err) = run(&[SOCKET_GROUP, ADMIN_GROUP], &["app", "show", "roots"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("roots"), "{out}");
+    let all = daemon.ctl_json(&["app", "list"]).to_string();
+    assert!(all.contains("\"mine\"") && all.contains("\"roots\""), "{all}");
+}
