@@ -87,9 +87,9 @@ fn ready_status_reload_watchdog_and_stopping_arrive_in_order() {
     let reloading = until(&socket, "RELOADING=1", &log);
     let message = reloading.last().expect("reloading message");
     assert!(
-        message.lines().any(|l| l.strip_prefix("MONOTONIC_USEC=").is_some_and(|v| v
-            .parse::<u64>()
-            .is_ok_and(|usec| usec > 0))),
+        message.lines().any(|l| l
+            .strip_prefix("MONOTONIC_USEC=")
+            .is_some_and(|v| v.parse::<u64>().is_ok_and(|usec| usec > 0))),
         "RELOADING=1 carries MONOTONIC_USEC: {message:?}"
     );
     let after = until(&socket, "READY=1", &log);
