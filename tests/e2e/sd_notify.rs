@@ -111,3 +111,61 @@ fn the_daemon_marks_itself_non_dumpable_and_stays_silent_without_notify_socket()
     daemon.signal(Signal::TERM);
     assert_eq!(daemon.wait_exit(WAIT), Some(0));
 }
+
+#[test]
+fn systemd_directories_place_socket_state_and_disk_layer() {
+    // As under RuntimeDirectory=/StateDirectory=/CacheDirectory=: no --socket, no
+    // --state-dir, only the variables systemd sets (the first entry of a list counts).
+    let mut daemon = Daemon::prepare("");
+    let root = daemon.dir.path().to_path_buf();
+    let (runtime, state, cache) = (root.join("rt"), root.join("st"), root.join("ca"));
+    for dir in [&state, &cache] {
+        // systemd creates these before the start (the runtime one the daemon makes itself).
+        std::fs::create_dir(dir).expect("create directory");
+    }
+    let log = std::fs::File::create(&daemon.log).expect("log file");
+    let mut child = std::process::Command::new(cachemgr_e2e::binary("cachemgrd"))
+        .arg("--config")
+        .arg(&daemon.config)
+        .arg("--log-level")
+        .arg("debug")
+        .env_remove("CACHEMGR_SOCKET")
+        .env_remove("CACHEMGR_KEY")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env("HOME", &root)
+        .env("XDG_RUNTIME_DIR", root.join("xdg"))
+        .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", root.join("no-bus").display()))
+        .env("RUNTIME_DIRECTORY", format!("{}:{}", runtime.display(), root.join("other").display()))
+        .env("STATE_DIRECTORY", &state)
+        .env("CACHE_DIRECTORY", &cache)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn cachemgrd");
+    daemon.socket = runtime.join("cachemgrd.sock");
+    let deadline = Instant::now() + WAIT;
+    while !daemon.ctl(&["info"]).status.success() {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            panic!("cachemgrd exited ({status}); log:\n{}", daemon.log_text());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no socket in $RUNTIME_DIRECTORY; log:\n{}",
+            daemon.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let info = daemon.ctl_json(&["info"]);
+    assert_eq!(info["socket"], runtime.join("cachemgrd.sock").display().to_string(), "{info}");
+    assert_eq!(info["state_dir"], state.display().to_string(), "{info}");
+    assert!(cache.join("cache.redb").is_file(), "the disk layer lives in $CACHE_DIRECTORY");
+    assert!(!state.join("cache.redb").exists(), "and not in the state directory");
+    assert!(!root.join("xdg/cachemgr").exists(), "XDG_RUNTIME_DIR is not used");
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, Signal::TERM).expect("SIGTERM");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "log:\n{}", daemon.log_text());
+}
