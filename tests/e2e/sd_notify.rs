@@ -96,6 +96,11 @@ fn ready_status_reload_watchdog_and_stopping_arrive_in_order() {
     assert!(!has(&after, "STOPPING=1"), "{after:?}");
     until(&socket, "WATCHDOG=1", &log);
 
+    // The reload request goes the same way.
+    daemon.ctl_ok(&["reload"]);
+    until(&socket, "RELOADING=1", &log);
+    until(&socket, "READY=1", &log);
+
     // SIGTERM: STOPPING=1 when the drain begins, and a clean exit.
     daemon.signal(Signal::TERM);
     let stopping = until(&socket, "STOPPING=1", &log);
