@@ -175,6 +175,10 @@ pub async fn run(args: Args) -> Result<()> {
         env!("CARGO_PKG_VERSION"),
         cachemgr_proto::PROTOCOL_VERSION
     );
+    // The socket is bound and listening (connections queue until the first accept below),
+    // so systemd may start the units that need it.
+    crate::notify::ready(&crate::watchdog::status_line(&state));
+    crate::watchdog::spawn(state.clone());
     let drained = server::run(bound, state.clone()).await;
     signal_task.abort();
     let flush = disk.clone();
@@ -205,7 +209,7 @@ fn open_disk(
     master: Arc<MasterKey>,
     ephemeral: bool,
 ) -> Result<(Arc<DiskLayer>, OpenReport)> {
-    let path = config.disk.path.clone().unwrap_or_else(|| state_dir.join("cache.redb"));
+    let path = paths::disk_path(config.disk.path.clone(), state_dir);
     let options = DiskOptions {
         path: path.clone(),
         cache_bytes: usize::try_from(config.disk.cache_size.as_u64()).unwrap_or(usize::MAX),

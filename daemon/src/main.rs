@@ -11,6 +11,8 @@ fn main() -> ExitCode {
         eprintln!("cachemgrd: {err:#}");
         return ExitCode::from(2);
     }
+    // Before any key is loaded: no core file or same-uid ptrace may expose one.
+    cachemgrd::hygiene::harden_process();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {

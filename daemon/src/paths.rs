@@ -18,17 +18,29 @@ fn env_path(name: &str) -> Option<PathBuf> {
     std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
+/// The first entry of a systemd directory variable (`RuntimeDirectory=a b` sets `a:b`).
+fn systemd_dir(name: &str) -> Option<PathBuf> {
+    let value = std::env::var_os(name)?;
+    let first = value.as_encoded_bytes().split(|b| *b == b':').next().unwrap_or_default();
+    let first = std::str::from_utf8(first).ok()?;
+    (!first.is_empty()).then(|| PathBuf::from(first))
+}
+
 fn home() -> Option<PathBuf> {
     env_path("HOME")
 }
 
 /// Socket path: `--socket`, then `CACHEMGR_SOCKET` / the `socket` key (empty = unset), then
-/// the protocol's default resolution (shared with the clients). The flag says whether the
-/// directory is the default one, ours to create and check.
+/// `$RUNTIME_DIRECTORY/cachemgrd.sock` under systemd (the unit's `RuntimeDirectory=` is where
+/// it promised the socket), then the protocol's default resolution (shared with the clients).
+/// The flag says whether the directory is a default one, ours to create and check.
 pub fn socket_path(flag: Option<PathBuf>, config: &Config) -> (PathBuf, bool) {
     let explicit = flag.or_else(|| config.socket.clone()).filter(|p| !p.as_os_str().is_empty());
     if let Some(path) = explicit {
         return (path, false);
+    }
+    if let Some(dir) = systemd_dir("RUNTIME_DIRECTORY") {
+        return (dir.join(cachemgr_proto::socket_path::SOCKET_FILE), true);
     }
     let env = SocketEnv {
         xdg_runtime_dir: std::env::var_os("XDG_RUNTIME_DIR"),
@@ -44,7 +56,7 @@ pub fn state_dir(flag: Option<PathBuf>, config: &Config) -> Result<PathBuf> {
     if let Some(path) = flag.or_else(|| config.state_dir.clone()) {
         return Ok(path);
     }
-    if let Some(dir) = env_path("STATE_DIRECTORY") {
+    if let Some(dir) = systemd_dir("STATE_DIRECTORY") {
         return Ok(dir);
     }
     if let Some(dir) = env_path("XDG_STATE_HOME") {
@@ -53,6 +65,21 @@ pub fn state_dir(flag: Option<PathBuf>, config: &Config) -> Result<PathBuf> {
     match home() {
         Some(home) => Ok(home.join(".local/state/cachemgr")),
         None => bail!("cannot pick a state directory: set --state-dir, STATE_DIRECTORY or HOME"),
+    }
+}
+
+/// The disk layer's file when `[disk] path` is unset: `$CACHE_DIRECTORY/cache.redb` under
+/// systemd's `CacheDirectory=` (disposable data belongs there), unless a `cache.redb` already
+/// sits in the state directory (kept, so an upgrade does not drop a warm cache), else
+/// `<state>/cache.redb`.
+pub fn disk_path(configured: Option<PathBuf>, state_dir: &Path) -> PathBuf {
+    if let Some(path) = configured {
+        return path;
+    }
+    let in_state = state_dir.join("cache.redb");
+    match systemd_dir("CACHE_DIRECTORY") {
+        Some(dir) if !in_state.exists() => dir.join("cache.redb"),
+        _ => in_state,
     }
 }
 

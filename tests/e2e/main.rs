@@ -26,5 +26,6 @@ mod redis;
 mod redis_outage;
 mod rotation;
 mod schedule;
+mod sd_notify;
 mod tamper;
 mod ttl;

@@ -113,6 +113,14 @@ impl Daemon {
             // systemd, and a bus address where nothing listens, so their Secret Service is
             // never asked (tests that want a keyring run their own D-Bus session).
             .env_remove("CACHEMGR_KEY")
+            // Nor the systemd service the tests may run in: no notifications to its manager,
+            // no watchdog meant for another process, no directories chosen for it.
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
+            .env_remove("RUNTIME_DIRECTORY")
+            .env_remove("STATE_DIRECTORY")
+            .env_remove("CACHE_DIRECTORY")
             .env_remove("CREDENTIALS_DIRECTORY")
             .env_remove("MYPERSONALAPPLICATIONSSERVICE_PASSPHRASE")
             .env(

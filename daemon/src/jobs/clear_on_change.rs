@@ -63,7 +63,17 @@ struct Record {
 
 /// Re-reads the config (as `reload` and SIGHUP do), clears the namespaces whose settings
 /// changed incompatibly and says so in the returned change list.
+///
+/// systemd hears `RELOADING=1` before and `READY=1` after, whatever the outcome (a refused
+/// config leaves the old one serving).
 pub async fn reload(app: &AppState) -> Result<Vec<String>, ConfigError> {
+    crate::notify::reloading();
+    let outcome = apply_reload(app).await;
+    crate::notify::ready(&crate::watchdog::status_line(app));
+    outcome
+}
+
+async fn apply_reload(app: &AppState) -> Result<Vec<String>, ConfigError> {
     // Namespaces that exist before the reload: one the new config only creates has nothing
     // to clear.
     let existing = names(&app.store, &app.config());

@@ -49,18 +49,26 @@ impl MasterKey {
         let mut bytes = Box::new([0u8; KEY_LEN]);
         getrandom::getrandom(bytes.as_mut_slice())
             .map_err(|err| KeyError::Random { reason: err.to_string() })?;
-        Ok(MasterKey(bytes))
+        Ok(MasterKey::locked(bytes))
+    }
+
+    /// Wraps key bytes, locking their page in memory first (best effort, see
+    /// [`crate::hygiene::lock_in_memory`]).
+    fn locked(mut bytes: Box<[u8; KEY_LEN]>) -> MasterKey {
+        crate::hygiene::lock_in_memory(bytes.as_mut_slice());
+        MasterKey(bytes)
     }
 
     /// A key with known bytes, for tests and benchmarks. The caller's copy is its own to wipe.
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> MasterKey {
-        MasterKey(Box::new(bytes))
+        MasterKey::locked(Box::new(bytes))
     }
 
     /// HKDF-SHA256 with this key as input keying material: one independent 32-byte key per
     /// (`salt`, `info`), so each namespace and purpose gets its own key from one secret.
     pub fn derive(&self, salt: &[u8], info: &[u8]) -> DerivedKey {
         let mut out = DerivedKey(Box::new([0u8; KEY_LEN]));
+        crate::hygiene::lock_in_memory(out.0.as_mut_slice());
         hkdf_expand(self.0.as_slice(), salt, info, out.0.as_mut_slice());
         out
     }
@@ -85,7 +93,7 @@ impl MasterKey {
         if allow_raw && material.len() == KEY_LEN {
             let mut bytes = Box::new([0u8; KEY_LEN]);
             bytes.copy_from_slice(material);
-            return Ok(MasterKey(bytes));
+            return Ok(MasterKey::locked(bytes));
         }
         let text = material.trim_ascii();
         if text.is_empty() {
@@ -105,7 +113,7 @@ impl MasterKey {
         }
         let mut bytes = Box::new([0u8; KEY_LEN]);
         bytes.copy_from_slice(&decoded);
-        Ok(MasterKey(bytes))
+        Ok(MasterKey::locked(bytes))
     }
 }
 

@@ -86,7 +86,7 @@ impl PressureMonitor {
     /// A monitor watching the state directory and the disk layer's file (`disk.path`,
     /// default `<state_dir>/cache.redb`).
     pub fn new(config: &Config, state_dir: PathBuf) -> Arc<PressureMonitor> {
-        let disk_file = config.disk.path.clone().unwrap_or_else(|| state_dir.join("cache.redb"));
+        let disk_file = crate::paths::disk_path(config.disk.path.clone(), &state_dir);
         Arc::new(PressureMonitor {
             own_paths: vec![state_dir, disk_file],
             extra_paths: RwLock::new(None),

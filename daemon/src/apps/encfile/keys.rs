@@ -136,7 +136,7 @@ impl AppPrivateKey {
                 .map(|key| AppPrivateKey(PrivateInner::Standard(key)))
                 .map_err(|err| invalid(format!("not a P-384 DER PKCS#8 private key ({err})"))),
             EncryptorType::Quantum if bytes.len() == kyber::SECRET_KEY_LEN => {
-                Ok(AppPrivateKey(PrivateInner::Quantum(Zeroizing::new(bytes.to_vec()))))
+                Ok(AppPrivateKey::quantum(Zeroizing::new(bytes.to_vec())))
             }
             EncryptorType::Quantum => Err(invalid(format!(
                 "{} bytes, a Kyber768 secret key has {}",
@@ -184,6 +184,16 @@ impl AppPrivateKey {
     }
 }
 
+impl AppPrivateKey {
+    /// Wraps a Kyber secret, locking its heap pages in memory first (best effort, see
+    /// [`crate::hygiene::lock_in_memory`]). A P-384 secret is a small inline value that moves,
+    /// so only its zeroise-on-drop applies.
+    fn quantum(mut secret: kyber::SecretBytes) -> AppPrivateKey {
+        crate::hygiene::lock_in_memory(secret.as_mut_slice());
+        AppPrivateKey(PrivateInner::Quantum(secret))
+    }
+}
+
 impl fmt::Debug for AppPrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "AppPrivateKey {{ type: {}, key: <redacted> }}", self.encryptor_type())
@@ -205,7 +215,7 @@ impl AppKeyPair {
             EncryptorType::Standard => AppPrivateKey(PrivateInner::Standard(random_p384()?)),
             EncryptorType::Quantum => {
                 let (_public, secret) = kyber::keypair()?;
-                AppPrivateKey(PrivateInner::Quantum(secret))
+                AppPrivateKey::quantum(secret)
             }
         };
         let public = private.public_key()?;
