@@ -62,6 +62,8 @@ proptest! {
                     prop_assert_eq!(plain, &payload);
                 }
             }
+            // verify's bound is 1 GiB, decrypt's here 1 MiB.
+            Err(EncError::InflatedTooLarge { .. }) => {}
             Err(_) => prop_assert!(checked.verify.is_err()),
         }
     }
