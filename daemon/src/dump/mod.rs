@@ -13,11 +13,15 @@
 
 mod error;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 mod reader;
 mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_prop;
 
 use serde::{Deserialize, Serialize};
 

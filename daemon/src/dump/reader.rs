@@ -44,7 +44,8 @@ enum State {
 /// has proven the dump complete: use [`verify`] before applying anything.
 pub struct DumpReader {
     path: PathBuf,
-    input: BufReader<File>,
+    /// The file (or, for the fuzz targets, bytes in memory; see `fuzzing`).
+    input: BufReader<Box<dyn Read + Send>>,
     /// Bytes consumed from the file so far.
     offset: u64,
     cipher: Aes256Gcm,
@@ -80,7 +81,16 @@ impl DumpReader {
     /// Opens `path`, checks magic, version and the key check; reads no records yet.
     pub fn open(path: &Path, root_key: &[u8; 32]) -> Result<DumpReader, DumpError> {
         let file = File::open(path).map_err(|err| DumpError::io(path, err))?;
-        let mut input = BufReader::with_capacity(FRAME_HEAD_LEN + CHUNK_CIPHERTEXT_MAX, file);
+        Self::from_input(path, Box::new(file), root_key)
+    }
+
+    /// [`open`](Self::open) on any byte source; `path` only names it in errors.
+    pub(crate) fn from_input(
+        path: &Path,
+        input: Box<dyn Read + Send>,
+        root_key: &[u8; 32],
+    ) -> Result<DumpReader, DumpError> {
+        let mut input = BufReader::with_capacity(FRAME_HEAD_LEN + CHUNK_CIPHERTEXT_MAX, input);
         let mut header_bytes = [0u8; HEADER_LEN];
         let got =
             read_full(&mut input, &mut header_bytes).map_err(|err| DumpError::io(path, err))?;

@@ -45,7 +45,16 @@ pub fn decrypt_with_limit(
     limit: usize,
 ) -> Result<Zeroizing<Vec<u8>>, EncError> {
     let file = parse(bytes)?;
-    let payload = open(&file, &kem::decapsulate(key, file.encapsulated_key)?)?;
+    decrypt_parsed(&file, &*kem::decapsulate(key, file.encapsulated_key)?, limit)
+}
+
+/// [`decrypt`] after the key step, with the file's AES key (also the fuzzing entry point).
+pub(super) fn decrypt_parsed(
+    file: &EncFile<'_>,
+    aes_key: &[u8; 32],
+    limit: usize,
+) -> Result<Zeroizing<Vec<u8>>, EncError> {
+    let payload = open(file, aes_key)?;
     match file.compression {
         Compression::None => unflagged(payload),
         Compression::Zlib => inflate(&payload, limit),
@@ -58,20 +67,24 @@ pub fn decrypt_with_limit(
 /// buffer and inflated through a small scratch buffer, so its zlib stream is proven too.
 pub fn verify(bytes: &[u8], key: &AppPrivateKey) -> Result<Verified, EncError> {
     let file = parse(bytes)?;
-    let aes_key = kem::decapsulate(key, file.encapsulated_key)?;
+    verify_parsed(&file, &*kem::decapsulate(key, file.encapsulated_key)?)
+}
+
+/// [`verify`] after the key step, with the file's AES key (also the fuzzing entry point).
+pub(super) fn verify_parsed(file: &EncFile<'_>, aes_key: &[u8; 32]) -> Result<Verified, EncError> {
     let plaintext_len = match file.compression {
         Compression::None => {
-            if !gcm::tag_matches(&aes_key, file.nonce, file.ciphertext, file.tag) {
+            if !gcm::tag_matches(aes_key, file.nonce, file.ciphertext, file.tag) {
                 return Err(EncError::TagMismatch);
             }
             // The damaged-flag check of `decrypt`, from the first block alone unless that
             // starts like a zlib header.
-            if zlib_header(&gcm::first_block(&aes_key, file.nonce, file.ciphertext)) {
-                unflagged(open(&file, &aes_key)?)?;
+            if zlib_header(&gcm::first_block(aes_key, file.nonce, file.ciphertext)) {
+                unflagged(open(file, aes_key)?)?;
             }
             file.ciphertext.len() as u64
         }
-        Compression::Zlib => inflated_len(&open(&file, &aes_key)?, MAX_INFLATED_LEN)?,
+        Compression::Zlib => inflated_len(&open(file, aes_key)?, MAX_INFLATED_LEN)?,
     };
     Ok(Verified { plaintext_len, compressed: file.compression == Compression::Zlib })
 }
@@ -83,14 +96,18 @@ pub fn verify(bytes: &[u8], key: &AppPrivateKey) -> Result<Verified, EncError> {
 /// on a large one) is left to [`decrypt`] when the content is needed.
 pub fn verify_tag(bytes: &[u8], key: &AppPrivateKey) -> Result<(), EncError> {
     let file = parse(bytes)?;
-    let aes_key = kem::decapsulate(key, file.encapsulated_key)?;
-    if !gcm::tag_matches(&aes_key, file.nonce, file.ciphertext, file.tag) {
+    verify_tag_parsed(&file, &*kem::decapsulate(key, file.encapsulated_key)?)
+}
+
+/// [`verify_tag`] after the key step, with the file's AES key (also the fuzzing entry point).
+pub(super) fn verify_tag_parsed(file: &EncFile<'_>, aes_key: &[u8; 32]) -> Result<(), EncError> {
+    if !gcm::tag_matches(aes_key, file.nonce, file.ciphertext, file.tag) {
         return Err(EncError::TagMismatch);
     }
-    let looks_zlib = zlib_header(&gcm::first_block(&aes_key, file.nonce, file.ciphertext));
+    let looks_zlib = zlib_header(&gcm::first_block(aes_key, file.nonce, file.ciphertext));
     match file.compression {
         Compression::Zlib if !looks_zlib => Err(EncError::DamagedFlag),
-        Compression::None if looks_zlib => unflagged(open(&file, &aes_key)?).map(drop),
+        Compression::None if looks_zlib => unflagged(open(file, aes_key)?).map(drop),
         _ => Ok(()),
     }
 }
@@ -126,8 +143,8 @@ pub fn encrypt(plaintext: &[u8], key: &AppPublicKey) -> Result<Vec<u8>, EncError
 
 /// The GCM step: the decrypted payload (still zlib'd if flagged), or
 /// [`EncError::TagMismatch`].
-fn open(file: &EncFile<'_>, aes_key: &kem::AesKey) -> Result<Zeroizing<Vec<u8>>, EncError> {
-    let cipher = Aes256Gcm::new(aes_key.as_ref().into());
+fn open(file: &EncFile<'_>, aes_key: &[u8; 32]) -> Result<Zeroizing<Vec<u8>>, EncError> {
+    let cipher = Aes256Gcm::new(aes_key.into());
     let mut buffer = Zeroizing::new(file.ciphertext.to_vec());
     cipher
         .decrypt_in_place_detached(

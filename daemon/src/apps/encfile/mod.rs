@@ -12,6 +12,8 @@
 mod cipher;
 mod error;
 mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gcm;
 mod kem;
 mod keys;

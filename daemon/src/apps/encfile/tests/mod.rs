@@ -7,6 +7,7 @@
 mod gcm;
 mod kyber;
 mod prop;
+mod prop_parse;
 mod roundtrip;
 mod stored;
 mod tamper;
