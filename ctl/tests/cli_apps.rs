@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::run::{cachectl, cachectl_in, json, text};
+use common::run::{cachectl, cachectl_in, cachectl_on_terminal, json, text};
 
 #[tokio::test]
 async fn status_exits_1_while_an_app_is_stale() {
@@ -163,23 +163,8 @@ async fn migrate_and_import_report_what_they_did() {
 /// (util-linux, Debian package bsdutils, installed by scripts/test) for a pseudo-terminal.
 #[tokio::test]
 async fn backup_create_draws_a_byte_bar_on_a_terminal() {
-    let script = std::path::Path::new("/usr/bin/script");
-    assert!(
-        script.exists(),
-        "/usr/bin/script is missing: install the Debian package bsdutils (scripts/test does)"
-    );
     let mock = common::start();
-    let command = format!(
-        "'{}' --socket '{}' backup create sd",
-        env!("CARGO_BIN_EXE_cachectl"),
-        mock.socket.display()
-    );
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(script).args(["-qec", &command, "/dev/null"]).output()
-    })
-    .await
-    .expect("join")
-    .expect("run script");
+    let out = cachectl_on_terminal(&mock.socket, "backup create sd").await;
     let screen = text(&out.stdout);
     // The bar's width follows the pseudo-terminal's, so only its ends are compared.
     let full = screen.split('\r').any(|frame| {

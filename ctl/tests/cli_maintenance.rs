@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::run::{cachectl, cachectl_in, json, shows_full_bar, text};
+use common::run::{cachectl, cachectl_in, cachectl_on_terminal, json, shows_full_bar, text};
 
 #[tokio::test]
 async fn key_status_text_and_json() {
@@ -200,23 +200,8 @@ async fn ns_list_and_info_show_the_new_fields() {
 /// (util-linux, Debian package bsdutils, installed by scripts/test) for a pseudo-terminal.
 #[tokio::test]
 async fn key_rotate_draws_a_bar_on_a_terminal() {
-    let script = std::path::Path::new("/usr/bin/script");
-    assert!(
-        script.exists(),
-        "/usr/bin/script is missing: install the Debian package bsdutils (scripts/test does)"
-    );
     let mock = common::start();
-    let command = format!(
-        "'{}' --socket '{}' key rotate",
-        env!("CARGO_BIN_EXE_cachectl"),
-        mock.socket.display()
-    );
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(script).args(["-qec", &command, "/dev/null"]).output()
-    })
-    .await
-    .expect("join")
-    .expect("run script");
+    let out = cachectl_on_terminal(&mock.socket, "key rotate").await;
     let screen = text(&out.stdout);
     // indicatif pads each frame to the terminal's width, so what follows a finished bar
     // (the next bar, the summary) starts on a line of its own.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use cachemgr_e2e::python_keyring::secret_service_session;
 use cachemgr_e2e::{binary, Daemon};
 use rustix::process::{kill_process, Pid, Signal};
 
@@ -174,16 +175,8 @@ struct Session {
 
 impl Session {
     fn start(script: &str) -> Session {
-        require("dbus-run-session", "dbus-daemon");
-        require("gnome-keyring-daemon", "gnome-keyring");
         let daemon = Daemon::prepare("");
         let dir = daemon.dir.path();
-        let runtime = dir.join("xdg-runtime");
-        fs::DirBuilder::new().mode(0o700).create(&runtime).expect("runtime dir");
-        let full = format!(
-            "set -e\necho -n test | gnome-keyring-daemon --unlock --components=secrets \
-             >/dev/null\n{script}"
-        );
         let daemon_args = format!(
             "--socket {} --state-dir {} --config {} --log-level debug",
             daemon.socket.display(),
@@ -191,18 +184,9 @@ impl Session {
             daemon.config.display()
         );
         let session_log = fs::File::create(dir.join("session.log")).expect("session log");
-        let child = Command::new("dbus-run-session")
-            .args(["--", "sh", "-c", &full])
+        let child = secret_service_session(dir, script)
             .env("CACHEMGRD", binary("cachemgrd"))
-            .env("DIR", dir)
             .env("DAEMON_ARGS", daemon_args)
-            .env("HOME", dir)
-            .env("XDG_DATA_HOME", dir.join("data"))
-            .env("XDG_CONFIG_HOME", dir.join("config"))
-            .env("XDG_RUNTIME_DIR", &runtime)
-            .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .env_remove("CACHEMGR_KEY")
-            .env_remove("CREDENTIALS_DIRECTORY")
             .env_remove("CACHEMGR_SOCKET")
             .env_remove("CACHEMGR_CONFIG")
             .env_remove("RUST_LOG")

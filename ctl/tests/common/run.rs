@@ -53,3 +53,21 @@ pub fn shows_full_bar(screen: &str, label: &str, tail: &str) -> bool {
             && rest[track_len..].starts_with(&format!("] {tail}"))
     })
 }
+
+/// Runs `cachectl --socket SOCKET ARGS` on a pseudo-terminal, under `script` (util-linux,
+/// Debian package bsdutils, installed by scripts/test); its output is the terminal's.
+pub async fn cachectl_on_terminal(socket: &Path, args: &str) -> Output {
+    let script = Path::new("/usr/bin/script");
+    assert!(
+        script.exists(),
+        "/usr/bin/script is missing: install the Debian package bsdutils (scripts/test does)"
+    );
+    let command =
+        format!("'{}' --socket '{}' {args}", env!("CARGO_BIN_EXE_cachectl"), socket.display());
+    tokio::task::spawn_blocking(move || {
+        Command::new(script).args(["-qec", &command, "/dev/null"]).output()
+    })
+    .await
+    .expect("join")
+    .expect("run script")
+}

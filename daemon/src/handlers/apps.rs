@@ -189,25 +189,15 @@ async fn answer(
 /// serves, from the local layers, but the namespaces are no longer shared).
 fn add_redis_status(state: &AppState, status: &mut cachemgr_proto::DaemonStatus) {
     let Some(redis) = state.store.redis() else { return };
-    let health = redis.health();
-    let degraded = state.store.stats(None).0.degraded;
-    if health.state != "closed" {
+    let redis = redis.status();
+    if redis.breaker != "closed" {
         status.healthy = false;
         status.problems.push(format!(
             "redis: circuit breaker {} for {}s ({}); serving from the local layers",
-            health.state,
-            health.since_ms / 1000,
-            health.last_error.as_deref().unwrap_or("no answer"),
+            redis.breaker,
+            redis.since_ms / 1000,
+            redis.last_error.as_deref().unwrap_or("no answer"),
         ));
     }
-    status.redis = Some(cachemgr_proto::RedisStatus {
-        url: health.url,
-        breaker: health.state.to_owned(),
-        consecutive_failures: health.consecutive_failures,
-        since_ms: health.since_ms,
-        times_opened: health.times_opened,
-        last_error: health.last_error,
-        invalidations_live: health.invalidations_live,
-        degraded,
-    });
+    status.redis = Some(redis);
 }

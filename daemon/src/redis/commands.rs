@@ -161,7 +161,6 @@ impl RedisLayer {
                 async move { pipe.query_async(&mut conn).await }
             })
             .await?;
-        self.published.fetch_add(announce.len() as u64, Ordering::Relaxed);
         let written = !matches!(reply, Value::Nil);
         if written {
             self.counters(ns).sets.fetch_add(1, Ordering::Relaxed);

@@ -57,11 +57,8 @@ impl RedisLayer {
     /// the change itself reached Redis, and the others' copies age out by `local_max_age`).
     pub async fn invalidate(&self, ns: &str, keys: &[String], all: bool) {
         for message in self.invalidation_messages(ns, keys, all) {
-            match self.publish(message).await {
-                Ok(()) => {
-                    self.published.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                Err(err) => tracing::debug!(namespace = ns, "invalidation not published: {err}"),
+            if let Err(err) = self.publish(message).await {
+                tracing::debug!(namespace = ns, "invalidation not published: {err}");
             }
         }
     }
@@ -126,7 +123,6 @@ impl RedisLayer {
                 };
                 let Some(message) = message else { break };
                 if let Some(invalidation) = self.decode(message.get_payload_bytes()) {
-                    self.received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     apply(invalidation);
                 }
             }

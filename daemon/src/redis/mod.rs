@@ -82,35 +82,12 @@ pub struct RedisLayer {
     invalidations_live: AtomicBool,
     last_error: Mutex<Option<String>>,
     counters: Mutex<std::collections::HashMap<String, Arc<SharedCounters>>>,
-    /// Invalidation messages sent and applied.
-    pub published: AtomicU64,
-    /// Invalidation messages from other daemons applied here.
-    pub received: AtomicU64,
 }
 
 impl std::fmt::Debug for RedisLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisLayer").field("url", &self.config.display_url()).finish()
     }
-}
-
-/// What `status` shows about Redis.
-#[derive(Debug, Clone)]
-pub struct RedisHealth {
-    /// URL without password.
-    pub url: String,
-    /// Breaker state.
-    pub state: &'static str,
-    /// Failures in a row.
-    pub consecutive_failures: u32,
-    /// How long it has been in that state.
-    pub since_ms: u64,
-    /// How often the breaker opened since start.
-    pub times_opened: u64,
-    /// The last error seen, if any.
-    pub last_error: Option<String>,
-    /// Whether invalidations from other daemons are being received.
-    pub invalidations_live: bool,
 }
 
 impl RedisLayer {
@@ -140,8 +117,6 @@ impl RedisLayer {
             invalidations_live: AtomicBool::new(false),
             last_error: Mutex::new(None),
             counters: Mutex::new(std::collections::HashMap::new()),
-            published: AtomicU64::new(0),
-            received: AtomicU64::new(0),
         })
     }
 
@@ -181,17 +156,19 @@ impl RedisLayer {
         &self.breaker
     }
 
-    /// Health for `status`.
-    pub fn health(&self) -> RedisHealth {
+    /// The layer as `status` reports it; `degraded` is summed over every namespace.
+    pub fn status(&self) -> cachemgr_proto::RedisStatus {
         let (state, failures, since, opened) = self.breaker.snapshot();
-        RedisHealth {
+        let counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        cachemgr_proto::RedisStatus {
             url: self.config.display_url(),
-            state: state.as_str(),
+            breaker: state.as_str().to_owned(),
             consecutive_failures: failures,
             since_ms: since.as_millis() as u64,
             times_opened: opened,
             last_error: self.last_error.lock().unwrap_or_else(PoisonError::into_inner).clone(),
             invalidations_live: self.invalidations_live.load(Ordering::Acquire),
+            degraded: counters.values().map(|c| c.degraded.load(Ordering::Relaxed)).sum(),
         }
     }
 
