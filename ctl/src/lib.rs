@@ -25,6 +25,7 @@ mod app_ops;
 mod dir_ops;
 mod pressure_ops;
 mod socket;
+mod subscription;
 mod transport;
 mod types;
 
@@ -38,6 +39,7 @@ pub use dir_ops::DirsFreedReport;
 pub use error::ClientError;
 pub use ops::KEYS_PAGE;
 pub use socket::{connect_stream, default_socket_path, SOCKET_ENV};
+pub use subscription::{Notice, SubscribeOptions, Subscription};
 pub use types::{
     absolute_path, response_name, ttl_to_ms, DumpReport, KeyStatus, PatternStats, Progress,
     RestoreReport, StatsReport,
@@ -47,10 +49,10 @@ pub use types::{
 pub use cachemgr_proto::{
     AppHealth, AppInfo, AppSettings, AppStrategy, AutodumpInfo, BackupInfo, BackupSource,
     BadBackup, CacheStats, ClearScheduleInfo, DaemonStatus, DirFreed, DirInfo, DirSettings,
-    DiskPressure, DiskUsage, Entry, ErrorKind, JsonNode, KeyPattern, LayerStats, MemoryPressure,
-    NamespaceKey, NamespaceStats, NamespaceSummary, PatternSyntax, PeerIdentity, PressureAction,
-    PressureInfo, RedisStatus, RestoreMode, RotatedNamespace, RotationProgress, ServerInfo,
-    SetCondition, TriggerState,
+    DiskPressure, DiskUsage, Entry, ErrorKind, Event, EventKind, JsonNode, KeyPattern, LayerStats,
+    MemoryPressure, NamespaceKey, NamespaceStats, NamespaceSummary, PatternSyntax, PeerIdentity,
+    PressureAction, PressureInfo, RedisStatus, RestoreMode, RotatedNamespace, RotationProgress,
+    ServerInfo, SetCondition, TriggerState,
 };
 
 /// The name and version this library announces in `hello` unless told otherwise.

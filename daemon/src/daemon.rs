@@ -109,6 +109,9 @@ pub async fn run(args: Args) -> Result<()> {
             None
         }
     };
+    if let Some(apps) = &apps {
+        let _ = apps.events.set(store.events().clone());
+    }
     let dirs = open_dirs(&config, &state_dir, &socket, config_path.as_deref(), &mut notices);
     let paths = DaemonPaths { socket: socket.clone(), config_path: config_path.clone(), state_dir };
     let services =
@@ -154,7 +157,7 @@ pub async fn run(args: Args) -> Result<()> {
     }
     tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
     tokio::spawn(state.store.clone().run_redis_tasks(state.shutdown.clone()));
-    tokio::spawn(disk.clone().run_sweeper(state.shutdown.clone()));
+    tokio::spawn(disk.clone().run_sweeper(state.shutdown.clone(), state.store.events().clone()));
     let resuming = disk.clone();
     tokio::spawn(async move {
         for result in resuming.resume_rotations().await {

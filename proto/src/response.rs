@@ -325,6 +325,21 @@ pub enum ResponseBody {
         /// The schedules.
         schedules: Vec<ClearScheduleInfo>,
     },
+    /// Answer to `subscribe`: the connection is now an event stream.
+    Subscribed {
+        /// Events that may wait for this subscriber before newer ones are dropped.
+        queue: u32,
+    },
+    /// One change, on a subscribed connection.
+    Event {
+        /// The change.
+        event: Box<crate::events::Event>,
+    },
+    /// Events dropped for this subscriber because its queue was full.
+    Missed {
+        /// How many since the last notice.
+        count: u64,
+    },
     /// The request failed.
     Error {
         /// Class of failure.
@@ -382,6 +397,9 @@ impl ResponseBody {
             ResponseBody::DirsFreed { .. } => "dirs_freed",
             ResponseBody::Pressure(_) => "pressure",
             ResponseBody::Schedules { .. } => "schedules",
+            ResponseBody::Subscribed { .. } => "subscribed",
+            ResponseBody::Event { .. } => "event",
+            ResponseBody::Missed { .. } => "missed",
             ResponseBody::Error { .. } => "error",
         }
     }

@@ -29,3 +29,4 @@ mod schedule;
 mod sd_notify;
 mod tamper;
 mod ttl;
+mod watch;

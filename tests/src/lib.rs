@@ -16,6 +16,7 @@ use cachemgr_proto::{encode_frame, Request, RequestBody, Response, PROTOCOL_VERS
 pub mod apps;
 pub mod python_keyring;
 pub mod redis_server;
+pub mod watcher;
 
 /// How long a daemon may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(15);

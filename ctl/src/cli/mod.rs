@@ -13,6 +13,7 @@ mod maintenance;
 mod pressure;
 #[cfg(test)]
 mod tests_apps;
+mod watch;
 
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
@@ -23,6 +24,7 @@ pub use bench::{BenchArgs, BenchTest};
 pub use dirs::{DirAddArgs, DirCommand};
 pub use maintenance::{AutodumpCommand, DumpArgs, KeyCommand, RestoreArgs};
 pub use pressure::{PressureCommand, ScheduleCommand};
+pub use watch::WatchArgs;
 
 use crate::parse::{parse_duration, parse_key_value};
 
@@ -264,6 +266,9 @@ pub enum Command {
         #[command(subcommand)]
         command: ScheduleCommand,
     },
+    /// Stream changes as they happen (set, delete, expire, evict, clear, app backups,
+    /// pressure actions), one line each (or JSON with --json), until interrupted.
+    Watch(WatchArgs),
 }
 
 /// Subcommands of `cachectl ns`.

@@ -15,6 +15,7 @@ mod kv;
 mod pattern;
 mod pressure;
 mod stats;
+mod watch;
 
 use std::path::{Path, PathBuf};
 
@@ -65,6 +66,9 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
     if let Command::Bench(args) = cli.command {
         crate::bench::run(socket, &args, cli.json).await?;
         return Ok(Outcome::Success);
+    }
+    if let Command::Watch(args) = cli.command {
+        return watch::run(socket, args, cli.json).await;
     }
     // Read a `set` value before connecting, so the connection does not idle while stdin
     // is being produced.
@@ -124,7 +128,7 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         Command::Pressure { command } => pressure::pressure(&ctx, command).await,
         Command::Schedule { command } => pressure::schedule(&ctx, command).await,
         // Handled before connecting, above; it opens its own connections.
-        Command::Bench(_) => Ok(Outcome::Success),
+        Command::Bench(_) | Command::Watch(_) => Ok(Outcome::Success),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod connection;
 pub mod listener;
 pub mod peer;
+pub mod subscription;
 
 use std::sync::Arc;
 use std::time::Duration;

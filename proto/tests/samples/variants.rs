@@ -59,6 +59,7 @@ pub fn request_variant(body: &RequestBody) -> &'static str {
         RequestBody::PressureStatus {} => "pressure_status",
         RequestBody::PressureCheck {} => "pressure_check",
         RequestBody::ScheduleList {} => "schedule_list",
+        RequestBody::Subscribe { .. } => "subscribe",
     }
 }
 
@@ -115,6 +116,7 @@ pub const ALL_REQUESTS: &[&str] = &[
     "pressure_status",
     "pressure_check",
     "schedule_list",
+    "subscribe",
 ];
 
 /// Same as [`request_variant`], for responses.
@@ -158,6 +160,9 @@ pub fn response_variant(body: &ResponseBody) -> &'static str {
         ResponseBody::DirsFreed { .. } => "dirs_freed",
         ResponseBody::Pressure(_) => "pressure",
         ResponseBody::Schedules { .. } => "schedules",
+        ResponseBody::Subscribed { .. } => "subscribed",
+        ResponseBody::Event { .. } => "event",
+        ResponseBody::Missed { .. } => "missed",
         ResponseBody::Error { .. } => "error",
     }
 }
@@ -201,6 +206,9 @@ pub const ALL_RESPONSES: &[&str] = &[
     "dirs_freed",
     "pressure",
     "schedules",
+    "subscribed",
+    "event",
+    "missed",
     "error",
 ];
 
