@@ -118,11 +118,12 @@ def daemon(tmp_path_factory) -> Iterator[Daemon]:
 
 @pytest.fixture
 def make_daemon(tmp_path_factory) -> Iterator[Callable[..., Daemon]]:
-    """Starts extra daemons (``make_daemon(extra_config="")``), stopped after the test."""
+    """Starts extra daemons (``make_daemon(top_level_config="")``), stopped after the test."""
     started = []
 
-    def make(extra_config: str = "") -> Daemon:
-        d = Daemon(tmp_path_factory.mktemp("daemon"), BASE_CONFIG + extra_config).start()
+    def make(top_level: str = "") -> Daemon:
+        # top-level keys must come before the tables of BASE_CONFIG
+        d = Daemon(tmp_path_factory.mktemp("daemon"), top_level + BASE_CONFIG).start()
         started.append(d)
         return d
 
