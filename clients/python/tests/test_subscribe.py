@@ -58,6 +58,8 @@ def test_set_delete_expire_events_in_order(client, ns):
 
 def test_values_are_left_out_unless_asked_for(client, ns):
     with client.subscribe(ns=ns) as sub:
+        assert sub.next(timeout=0) is None  # nothing yet; the stream goes on
+        assert sub.next(timeout=0.05) is None
         client.set(ns, "k", b"secret")
         (e,) = events(sub, 1)
     assert (e.kind, e.key, e.value) == ("set", "k", None)

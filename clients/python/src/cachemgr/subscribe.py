@@ -144,7 +144,7 @@ class Subscription:
             try:
                 sock.settimeout(timeout)
                 body = self._conn.reader.read()
-            except socket.timeout:
+            except (socket.timeout, BlockingIOError):  # BlockingIOError: timeout 0
                 return None
             except (CacheConnectionError, OSError):
                 self._conn.close()  # end-of-file: the daemon stopped, or close() was called
