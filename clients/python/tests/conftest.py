@@ -22,7 +22,8 @@ import cachemgr
 REPO = Path(__file__).resolve().parents[3]
 
 # The tests' daemon: an ephemeral master key (no keyring), no pressure monitor (it could
-# evict the tests' keys on a busy machine), and a tiny namespace for the size limit.
+# evict the tests' keys on a busy machine), a tiny namespace for the size limit and a small
+# one (used by one test only) for evictions.
 BASE_CONFIG = """\
 [keys]
 source = "ephemeral"
@@ -32,6 +33,9 @@ enabled = false
 
 [namespaces.tiny]
 max_bytes = "4KiB"
+
+[namespaces.evicting]
+max_bytes = "8KiB"
 """
 
 

@@ -117,6 +117,17 @@ def test_pattern_delete_and_clear_events(client, ns):
     assert (got[1].kind, got[1].ns, got[1].count) == ("clear", ns, 1)
 
 
+def test_evictions_make_evict_events(client):
+    ns = "evicting"  # [namespaces.evicting] max_bytes = "8KiB", lru
+    with client.subscribe(ns=ns, kinds=["evict"]) as sub:
+        for i in range(12):  # 12 entries of 1 KiB + overhead do not fit in 8 KiB
+            client.set(ns, "e%02d" % i, b"x" * 1024)
+        got = events(sub, 2)
+    # least recently used first: the oldest keys go
+    assert [(e.kind, e.ns, e.key) for e in got] == [("evict", ns, "e00"), ("evict", ns, "e01")]
+    assert client.get(ns, "e00") is None and client.get(ns, "e11") == b"x" * 1024
+
+
 def test_slow_subscriber_gets_missed_counts(client, ns):
     """A subscriber that stops reading loses events, counted: what it is delivered plus what
     its missed notices count is everything written."""
@@ -159,6 +170,8 @@ def test_slow_subscriber_gets_missed_counts(client, ns):
         assert all(e.value == value for e in delivered)
         seqs = [e.seq for e in delivered]
         assert seqs == sorted(seqs)
+        print("slow subscriber: %d delivered, %d missed, sentinel %d"
+              % (len(delivered), missed, sentinel))
 
 
 def test_subscribe_errors(client, ns):
