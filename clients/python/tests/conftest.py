@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 # The tests' daemon: an ephemeral master key (no keyring), no pressure monitor (it could
 # evict the tests' keys on a busy machine), a tiny namespace for the size limit and a small
-# one (used by one test only) for evictions.
+# one (used by one test only) for evictions, one with a default TTL.
 BASE_CONFIG = """\
 [keys]
 source = "ephemeral"
@@ -36,6 +36,9 @@ max_bytes = "4KiB"
 
 [namespaces.evicting]
 max_bytes = "8KiB"
+
+[namespaces.hourly]
+default_ttl = "1h"
 """
 
 

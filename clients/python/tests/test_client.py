@@ -79,6 +79,19 @@ def test_ttl_and_expiry(client, ns):
     assert client.ttl(ns, "short") == cachemgr.KeyTTL(False, None)
 
 
+def test_default_ttl_and_never(client):
+    ns = "hourly"  # [namespaces.hourly] default_ttl = "1h"
+    client.set(ns, "default", b"v")  # ttl=None: the namespace's default
+    assert 3_590_000 < client.ttl(ns, "default").ttl_ms <= 3_600_000
+    client.set(ns, "never", b"v", ttl=0)  # 0: never expires, whatever the default
+    assert client.ttl(ns, "never") == cachemgr.KeyTTL(True, None)
+    client.set_many(ns, [("m-default", b"v"), ("m-never", b"v", 0)])
+    assert 3_590_000 < client.ttl(ns, "m-default").ttl_ms <= 3_600_000
+    assert client.ttl(ns, "m-never") == cachemgr.KeyTTL(True, None)
+    client.set_many(ns, {"m-batch": b"v"}, ttl=0)
+    assert client.ttl(ns, "m-batch") == cachemgr.KeyTTL(True, None)
+
+
 def test_expire(client, ns):
     assert client.expire(ns, "nope", 10) is False
     client.set(ns, "k", b"v")
