@@ -147,9 +147,9 @@ class _Commands:
 
     def set_many(self, ns: str, entries: Entries, ttl: TTL = None) -> Any:
         """Writes every entry, unconditionally and in order: a mapping ``{key: value}`` or
-        an iterable of ``(key, value)`` / ``(key, value, ttl)``. ``ttl`` applies to entries
-        that give none. All or nothing: an error means nothing was written. Returns the
-        number of entries."""
+        an iterable of ``(key, value)`` / ``(key, value, ttl)``. ``ttl`` applies to the pairs;
+        a triple's own ttl wins (``None`` there = the namespace's default). All or nothing:
+        an error means nothing was written. Returns the number of entries."""
         return self._run("set_many", {"ns": ns, "entries": _entries(entries, ttl)}, "count",
                          lambda f: f["count"])
 
