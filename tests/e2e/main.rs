@@ -19,6 +19,7 @@ mod keys;
 mod kv;
 mod lifecycle;
 mod load;
+mod memoize;
 mod paging;
 mod pipelining;
 mod pressure;

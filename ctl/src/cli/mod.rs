@@ -11,6 +11,7 @@ mod bench;
 mod dirs;
 mod maintenance;
 mod pressure;
+mod run;
 #[cfg(test)]
 mod tests_apps;
 mod watch;
@@ -24,6 +25,7 @@ pub use bench::{BenchArgs, BenchTest};
 pub use dirs::{DirAddArgs, DirCommand};
 pub use maintenance::{AutodumpCommand, DumpArgs, KeyCommand, RestoreArgs};
 pub use pressure::{PressureCommand, ScheduleCommand};
+pub use run::RunArgs;
 pub use watch::WatchArgs;
 
 use crate::parse::{parse_duration, parse_key_value};
@@ -269,6 +271,9 @@ pub enum Command {
     /// Stream changes as they happen (set, delete, expire, evict, clear, app backups,
     /// pressure actions), one line each (or JSON with --json), until interrupted.
     Watch(WatchArgs),
+    /// Run a command only when no fresh result of it is cached, replaying its stdout,
+    /// stderr and exit code exactly otherwise (e.g. `cachectl run --ttl 10m -- make list`).
+    Run(RunArgs),
 }
 
 /// Subcommands of `cachectl ns`.

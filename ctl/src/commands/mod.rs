@@ -14,6 +14,7 @@ mod keys;
 mod kv;
 mod pattern;
 mod pressure;
+mod run;
 mod stats;
 mod watch;
 
@@ -35,6 +36,8 @@ pub enum Outcome {
     Unhealthy,
     /// Exit 4: `backup verify` found a damaged backup.
     BadBackups,
+    /// Exit with this code: `run` replays the command's own.
+    Exit(u8),
 }
 
 impl Outcome {
@@ -69,6 +72,9 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
     }
     if let Command::Watch(args) = cli.command {
         return watch::run(socket, args, cli.json).await;
+    }
+    if let Command::Run(args) = cli.command {
+        return run::run(socket, args).await;
     }
     // Read a `set` value before connecting, so the connection does not idle while stdin
     // is being produced.
@@ -128,7 +134,7 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         Command::Pressure { command } => pressure::pressure(&ctx, command).await,
         Command::Schedule { command } => pressure::schedule(&ctx, command).await,
         // Handled before connecting, above; it opens its own connections.
-        Command::Bench(_) | Command::Watch(_) => Ok(Outcome::Success),
+        Command::Bench(_) | Command::Watch(_) | Command::Run(_) => Ok(Outcome::Success),
     }
 }
 
