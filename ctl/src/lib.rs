@@ -1,6 +1,20 @@
 //! Client library for cachemgrd: connect to the daemon's local socket, handshake, and call
 //! any operation of the `cachemgr-proto` protocol, pipelined over one connection.
 //!
+//! * [`Client`]: the async handle (tokio). Cheap to clone; every clone shares one connection,
+//!   and calls made concurrently are pipelined on it (many requests in flight, answered by
+//!   id), so `join!`-ing a hundred `get`s costs one round trip's latency, not a hundred.
+//! * [`blocking::Client`]: the same for programs without an async runtime.
+//! * Typed values: [`Client::set_value`] / [`Client::get_value`] store any `serde` type as
+//!   MessagePack; [`Client::get_or_compute`] is the read-through helper (compute on a miss,
+//!   store for a TTL, return).
+//! * Change notifications: [`Client::subscribe`] opens a [`Subscription`], a stream of
+//!   [`Notice`]s (each change, or how many were missed by a slow reader).
+//!
+//! The examples in `ctl/examples/` run against a live daemon (`cargo run -p cachemgrd`):
+//! `connect`, `pipelined`, `typed`, `blocking`, `subscribe`
+//! (`cargo run -p cachectl --example pipelined`).
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), cachectl::ClientError> {
 //! use cachectl::{default_socket_path, Client, SetCondition};
@@ -9,6 +23,10 @@
 //! client.set("sessions", "alice", b"token".to_vec(), None, SetCondition::Always).await?;
 //! let value = client.get("sessions", "alice").await?;
 //! assert_eq!(value.as_deref(), Some(&b"token"[..]));
+//!
+//! // Pipelined: both requests are in flight at once on the one connection.
+//! let (a, b) = tokio::join!(client.get("sessions", "alice"), client.get("sessions", "bob"));
+//! assert!(a?.is_some() && b?.is_none());
 //! # Ok(())
 //! # }
 //! ```
@@ -16,6 +34,7 @@
 #![warn(missing_docs)]
 
 mod app_types;
+pub mod blocking;
 mod client;
 mod error;
 // `expect!` (defined in `ops`) is shared with `app_ops`, so `ops` comes first.
@@ -27,6 +46,7 @@ mod pressure_ops;
 mod socket;
 mod subscription;
 mod transport;
+mod typed;
 mod types;
 
 pub use app_ops::absolute_settings;

@@ -10,6 +10,7 @@ mod apps;
 mod bad_input;
 mod bad_input_cases;
 mod bad_input_kinds;
+mod client_lib;
 mod dirs;
 mod disk;
 mod dumps;
