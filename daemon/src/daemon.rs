@@ -39,14 +39,21 @@ pub async fn run(args: Args) -> Result<()> {
             "the open-files limit is below max_connections: clients past it will be refused by accept (raise LimitNOFILE=)"
         );
     }
-    let (socket, owned_dir) = paths::socket_path(args.socket.clone(), &config);
+    let activated = server::activation::take_listener()?;
     let socket_gid = config.socket_group.as_deref().and_then(crate::access::names::group_id);
-    if let Some(dir) = socket.parent() {
-        paths::prepare_dir(dir, owned_dir)?;
-        if let (Some(gid), true) = (socket_gid, owned_dir) {
-            paths::share_dir_with_group(dir, gid)?;
+    let socket = match &activated {
+        Some(activated) => activated.path.clone(),
+        None => {
+            let (socket, owned_dir) = paths::socket_path(args.socket.clone(), &config);
+            if let Some(dir) = socket.parent() {
+                paths::prepare_dir(dir, owned_dir)?;
+                if let (Some(gid), true) = (socket_gid, owned_dir) {
+                    paths::share_dir_with_group(dir, gid)?;
+                }
+            }
+            socket
         }
-    }
+    };
     let state_dir = paths::state_dir(args.state_dir.clone(), &config)?;
     paths::prepare_dir(&state_dir, false)?;
     let LoadedKey { key: master, source } = keys::load_master_key(&config.keys, &state_dir)
@@ -61,7 +68,10 @@ pub async fn run(args: Args) -> Result<()> {
     // Before the socket exists: no client sees data kept under settings that changed, and
     // the clearing does not widen the gap between "listening" and "signals handled".
     let changed = crate::jobs::clear_on_change::at_start(&store, &config, &state_dir).await;
-    let bound = server::listener::bind(&socket, socket_gid)?;
+    let bound = match activated {
+        Some(activated) => server::listener::adopt(activated, socket_gid),
+        None => server::listener::bind(&socket, socket_gid)?,
+    };
     let key = KeyInfo {
         source: source.to_string(),
         persistent: source.is_persistent(),

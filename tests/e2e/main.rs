@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `cachemgrd` and `cachectl` over a real socket in a temp dir.
 
 mod access;
+mod activation;
 mod app_backups;
 mod app_import;
 mod app_keyring;
