@@ -431,6 +431,10 @@ pub enum RequestBody {
     PressureCheck {},
     /// Every namespace's scheduled clear; answers `schedules`.
     ScheduleList {},
+    /// The daemon's counters and gauges in the Prometheus text format, for a scraper that
+    /// reaches the daemon through its socket (or `cachectl stats --format prometheus`);
+    /// answers `metrics`.
+    Metrics {},
 }
 
 fn default_page() -> u32 {
@@ -493,6 +497,7 @@ impl RequestBody {
             RequestBody::PressureStatus {} => "pressure_status",
             RequestBody::PressureCheck {} => "pressure_check",
             RequestBody::ScheduleList {} => "schedule_list",
+            RequestBody::Metrics {} => "metrics",
         }
     }
 }

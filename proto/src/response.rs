@@ -332,6 +332,12 @@ pub enum ResponseBody {
         /// What went wrong, for a human.
         message: String,
     },
+    /// Answer to `metrics`: the Prometheus text exposition format (version 0.0.4), trimmed
+    /// to what the caller may see like `stats` and `app_list`.
+    Metrics {
+        /// The exposition, `# HELP`/`# TYPE` lines and samples, newline-terminated.
+        text: String,
+    },
 }
 
 impl ResponseBody {
@@ -383,6 +389,7 @@ impl ResponseBody {
             ResponseBody::Pressure(_) => "pressure",
             ResponseBody::Schedules { .. } => "schedules",
             ResponseBody::Error { .. } => "error",
+            ResponseBody::Metrics { .. } => "metrics",
         }
     }
 }

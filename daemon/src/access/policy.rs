@@ -61,7 +61,8 @@ pub fn need(body: &RequestBody) -> Need<'_> {
         R::Stats { ns: None } | R::AppList {} | R::PressureStatus {} | R::ScheduleList {} => {
             Need::Anyone
         }
-        R::DirList {} => Need::Anyone,
+        // Like `stats`: anyone, the answer trimmed to what the caller may see.
+        R::DirList {} | R::Metrics {} => Need::Anyone,
         R::Stats { ns: Some(ns) } => Need::Read(ns),
         R::Get { ns, .. } | R::Exists { ns, .. } | R::Ttl { ns, .. } | R::GetMany { ns, .. } => {
             Need::Read(ns)

@@ -4,6 +4,7 @@ mod apps;
 mod backups;
 mod dirs;
 mod keys_dumps;
+mod metrics;
 mod pressure;
 mod requests;
 mod responses;
@@ -36,6 +37,7 @@ pub fn requests() -> Vec<(&'static str, Request)> {
     all.extend(backups::requests());
     all.extend(dirs::requests());
     all.extend(pressure::requests());
+    all.extend(metrics::requests());
     all
 }
 
@@ -47,5 +49,6 @@ pub fn responses() -> Vec<(&'static str, Response)> {
     all.extend(backups::responses());
     all.extend(dirs::responses());
     all.extend(pressure::responses());
+    all.extend(metrics::responses());
     all
 }

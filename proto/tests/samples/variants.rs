@@ -59,6 +59,7 @@ pub fn request_variant(body: &RequestBody) -> &'static str {
         RequestBody::PressureStatus {} => "pressure_status",
         RequestBody::PressureCheck {} => "pressure_check",
         RequestBody::ScheduleList {} => "schedule_list",
+        RequestBody::Metrics {} => "metrics",
     }
 }
 
@@ -115,6 +116,7 @@ pub const ALL_REQUESTS: &[&str] = &[
     "pressure_status",
     "pressure_check",
     "schedule_list",
+    "metrics",
 ];
 
 /// Same as [`request_variant`], for responses.
@@ -159,6 +161,7 @@ pub fn response_variant(body: &ResponseBody) -> &'static str {
         ResponseBody::Pressure(_) => "pressure",
         ResponseBody::Schedules { .. } => "schedules",
         ResponseBody::Error { .. } => "error",
+        ResponseBody::Metrics { .. } => "metrics",
     }
 }
 
@@ -202,6 +205,7 @@ pub const ALL_RESPONSES: &[&str] = &[
     "pressure",
     "schedules",
     "error",
+    "metrics",
 ];
 
 /// Every error kind; exhaustive for the same reason as [`request_variant`].
