@@ -14,6 +14,7 @@ mod keys;
 mod kv;
 mod pattern;
 mod pressure;
+mod shell;
 mod stats;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +22,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use cachectl::{absolute_path, default_socket_path, Client, CLIENT_NAME};
 
-use crate::cli::{AppCommand, AutodumpCommand, Cli, Command, DirCommand, KeyCommand, NsCommand};
+use crate::cli::{
+    AppCommand, AutodumpCommand, Cli, Command, DirCommand, KeyCommand, NsCommand, StatsFormat,
+};
 
 /// How a command ended when it did not fail: the exit code scripts branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,10 +65,20 @@ pub fn socket_path(cli_socket: Option<PathBuf>) -> PathBuf {
 
 /// Executes the parsed command line.
 pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
-    if let Command::Bench(args) = cli.command {
-        crate::bench::run(socket, &args, cli.json).await?;
-        return Ok(Outcome::Success);
+    match cli.command {
+        Command::Bench(args) => {
+            crate::bench::run(socket, &args, cli.json).await?;
+            return Ok(Outcome::Success);
+        }
+        // Made from the command line's own definition: no daemon needed.
+        Command::Completions { shell } => return shell::completions(shell),
+        Command::Man { dir } => return shell::man(&dir),
+        _ => {}
     }
+    let stats_format = match &cli.command {
+        Command::Stats { ns, format } => Some(stats::format(cli.json, *format, ns.as_deref())?),
+        _ => None,
+    };
     // Read a `set` value before connecting, so the connection does not idle while stdin
     // is being produced.
     let set_value = match &cli.command {
@@ -81,7 +94,9 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
     match cli.command {
         Command::Ping => admin::ping(&ctx).await,
         Command::Info => admin::info(&ctx).await,
-        Command::Stats { ns } => stats::stats(&ctx, ns.as_deref()).await,
+        Command::Stats { ns, .. } => {
+            stats::stats(&ctx, ns.as_deref(), stats_format.unwrap_or(StatsFormat::Table)).await
+        }
         Command::Ns { command: NsCommand::List } => stats::list_namespaces(&ctx).await,
         Command::Clear { dir: Some(dir), dry_run, .. } => clear::dir(&ctx, &dir, dry_run).await,
         Command::Clear { ns: Some(ns), pattern: Some(glob), regex, .. } => {
@@ -123,8 +138,10 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         Command::Status => apps::status(&ctx).await,
         Command::Pressure { command } => pressure::pressure(&ctx, command).await,
         Command::Schedule { command } => pressure::schedule(&ctx, command).await,
-        // Handled before connecting, above; it opens its own connections.
-        Command::Bench(_) => Ok(Outcome::Success),
+        // Handled before connecting, above (bench opens its own connections).
+        Command::Bench(_) | Command::Completions { .. } | Command::Man { .. } => {
+            Ok(Outcome::Success)
+        }
     }
 }
 
