@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::error::ClientError;
 use crate::socket::connect_stream;
+use crate::subscription::{SubscribeOptions, Subscription};
 use crate::transport::Transport;
 
 /// How long [`Client::connect`] waits for the daemon's `welcome` by default; a daemon that
@@ -66,6 +67,7 @@ struct Inner {
     transport: Transport,
     welcome: Welcome,
     socket: PathBuf,
+    options: ClientOptions,
 }
 
 impl fmt::Debug for Client {
@@ -92,14 +94,15 @@ impl Client {
         let path = path.as_ref();
         let stream = connect_stream(path).await?;
         let transport = Transport::start(stream, options.max_frame_bytes);
-        let hello = handshake(&transport, options.client_name);
+        let hello = handshake(&transport, options.client_name.clone());
         let welcome = match options.handshake_timeout {
             Some(limit) => tokio::time::timeout(limit, hello)
                 .await
                 .map_err(|_| ClientError::HandshakeTimeout(limit))??,
             None => hello.await?,
         };
-        Ok(Self { inner: Arc::new(Inner { transport, welcome, socket: path.to_path_buf() }) })
+        let socket = path.to_path_buf();
+        Ok(Self { inner: Arc::new(Inner { transport, welcome, socket, options }) })
     }
 
     /// The daemon's answer to the handshake.
@@ -110,6 +113,12 @@ impl Client {
     /// The socket path this client connected to, for messages.
     pub fn socket_path(&self) -> &Path {
         &self.inner.socket
+    }
+
+    /// Subscribes to changes on a connection of its own (a subscribed connection carries
+    /// nothing else), with this client's socket and options. See [`Subscription`].
+    pub async fn subscribe(&self, what: SubscribeOptions) -> Result<Subscription, ClientError> {
+        Subscription::open(&self.inner.socket, &self.inner.options, what).await
     }
 
     /// Sends one request and returns its answer; an `Error` answer becomes
@@ -146,7 +155,12 @@ impl Client {
 
 async fn handshake(transport: &Transport, client: String) -> Result<Welcome, ClientError> {
     let hello = RequestBody::Hello { protocol: PROTOCOL_VERSION, client };
-    match transport.call(hello).await? {
+    handshake_answer(transport.call(hello).await?)
+}
+
+/// Reads the daemon's answer to `hello`: its welcome, or why the connection is refused.
+pub(crate) fn handshake_answer(answer: ResponseBody) -> Result<Welcome, ClientError> {
+    match answer {
         ResponseBody::Welcome { protocol, server_version, peer, .. } => {
             if protocol != PROTOCOL_VERSION {
                 return Err(ClientError::Protocol(format!(

@@ -63,6 +63,17 @@ pub enum ClientError {
     /// a CLI can report it as a usage error rather than a daemon error.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A typed value could not be encoded, or a stored value is not of the type asked for
+    /// (see [`crate::Client::get_value`]).
+    #[error("value {key:?} of namespace {ns:?}: {reason}")]
+    Value {
+        /// The namespace.
+        ns: String,
+        /// The key.
+        key: String,
+        /// What serde said.
+        reason: String,
+    },
 }
 
 impl ClientError {

@@ -5,6 +5,7 @@
 mod bench;
 mod cli;
 mod commands;
+mod memo;
 mod output;
 mod parse;
 mod progress;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::NotFound | Outcome::Unhealthy) => ExitCode::from(EXIT_NOT_FOUND),
         Ok(Outcome::BadBackups) => ExitCode::from(EXIT_DAEMON_ERROR),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(err) => ExitCode::from(report(&err, &socket)),
     }
 }

@@ -47,6 +47,18 @@ pub fn format_minute_in(unix_ms: u64, zone: &TimeZone) -> String {
     }
 }
 
+/// `YYYY-mm-dd HH:MM:SS.mmm` in `zone`, for event streams where order within a second
+/// matters; the raw number when it is out of the calendar's range.
+pub fn format_millis_in(unix_ms: u64, zone: &TimeZone) -> String {
+    let timestamp = i64::try_from(unix_ms).ok().and_then(|ms| Timestamp::from_millisecond(ms).ok());
+    match timestamp {
+        Some(timestamp) => {
+            timestamp.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M:%S%.3f").to_string()
+        }
+        None => format!("{unix_ms} ms after the epoch"),
+    }
+}
+
 /// `path` with a leading `home` directory written `~`, so long paths fit a table.
 pub fn shorten_home(path: &str, home: Option<&str>) -> String {
     let Some(home) = home.map(|home| home.trim_end_matches('/')).filter(|home| !home.is_empty())
@@ -100,6 +112,17 @@ impl Local {
     /// `YYYY-mm-dd HH:MM` in the zone.
     pub fn minute(&self, unix_ms: u64) -> String {
         format_minute_in(unix_ms, &self.zone)
+    }
+
+    /// `YYYY-mm-dd HH:MM:SS.mmm` in the zone.
+    pub fn millis(&self, unix_ms: u64) -> String {
+        format_millis_in(unix_ms, &self.zone)
+    }
+
+    /// The epoch in UTC with no home directory, for tests of text output.
+    #[cfg(test)]
+    pub fn fixed_utc() -> Self {
+        Self { now_ms: 0, zone: TimeZone::UTC, home: None }
     }
 
     /// `YYYY-mm-dd HH:MM (3h ago)` / `(in 5h)`.

@@ -25,6 +25,7 @@ const ENV_KEYS: &[&str] = &[
     "state_dir",
     "max_frame_bytes",
     "max_connections",
+    "subscriber_queue",
     "handshake_timeout",
     "drain_timeout",
     "auto_create_namespaces",
@@ -178,6 +179,9 @@ pub struct Config {
     pub max_frame_bytes: ByteSize,
     /// Connections served at once; more are told so and closed.
     pub max_connections: usize,
+    /// Events that may wait for one subscriber (`subscribe`) before newer ones are dropped
+    /// for it and counted; bounds the memory a slow subscriber can hold.
+    pub subscriber_queue: usize,
     /// Time a new connection has to send `hello`.
     #[serde(with = "humantime_serde")]
     pub handshake_timeout: Duration,
@@ -229,6 +233,7 @@ impl Default for Config {
             state_dir: None,
             max_frame_bytes: ByteSize::mib(16),
             max_connections: 1024,
+            subscriber_queue: 1024,
             handshake_timeout: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(10),
             auto_create_namespaces: true,
@@ -306,6 +311,9 @@ impl Config {
         }
         if self.max_connections == 0 {
             return Err(range("max_connections", "must be at least 1".into()));
+        }
+        if !(1..=1_000_000).contains(&self.subscriber_queue) {
+            return Err(range("subscriber_queue", "must be between 1 and 1000000".into()));
         }
         if self.handshake_timeout.is_zero() {
             return Err(range("handshake_timeout", "must be longer than 0s".into()));

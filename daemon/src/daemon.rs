@@ -39,14 +39,21 @@ pub async fn run(args: Args) -> Result<()> {
             "the open-files limit is below max_connections: clients past it will be refused by accept (raise LimitNOFILE=)"
         );
     }
-    let (socket, owned_dir) = paths::socket_path(args.socket.clone(), &config);
+    let activated = server::activation::take_listener()?;
     let socket_gid = config.socket_group.as_deref().and_then(crate::access::names::group_id);
-    if let Some(dir) = socket.parent() {
-        paths::prepare_dir(dir, owned_dir)?;
-        if let (Some(gid), true) = (socket_gid, owned_dir) {
-            paths::share_dir_with_group(dir, gid)?;
+    let socket = match &activated {
+        Some(activated) => activated.path.clone(),
+        None => {
+            let (socket, owned_dir) = paths::socket_path(args.socket.clone(), &config);
+            if let Some(dir) = socket.parent() {
+                paths::prepare_dir(dir, owned_dir)?;
+                if let (Some(gid), true) = (socket_gid, owned_dir) {
+                    paths::share_dir_with_group(dir, gid)?;
+                }
+            }
+            socket
         }
-    }
+    };
     let state_dir = paths::state_dir(args.state_dir.clone(), &config)?;
     paths::prepare_dir(&state_dir, false)?;
     let LoadedKey { key: master, source } = keys::load_master_key(&config.keys, &state_dir)
@@ -61,7 +68,10 @@ pub async fn run(args: Args) -> Result<()> {
     // Before the socket exists: no client sees data kept under settings that changed, and
     // the clearing does not widen the gap between "listening" and "signals handled".
     let changed = crate::jobs::clear_on_change::at_start(&store, &config, &state_dir).await;
-    let bound = server::listener::bind(&socket, socket_gid)?;
+    let bound = match activated {
+        Some(activated) => server::listener::adopt(activated, socket_gid),
+        None => server::listener::bind(&socket, socket_gid)?,
+    };
     // Right after the socket (whose lock says whether another daemon runs): a port in use
     // fails the start before the rest is set up, and leaves no socket behind.
     let metrics = match config.metrics_listen {
@@ -121,6 +131,9 @@ pub async fn run(args: Args) -> Result<()> {
             None
         }
     };
+    if let Some(apps) = &apps {
+        let _ = apps.events.set(store.events().clone());
+    }
     let dirs = open_dirs(&config, &state_dir, &socket, config_path.as_deref(), &mut notices);
     let paths = DaemonPaths { socket: socket.clone(), config_path: config_path.clone(), state_dir };
     let services =
@@ -166,7 +179,7 @@ pub async fn run(args: Args) -> Result<()> {
     }
     tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
     tokio::spawn(state.store.clone().run_redis_tasks(state.shutdown.clone()));
-    tokio::spawn(disk.clone().run_sweeper(state.shutdown.clone()));
+    tokio::spawn(disk.clone().run_sweeper(state.shutdown.clone(), state.store.events().clone()));
     let resuming = disk.clone();
     tokio::spawn(async move {
         for result in resuming.resume_rotations().await {

@@ -10,6 +10,7 @@ pub mod config_diff;
 pub mod daemon;
 pub mod dirs;
 pub mod dump;
+pub mod events;
 pub mod handlers;
 pub mod hygiene;
 pub mod jobs;

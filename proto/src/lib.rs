@@ -4,7 +4,8 @@
 //! field names (`rmp_serde::to_vec_named`). Clients send [`Request`]s, the daemon answers with
 //! [`Response`]s carrying the same `id`, so many requests can be in flight on one connection.
 //! Each request gets exactly one terminal response; long requests (`key_rotate`) may send
-//! `progress` responses before it (see [`ResponseBody::is_terminal`]).
+//! `progress` responses before it (see [`ResponseBody::is_terminal`]); `subscribe` turns its
+//! connection into a stream of `event` responses.
 //! `docs/protocol.md` describes the same thing for clients written in other languages.
 
 pub mod apps;
@@ -12,6 +13,7 @@ pub mod codec;
 pub mod dirs;
 pub mod dump;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod pressure;
 pub mod request;
@@ -31,6 +33,7 @@ pub use codec::{
 pub use dirs::{DirFreed, DirInfo, DirSettings};
 pub use dump::{AutodumpInfo, RestoreMode};
 pub use error::ErrorKind;
+pub use events::{Event, EventKind, MAX_EVENT_VALUE_BYTES};
 pub use keys::{NamespaceKey, RotatedNamespace, RotationProgress};
 pub use pressure::{
     ClearScheduleInfo, DiskPressure, DiskUsage, MemoryPressure, PressureAction, PressureInfo,

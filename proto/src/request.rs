@@ -431,6 +431,25 @@ pub enum RequestBody {
     PressureCheck {},
     /// Every namespace's scheduled clear; answers `schedules`.
     ScheduleList {},
+    /// Turn this connection into a stream of change events; answers `subscribed`, then
+    /// `event` and `missed` for as long as the connection stays open.
+    Subscribe {
+        /// Only this namespace's events; absent = every namespace the caller may read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ns: Option<String>,
+        /// Only events whose key matches (events without a key always pass).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<KeyPattern>,
+        /// Only these kinds; absent = every kind.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kinds: Option<Vec<crate::events::EventKind>>,
+        /// Whether `set` events carry the value (up to [`crate::MAX_EVENT_VALUE_BYTES`]).
+        #[serde(default)]
+        values: bool,
+        /// Events that may wait for this subscriber; absent = the daemon's default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue: Option<u32>,
+    },
     /// The daemon's counters and gauges in the Prometheus text format, for a scraper that
     /// reaches the daemon through its socket (or `cachectl stats --format prometheus`);
     /// answers `metrics`.
@@ -447,6 +466,7 @@ impl RequestBody {
         match self {
             RequestBody::Hello { .. } => "hello",
             RequestBody::Ping {} => "ping",
+            RequestBody::Subscribe { .. } => "subscribe",
             RequestBody::Info {} => "info",
             RequestBody::Stats { .. } => "stats",
             RequestBody::ListNamespaces {} => "list_namespaces",

@@ -325,18 +325,33 @@ pub enum ResponseBody {
         /// The schedules.
         schedules: Vec<ClearScheduleInfo>,
     },
-    /// The request failed.
-    Error {
-        /// Class of failure.
-        kind: ErrorKind,
-        /// What went wrong, for a human.
-        message: String,
+    /// Answer to `subscribe`: the connection is now an event stream.
+    Subscribed {
+        /// Events that may wait for this subscriber before newer ones are dropped.
+        queue: u32,
+    },
+    /// One change, on a subscribed connection.
+    Event {
+        /// The change.
+        event: Box<crate::events::Event>,
+    },
+    /// Events dropped for this subscriber because its queue was full.
+    Missed {
+        /// How many since the last notice.
+        count: u64,
     },
     /// Answer to `metrics`: the Prometheus text exposition format (version 0.0.4), trimmed
     /// to what the caller may see like `stats` and `app_list`.
     Metrics {
         /// The exposition, `# HELP`/`# TYPE` lines and samples, newline-terminated.
         text: String,
+    },
+    /// The request failed.
+    Error {
+        /// Class of failure.
+        kind: ErrorKind,
+        /// What went wrong, for a human.
+        message: String,
     },
 }
 
@@ -388,8 +403,11 @@ impl ResponseBody {
             ResponseBody::DirsFreed { .. } => "dirs_freed",
             ResponseBody::Pressure(_) => "pressure",
             ResponseBody::Schedules { .. } => "schedules",
-            ResponseBody::Error { .. } => "error",
+            ResponseBody::Subscribed { .. } => "subscribed",
+            ResponseBody::Event { .. } => "event",
+            ResponseBody::Missed { .. } => "missed",
             ResponseBody::Metrics { .. } => "metrics",
+            ResponseBody::Error { .. } => "error",
         }
     }
 }

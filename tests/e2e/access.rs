@@ -3,10 +3,10 @@
 //! is group-accessible. Each denial and each allowed operation is checked.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::process::Output;
+use std::process::{Command, Output};
 
 use cachemgr_e2e::as_user::{ctl_as_nobody, NOBODY};
-use cachemgr_e2e::Daemon;
+use cachemgr_e2e::{binary, Daemon};
 
 const SOCKET_GROUP: u32 = 4242;
 const ADMIN_GROUP: u32 = 4243;
@@ -189,4 +189,64 @@ fn apps_belong_to_the_user_who_added_them() {
     assert!(out.contains("roots"), "{out}");
     let all = daemon.ctl_json(&["app", "list"]).to_string();
     assert!(all.contains("\"mine\"") && all.contains("\"roots\""), "{all}");
+}
+
+#[test]
+fn a_user_hears_only_what_they_may_read_and_only_admins_write_broadcast() {
+    let daemon = start();
+    let mut command = Command::new("setpriv");
+    command
+        .arg(format!("--reuid={NOBODY}"))
+        .arg(format!("--regid={NOBODY}"))
+        .arg(format!("--groups={SOCKET_GROUP}"))
+        .arg(binary("cachectl"))
+        .arg("--socket")
+        .arg(&daemon.socket)
+        .args(["--json", "watch"])
+        .env_remove("CACHEMGR_SOCKET");
+    let watcher = cachemgr_e2e::watcher::LineReader::spawn(command);
+    let mut subscribed = false;
+    for _ in 0..50 {
+        daemon.ctl_ok(&["set", "open", "probe", "p"]);
+        if watcher.next_line(std::time::Duration::from_millis(200)).is_some() {
+            subscribed = true;
+            break;
+        }
+    }
+    assert!(subscribed, "nobody's watch printed nothing");
+    while watcher.next_line(std::time::Duration::from_millis(300)).is_some() {}
+
+    // Changes nobody may not read come first; then two it may read.
+    daemon.ctl_ok(&["set", "user:root", "secret", "root's value"]);
+    daemon.ctl_ok(&["set", "team", "plan", "team value"]);
+    daemon.ctl_ok(&["set", "broadcast", "motd", "maintenance at 6"]);
+    daemon.ctl_ok(&["set", "open", "last", "x"]);
+    let lines = watcher.lines_until(std::time::Duration::from_secs(10), |l| l.contains("\"last\""));
+    let namespaces: Vec<String> = lines
+        .iter()
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line).expect("json");
+            event["ns"].as_str().expect("ns").to_owned()
+        })
+        .collect();
+    assert_eq!(namespaces, ["broadcast", "open"], "events of user:root and team stay hidden");
+
+    // Everyone reads broadcast; only admins write it.
+    let (code, out, _) =
+        text(&ctl_as_nobody(&daemon, &[SOCKET_GROUP], &["get", "broadcast", "motd"]));
+    assert_eq!((code, out.as_str()), (Some(0), "maintenance at 6"));
+    let (code, _, err) =
+        text(&ctl_as_nobody(&daemon, &[SOCKET_GROUP], &["set", "broadcast", "motd", "hacked"]));
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("permission denied") && err.contains("broadcast"), "{err}");
+    let (code, _, _) = text(&ctl_as_nobody(
+        &daemon,
+        &[SOCKET_GROUP, ADMIN_GROUP],
+        &["set", "broadcast", "motd", "from an admin"],
+    ));
+    assert_eq!(code, Some(0));
+    // Subscribing to a namespace one may not read is refused by name.
+    let (code, _, err) = text(&ctl_as_nobody(&daemon, &[SOCKET_GROUP], &["watch", "user:root"]));
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("permission denied") && err.contains("user:root"), "{err}");
 }

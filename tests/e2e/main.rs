@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `cachemgrd` and `cachectl` over a real socket in a temp dir.
 
 mod access;
+mod activation;
 mod app_backups;
 mod app_import;
 mod app_keyring;
@@ -10,6 +11,7 @@ mod apps;
 mod bad_input;
 mod bad_input_cases;
 mod bad_input_kinds;
+mod client_lib;
 mod dirs;
 mod disk;
 mod dumps;
@@ -19,6 +21,7 @@ mod keys;
 mod kv;
 mod lifecycle;
 mod load;
+mod memoize;
 mod metrics;
 mod metrics_http;
 mod paging;
@@ -32,3 +35,4 @@ mod sd_notify;
 mod shell;
 mod tamper;
 mod ttl;
+mod watch;

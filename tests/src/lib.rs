@@ -18,6 +18,7 @@ pub mod as_user;
 pub mod prometheus;
 pub mod python_keyring;
 pub mod redis_server;
+pub mod watcher;
 
 /// How long a daemon may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(15);

@@ -11,8 +11,10 @@ mod bench;
 mod dirs;
 mod maintenance;
 mod pressure;
+mod run;
 #[cfg(test)]
 mod tests_apps;
+mod watch;
 
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
@@ -23,6 +25,8 @@ pub use bench::{BenchArgs, BenchTest};
 pub use dirs::{DirAddArgs, DirCommand};
 pub use maintenance::{AutodumpCommand, DumpArgs, KeyCommand, RestoreArgs};
 pub use pressure::{PressureCommand, ScheduleCommand};
+pub use run::RunArgs;
+pub use watch::WatchArgs;
 
 use crate::parse::{parse_duration, parse_key_value};
 
@@ -268,6 +272,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ScheduleCommand,
     },
+    /// Stream changes as they happen (set, delete, expire, evict, clear, app backups,
+    /// pressure actions), one line each (or JSON with --json), until interrupted.
+    Watch(WatchArgs),
+    /// Run a command only when no fresh result of it is cached, replaying its stdout,
+    /// stderr and exit code exactly otherwise (e.g. `cachectl run --ttl 10m -- make list`).
+    Run(RunArgs),
     /// Print a shell completion script to stdout (see docs/shell.md for where it goes).
     Completions {
         /// The shell.

@@ -14,8 +14,10 @@ mod keys;
 mod kv;
 mod pattern;
 mod pressure;
+mod run;
 mod shell;
 mod stats;
+mod watch;
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +39,8 @@ pub enum Outcome {
     Unhealthy,
     /// Exit 4: `backup verify` found a damaged backup.
     BadBackups,
+    /// Exit with this code: `run` replays the command's own.
+    Exit(u8),
 }
 
 impl Outcome {
@@ -70,6 +74,9 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
             crate::bench::run(socket, &args, cli.json).await?;
             return Ok(Outcome::Success);
         }
+        // These open their own connections.
+        Command::Watch(args) => return watch::run(socket, args, cli.json).await,
+        Command::Run(args) => return run::run(socket, args).await,
         // Made from the command line's own definition: no daemon needed.
         Command::Completions { shell } => return shell::completions(shell),
         Command::Man { dir } => return shell::man(&dir),
@@ -138,10 +145,9 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         Command::Status => apps::status(&ctx).await,
         Command::Pressure { command } => pressure::pressure(&ctx, command).await,
         Command::Schedule { command } => pressure::schedule(&ctx, command).await,
-        // Handled before connecting, above (bench opens its own connections).
-        Command::Bench(_) | Command::Completions { .. } | Command::Man { .. } => {
-            Ok(Outcome::Success)
-        }
+        // Handled before connecting, above (bench, watch and run open their own connections).
+        Command::Bench(_) | Command::Watch(_) | Command::Run(_) => Ok(Outcome::Success),
+        Command::Completions { .. } | Command::Man { .. } => Ok(Outcome::Success),
     }
 }
 

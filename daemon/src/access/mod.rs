@@ -5,6 +5,7 @@ pub mod caller;
 pub mod filter;
 pub mod names;
 pub mod policy;
+pub mod visibility;
 
 pub use caller::Caller;
 pub use policy::{check, may_use, Refusal};

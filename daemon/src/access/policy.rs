@@ -61,8 +61,10 @@ pub fn need(body: &RequestBody) -> Need<'_> {
         R::Stats { ns: None } | R::AppList {} | R::PressureStatus {} | R::ScheduleList {} => {
             Need::Anyone
         }
+        R::DirList {} | R::Subscribe { ns: None, .. } => Need::Anyone,
+        R::Subscribe { ns: Some(ns), .. } => Need::Read(ns),
         // Like `stats`: anyone, the answer trimmed to what the caller may see.
-        R::DirList {} | R::Metrics {} => Need::Anyone,
+        R::Metrics {} => Need::Anyone,
         R::Stats { ns: Some(ns) } => Need::Read(ns),
         R::Get { ns, .. } | R::Exists { ns, .. } | R::Ttl { ns, .. } | R::GetMany { ns, .. } => {
             Need::Read(ns)
@@ -164,8 +166,13 @@ pub fn check(
     }
 }
 
+/// The namespace admins write and everyone reads (announcements, shared settings), unless
+/// the config names its writers.
+pub const BROADCAST_NAMESPACE: &str = "broadcast";
+
 /// Whether `caller` may read (or write) `ns`: admins always; `user:<name>` only its user;
-/// a configured namespace's `readers`/`writers` when it names them; else everyone.
+/// a configured namespace's `readers`/`writers` when it names them; `broadcast` is written
+/// by admins only unless it names writers; else everyone.
 pub fn may_use(caller: &Caller, ns: &str, write: bool, config: &Config) -> bool {
     if caller.admin {
         return true;
@@ -173,11 +180,12 @@ pub fn may_use(caller: &Caller, ns: &str, write: bool, config: &Config) -> bool 
     if let Some(owner) = ns.strip_prefix("user:") {
         return caller.name.as_deref() == Some(owner) || owner == caller.peer.uid.to_string();
     }
-    let Some(settings) = config.namespaces.get(ns) else { return true };
+    let open_to_writers = ns != BROADCAST_NAMESPACE;
+    let Some(settings) = config.namespaces.get(ns) else { return !write || open_to_writers };
     let listed = |list: &Option<Vec<String>>| list.as_ref().map(|l| names_caller(caller, l));
     let writer = listed(&settings.writers);
     if write {
-        return writer.unwrap_or(true);
+        return writer.unwrap_or(open_to_writers);
     }
     match listed(&settings.readers) {
         Some(reader) => reader || writer.unwrap_or(false),

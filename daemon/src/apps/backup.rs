@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use cachemgr_proto::BackupSource;
+use cachemgr_proto::{BackupSource, EventKind};
 
 use super::catalog::BackupRecord;
 use super::codec::AppCodec;
@@ -80,6 +80,9 @@ impl AppService {
         .map_err(|e| AppError::Storage(format!("the backup task failed: {e}")))?;
         let runtime = self.runtime(name);
         runtime.observe(|o| o.last_error = result.as_ref().err().map(ToString::to_string));
+        if let (Err(err), Ok(app)) = (&result, self.record(name)) {
+            self.announce(&app, EventKind::BackupFailed, err.to_string());
+        }
         result
     }
 
@@ -178,6 +181,9 @@ impl AppService {
             tracing::warn!(app = %app.name, "{err}");
         }
         tracing::info!(app = %app.name, backup = %record.name, bytes = record.size, source = ?record.source, "backup written");
+        let source = serde_json::to_value(record.source).ok();
+        let source = source.as_ref().and_then(|v| v.as_str()).unwrap_or("unknown");
+        self.announce(app, EventKind::BackupMade, format!("{} ({source})", record.name));
         // A copy saved before a restore, a change or a migration must not push out the
         // backup about to be restored: those wait for the next ordinary backup to prune.
         let routine = !matches!(

@@ -78,6 +78,8 @@ pub struct AppService {
     pub changed: Notify,
     registry: Mutex<Registry>,
     runtime: Mutex<HashMap<String, Arc<AppRuntime>>>,
+    /// Where backups made and failed are announced (set once the store exists).
+    pub events: std::sync::OnceLock<Arc<crate::events::EventHub>>,
 }
 
 impl AppService {
@@ -101,7 +103,19 @@ impl AppService {
             changed: Notify::new(),
             registry: Mutex::new(registry),
             runtime: Mutex::new(HashMap::new()),
+            events: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Announces a backup event of `app` to its owner's (and admins') subscribers.
+    pub fn announce(&self, app: &AppRecord, kind: cachemgr_proto::EventKind, message: String) {
+        let Some(events) = self.events.get() else { return };
+        events.publish(|| {
+            let mut event = cachemgr_proto::Event::new(kind);
+            event.app = Some(app.name.clone());
+            event.message = Some(message);
+            crate::events::Published { event, owner_uid: Some(app.owner_uid) }
+        });
     }
 
     /// One app's record.

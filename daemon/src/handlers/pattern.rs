@@ -1,6 +1,6 @@
 //! Pattern operations: paged key listing, counting, deleting and re-expiring by pattern.
 
-use cachemgr_proto::{ErrorKind, KeyPattern, ResponseBody};
+use cachemgr_proto::{ErrorKind, EventKind, KeyPattern, ResponseBody};
 
 use super::{error, store_error};
 use crate::state::AppState;
@@ -49,7 +49,13 @@ pub async fn delete(state: &AppState, ns: &str, pattern: &KeyPattern) -> Respons
         Err(response) => return response,
     };
     match state.store.apply_pattern(ns, &matcher, PatternAction::Delete).await {
-        Ok(tally) => ResponseBody::Count { count: tally.keys, bytes: Some(tally.bytes) },
+        Ok(tally) => {
+            if tally.keys > 0 {
+                let events = state.store.events();
+                events.bulk_event(EventKind::Delete, ns, tally.keys, Some(&pattern.pattern));
+            }
+            ResponseBody::Count { count: tally.keys, bytes: Some(tally.bytes) }
+        }
         Err(err) => store_error(err),
     }
 }

@@ -12,11 +12,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cachemgr_proto::PressureAction;
+use cachemgr_proto::{Event, EventKind, PressureAction};
 
 use super::readings;
 use super::TrimHook;
 use crate::config::Config;
+use crate::events::Published;
 use crate::store::clock::unix_ms_now;
 use crate::store::tier::Tier;
 use crate::store::Store;
@@ -179,6 +180,16 @@ impl Response<'_> {
             files,
             "pressure: {stage} freed {entries} entries, {bytes} bytes, {files} files"
         );
+        self.store.events().publish(|| {
+            let mut event = Event::new(EventKind::Pressure);
+            event.count = Some(bytes);
+            event.message = Some(format!(
+                "{} at {used:.1}%: {stage}{} freed {entries} entries, {bytes} bytes, {files} files",
+                self.resource.as_str(),
+                ns.as_deref().map(|ns| format!(" ({ns})")).unwrap_or_default(),
+            ));
+            Published { event, owner_uid: None }
+        });
         PressureAction {
             at_unix_ms: unix_ms_now(),
             trigger: self.resource.as_str().to_owned(),

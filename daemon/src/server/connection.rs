@@ -20,6 +20,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::codec::Framed;
 
 use super::peer::peer_identity;
+use super::subscription::{self, SubscribeArgs};
 use crate::access::{Caller, Refusal};
 use crate::config::Config;
 use crate::handlers;
@@ -33,7 +34,7 @@ const MAX_BATCH: usize = 256;
 
 /// One object for both directions: requests are handled one after another, so reading and
 /// writing never need to run at the same time.
-type Conn = Framed<Stream, ServerCodec>;
+pub(super) type Conn = Framed<Stream, ServerCodec>;
 type Frame = Result<Result<Request, DecodeError>, CodecError>;
 
 /// Whether the connection goes on after a frame.
@@ -184,6 +185,16 @@ async fn process(frame: Frame, writer: &mut Conn, state: &Arc<AppState>, caller:
             match stream_progress(id, progress, writer).await {
                 Some(last) => last,
                 None => return Next::Close,
+            }
+        }
+        RequestBody::Subscribe { ns, pattern, kinds, values, queue } => {
+            let args = SubscribeArgs { ns, pattern, kinds, values, queue };
+            match subscription::start(state, caller, args) {
+                Ok(events) => {
+                    subscription::stream(writer, id, events, state).await;
+                    return Next::Close;
+                }
+                Err(refusal) => refusal,
             }
         }
         body if handlers::apps::owns(&body) => {

@@ -53,11 +53,14 @@ pub struct BoundSocket {
     pub guard: SocketGuard,
 }
 
-/// Holds the single-instance lock; removes the socket file when asked.
+/// Holds the single-instance lock; removes the socket file when asked, if it is ours.
 #[derive(Debug)]
 pub struct SocketGuard {
     path: PathBuf,
-    _lock: File,
+    _lock: Option<File>,
+    /// False for a socket systemd created (socket activation): it stays, so clients that
+    /// connect while the daemon restarts wait in its backlog.
+    owned: bool,
 }
 
 impl SocketGuard {
@@ -66,8 +69,12 @@ impl SocketGuard {
         &self.path
     }
 
-    /// Unlinks the socket so new clients see "not running" instead of hanging.
+    /// Unlinks the socket so new clients see "not running" instead of hanging (not a socket
+    /// systemd owns: there, new clients wait for the next start).
     pub fn remove_socket(&self) {
+        if !self.owned {
+            return;
+        }
         if let Err(err) = fs::remove_file(&self.path) {
             if err.kind() != io::ErrorKind::NotFound {
                 tracing::warn!(socket = %self.path.display(), "cannot remove socket: {err}");
@@ -138,7 +145,32 @@ pub fn bind(socket: &Path, group: Option<u32>) -> Result<BoundSocket, BindError>
             source: io::Error::other(format!("mode {:o}", mode & 0o777)),
         });
     }
-    Ok(BoundSocket { listener, guard: SocketGuard { path: socket.into(), _lock: lock } })
+    let guard = SocketGuard { path: socket.into(), _lock: Some(lock), owned: true };
+    Ok(BoundSocket { listener, guard })
+}
+
+/// Serves on a socket passed by systemd. Its mode and group are the unit's (`SocketMode=`,
+/// `SocketGroup=`); a group other than `socket_group` is reported. The single-instance lock
+/// is taken when its directory allows, so a second daemon started by hand is still refused.
+pub fn adopt(activated: super::activation::Activated, group: Option<u32>) -> BoundSocket {
+    let super::activation::Activated { listener, path, gid } = activated;
+    if group.is_some_and(|wanted| wanted != gid) {
+        tracing::warn!(socket = %path.display(), gid, "the activated socket's group is not socket_group: set SocketGroup= in cachemgrd.socket to match");
+    }
+    let lock_file = lock_path(&path);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_file)
+        .ok()
+        .filter(|file| file.try_lock().is_ok());
+    if lock.is_none() {
+        tracing::debug!(lock = %lock_file.display(), "no single-instance lock beside the activated socket");
+    }
+    tracing::info!(socket = %path.display(), "serving the socket passed by systemd (socket activation)");
+    BoundSocket { listener, guard: SocketGuard { path, _lock: lock, owned: false } }
 }
 
 /// With the lock held, a socket file at the path belongs to a dead daemon, unless a daemon

@@ -1,8 +1,10 @@
 //! The listener side: accept loop, connection cap, and the drain on shutdown.
 
+pub mod activation;
 pub mod connection;
 pub mod listener;
 pub mod peer;
+pub mod subscription;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +58,7 @@ pub async fn run(bound: BoundSocket, state: Arc<AppState>) -> bool {
     guard.remove_socket();
     tracing::info!(
         connections = tracker.len(),
-        "draining: socket removed, finishing in-flight requests"
+        "draining: no longer accepting (the socket is removed unless systemd owns it), finishing in-flight requests"
     );
     tracker.close();
     let drain = state.config().drain_timeout;

@@ -6,19 +6,22 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cachemgr_proto::EventKind;
 use tokio_util::sync::CancellationToken;
 
 use super::disk::{unix_now_ms, DiskLayer, Op, Outcome};
+use crate::events::EventHub;
 
 /// Values expired per transaction.
 const SWEEP_BATCH: usize = 512;
 
 impl DiskLayer {
-    /// Runs until `shutdown` is cancelled.
-    pub async fn run_sweeper(self: Arc<Self>, shutdown: CancellationToken) {
+    /// Runs until `shutdown` is cancelled; announces what it removes to `events` (a count
+    /// per sweep: the disk layer does not hold key names in the clear).
+    pub async fn run_sweeper(self: Arc<Self>, shutdown: CancellationToken, events: Arc<EventHub>) {
         loop {
             self.next_deadline.store(u64::MAX, Ordering::Release);
-            self.sweep_due().await;
+            self.sweep_due(&events).await;
             let next = self.earliest_expiry();
             self.next_deadline.fetch_min(next.unwrap_or(u64::MAX), Ordering::AcqRel);
             let sleep = async {
@@ -38,7 +41,7 @@ impl DiskLayer {
         }
     }
 
-    async fn sweep_due(&self) {
+    async fn sweep_due(&self, events: &EventHub) {
         for state in self.all() {
             loop {
                 let op = Op::Sweep {
@@ -49,6 +52,9 @@ impl DiskLayer {
                 match self.submit(op, false).await {
                     Ok(Outcome::Swept { removed, more }) => {
                         state.counters.expired.fetch_add(removed, Ordering::Relaxed);
+                        if removed > 0 {
+                            events.bulk_event(EventKind::Expire, state.name(), removed, None);
+                        }
                         if !more {
                             break;
                         }

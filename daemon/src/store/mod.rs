@@ -5,6 +5,7 @@
 //! only for the few microseconds an operation takes; long operations (pattern deletes,
 //! sweeps) work in chunks and release the lock between them.
 
+mod announce;
 pub mod clock;
 pub mod disk;
 mod disk_sweeper;

@@ -8,10 +8,11 @@ use tokio::sync::Notify;
 
 use super::clock::Clock;
 use super::disk::{DiskError, DiskLayer, DiskNamespace};
-use super::memory::{CacheError, CacheLimits, MemoryCache};
+use super::memory::{CacheError, CacheLimits, MemoryCache, RemovalTap};
 use super::names::validate_namespace;
 use super::tier::{Durability, Tier};
 use crate::config::Config;
+use crate::events::EventHub;
 
 /// Slots visited per lock hold by pattern operations, so a huge namespace never stalls others.
 pub const PATTERN_CHUNK: usize = 4096;
@@ -89,6 +90,10 @@ impl Namespace {
     fn set_tier(&self, (tier, durability): (Tier, Durability)) {
         self.tier.store(tier.to_u8(), Ordering::Relaxed);
         self.fsync.store(durability == Durability::Fsync, Ordering::Relaxed);
+        if let Some(tap) = self.lock().tap_mut() {
+            tap.expiries = !tier.has_disk();
+            tap.evictions = tier == Tier::Memory;
+        }
     }
 }
 
@@ -105,6 +110,7 @@ pub struct Store {
     clock: Clock,
     pub(super) wakeup: Notify,
     pub(super) next_wakeup: AtomicU64,
+    events: Arc<EventHub>,
 }
 
 impl Store {
@@ -134,6 +140,7 @@ impl Store {
             clock: Clock::new(),
             wakeup: Notify::new(),
             next_wakeup: AtomicU64::new(u64::MAX),
+            events: EventHub::new(),
         });
         store.apply_config(config.clone());
         // Namespaces created on first write before a restart come back with their data.
@@ -145,6 +152,11 @@ impl Store {
             }
         }
         store
+    }
+
+    /// Where every change is announced to subscribers.
+    pub fn events(&self) -> &Arc<EventHub> {
+        &self.events
     }
 
     /// The cache clock.
@@ -234,13 +246,12 @@ impl Store {
         map.entry(ns.to_owned())
             .or_insert_with(|| {
                 tracing::debug!(namespace = ns, "namespace created");
+                let mut cache = MemoryCache::new(config.limits_for(ns), self.global_used.clone());
+                *cache.tap_mut() = Some(RemovalTap::new(self.events.clone(), ns));
                 let namespace = Namespace {
                     name: ns.to_owned(),
                     configured: AtomicBool::new(config.namespaces.contains_key(ns)),
-                    cache: Mutex::new(MemoryCache::new(
-                        config.limits_for(ns),
-                        self.global_used.clone(),
-                    )),
+                    cache: Mutex::new(cache),
                     tier: AtomicU8::new(0),
                     fsync: AtomicBool::new(false),
                     epoch: AtomicU64::new(0),
@@ -252,7 +263,8 @@ impl Store {
             .clone()
     }
 
-    pub(super) fn current_config(&self) -> Arc<Config> {
+    /// The config the store follows (changed by `apply_config`).
+    pub fn current_config(&self) -> Arc<Config> {
         self.config.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 

@@ -1,4 +1,5 @@
-//! Writes of Redis-tier namespaces, and the write entry points every namespace goes through.
+//! Writes of Redis-tier namespaces, and the write paths every namespace goes through (the
+//! public entry points, which also announce the change, are in `announce.rs`).
 //!
 //! A change goes to Redis first (the truth other daemons read), then to the local copies,
 //! then an invalidation is published. If Redis is unavailable, the change is made locally
@@ -23,7 +24,7 @@ const SCAN_CHUNK: usize = 1000;
 impl Store {
     /// Writes a value; `ttl_ms` absent = the namespace default, 0 = never expires.
     /// Returns whether it was written (false when `condition` failed).
-    pub async fn set(
+    pub(super) async fn set_quietly(
         &self,
         ns: &str,
         key: &str,
@@ -64,7 +65,11 @@ impl Store {
     }
 
     /// Writes a batch; returns the number written.
-    pub async fn set_many(&self, ns: &str, entries: &[Entry]) -> Result<u64, StoreError> {
+    pub(super) async fn set_many_quietly(
+        &self,
+        ns: &str,
+        entries: &[Entry],
+    ) -> Result<u64, StoreError> {
         let Some((namespace, redis)) = self.shared(ns)? else {
             return self.set_many_local(ns, entries).await;
         };
@@ -98,7 +103,11 @@ impl Store {
     }
 
     /// Deletes keys; returns how many existed.
-    pub async fn delete(&self, ns: &str, keys: &[String]) -> Result<u64, StoreError> {
+    pub(super) async fn delete_quietly(
+        &self,
+        ns: &str,
+        keys: &[String],
+    ) -> Result<u64, StoreError> {
         let Some((_, redis)) = self.shared(ns)? else { return self.delete_local(ns, keys).await };
         if redis.available() {
             if let Ok(deleted) = redis.delete(ns, keys).await {
@@ -200,7 +209,7 @@ impl Store {
     }
 
     /// Drops a namespace's entries in every layer; returns (entries, bytes).
-    pub async fn clear(&self, ns: &str) -> Result<(u64, u64), StoreError> {
+    pub(super) async fn clear_quietly(&self, ns: &str) -> Result<(u64, u64), StoreError> {
         let Some((_, redis)) = self.shared(ns)? else { return self.clear_local(ns).await };
         if redis.available() {
             let everything = KeyMatcher::All;
@@ -216,14 +225,12 @@ impl Store {
         self.clear_local(ns).await
     }
 
-    /// Clears what this daemon holds of `ns`: for a Redis tier only its local copies (the
-    /// values in Redis are every host's, and one host's memory pressure must not wipe them),
-    /// for any other tier everything. Returns (entries, bytes).
-    pub async fn clear_here(&self, ns: &str) -> Result<(u64, u64), StoreError> {
+    /// [`Store::clear_here`] without the announcement.
+    pub(super) async fn clear_here_quietly(&self, ns: &str) -> Result<(u64, u64), StoreError> {
         if self.lookup(ns).is_some_and(|namespace| namespace.full_tier().has_redis()) {
             return self.clear_local(ns).await;
         }
-        self.clear(ns).await
+        self.clear_quietly(ns).await
     }
 
     /// After a Redis write, a local copy that could not be made is dropped instead (Redis

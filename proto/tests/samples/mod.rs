@@ -3,6 +3,7 @@
 mod apps;
 mod backups;
 mod dirs;
+mod events;
 mod keys_dumps;
 mod metrics;
 mod pressure;
@@ -37,6 +38,7 @@ pub fn requests() -> Vec<(&'static str, Request)> {
     all.extend(backups::requests());
     all.extend(dirs::requests());
     all.extend(pressure::requests());
+    all.extend(events::requests());
     all.extend(metrics::requests());
     all
 }
@@ -49,6 +51,7 @@ pub fn responses() -> Vec<(&'static str, Response)> {
     all.extend(backups::responses());
     all.extend(dirs::responses());
     all.extend(pressure::responses());
+    all.extend(events::responses());
     all.extend(metrics::responses());
     all
 }

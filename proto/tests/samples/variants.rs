@@ -59,6 +59,7 @@ pub fn request_variant(body: &RequestBody) -> &'static str {
         RequestBody::PressureStatus {} => "pressure_status",
         RequestBody::PressureCheck {} => "pressure_check",
         RequestBody::ScheduleList {} => "schedule_list",
+        RequestBody::Subscribe { .. } => "subscribe",
         RequestBody::Metrics {} => "metrics",
     }
 }
@@ -116,6 +117,7 @@ pub const ALL_REQUESTS: &[&str] = &[
     "pressure_status",
     "pressure_check",
     "schedule_list",
+    "subscribe",
     "metrics",
 ];
 
@@ -160,8 +162,11 @@ pub fn response_variant(body: &ResponseBody) -> &'static str {
         ResponseBody::DirsFreed { .. } => "dirs_freed",
         ResponseBody::Pressure(_) => "pressure",
         ResponseBody::Schedules { .. } => "schedules",
-        ResponseBody::Error { .. } => "error",
+        ResponseBody::Subscribed { .. } => "subscribed",
+        ResponseBody::Event { .. } => "event",
+        ResponseBody::Missed { .. } => "missed",
         ResponseBody::Metrics { .. } => "metrics",
+        ResponseBody::Error { .. } => "error",
     }
 }
 
@@ -204,8 +209,11 @@ pub const ALL_RESPONSES: &[&str] = &[
     "dirs_freed",
     "pressure",
     "schedules",
-    "error",
+    "subscribed",
+    "event",
+    "missed",
     "metrics",
+    "error",
 ];
 
 /// Every error kind; exhaustive for the same reason as [`request_variant`].

@@ -6,7 +6,7 @@
 //! salt; the namespace key is HKDF(master, salt, "cachemgr/ns/v1/" + ns)) and `meta`.
 //!
 //! Reads run on the caller's thread with a read transaction (redb is MVCC: readers never wait
-//! for the writer). Every change goes through one writer thread ([`writer`]) that batches
+//! for the writer). Every change goes through one writer thread (`writer.rs`) that batches
 //! whatever is queued into one transaction (group commit), so `fsync` durability costs one
 //! fsync per batch, not per write.
 

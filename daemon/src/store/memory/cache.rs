@@ -98,6 +98,7 @@ pub struct MemoryCache {
     ttl_entries: usize,
     pub(super) stats: CacheStats,
     global_used: Arc<AtomicU64>,
+    tap: Option<super::RemovalTap>,
 }
 
 fn entry_cost(payload: usize) -> u64 {
@@ -118,7 +119,13 @@ impl MemoryCache {
             ttl_entries: 0,
             stats: CacheStats::default(),
             global_used,
+            tap: None,
         }
+    }
+
+    /// Where removals the cache makes on its own (expiry, eviction) are announced.
+    pub fn tap_mut(&mut self) -> &mut Option<super::RemovalTap> {
+        &mut self.tap
     }
 
     /// The settings in force.
@@ -291,6 +298,7 @@ impl MemoryCache {
             };
             let slot = self.arena.slot(idx);
             if !slot.is_vacant() && slot.expires_at == deadline {
+                self.report_removal(idx, false);
                 self.drop_slot(idx);
                 self.stats.expired += 1;
             }
@@ -320,6 +328,7 @@ impl MemoryCache {
         let arena = &self.arena;
         let idx = *self.index.find(hash, |&i| arena.slot(i).key() == key)?;
         if self.arena.slot(idx).is_expired(now) {
+            self.report_removal(idx, false);
             self.drop_slot(idx);
             self.stats.expired += 1;
             return None;
@@ -361,8 +370,10 @@ impl MemoryCache {
     }
 
     fn evict_slot(&mut self, idx: u32, now: u64) -> u64 {
+        let expired = self.arena.slot(idx).is_expired(now);
+        self.report_removal(idx, !expired);
         let slot = self.arena.slot(idx);
-        if slot.is_expired(now) {
+        if expired {
             self.stats.expired += 1;
         } else {
             self.stats.evictions += 1;
@@ -371,6 +382,12 @@ impl MemoryCache {
             }
         }
         self.drop_slot(idx)
+    }
+
+    fn report_removal(&self, idx: u32, evicted: bool) {
+        if let Some(tap) = &self.tap {
+            tap.removed(self.arena.slot(idx).key(), evicted);
+        }
     }
 
     /// Unindexes, unlinks and frees a slot; returns the bytes uncharged.

@@ -5,9 +5,11 @@ pub mod cache;
 mod expiry;
 pub mod policy;
 mod scan;
+mod tap;
 
 pub use cache::{
     CacheError, CacheLimits, MemoryCache, PatternAction, PatternTally, WriteCondition,
     ENTRY_OVERHEAD, MAX_KEY_BYTES,
 };
 pub use policy::EvictionPolicy;
+pub use tap::RemovalTap;

@@ -120,7 +120,7 @@ impl Order {
         arena.unlink(idx);
     }
 
-    /// The slot to evict next, or [`NIL`] when empty.
+    /// The slot to evict next, or `NIL` when empty.
     pub fn victim(&self, arena: &Arena) -> u32 {
         arena.head()
     }

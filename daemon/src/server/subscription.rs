@@ -1,0 +1,134 @@
+//! A subscribed connection: after `subscribe` it carries change events until the client
+//! closes it or the daemon stops.
+//!
+//! One task both writes events and reads the client's frames, so a client going away is
+//! noticed even while no event comes. While a write waits on a client that does not read,
+//! its queue in the hub fills and further events are dropped and counted for it alone.
+
+use cachemgr_proto::{ErrorKind, EventKind, KeyPattern, Response, ResponseBody};
+use futures_util::{SinkExt, StreamExt};
+
+use super::connection::Conn;
+use crate::access::visibility::CallerVisibility;
+use crate::access::Caller;
+use crate::events::{Delivery, EventFilter, Subscription};
+use crate::handlers::error;
+use crate::state::AppState;
+use crate::store::pattern::KeyMatcher;
+
+/// What a `subscribe` request asked for.
+pub struct SubscribeArgs {
+    /// Only this namespace.
+    pub ns: Option<String>,
+    /// Only matching keys.
+    pub pattern: Option<KeyPattern>,
+    /// Only these kinds.
+    pub kinds: Option<Vec<EventKind>>,
+    /// Whether `set` events carry values.
+    pub values: bool,
+    /// The queue length asked for.
+    pub queue: Option<u32>,
+}
+
+/// Registers the subscription, or says why not.
+pub fn start(
+    state: &AppState,
+    caller: &Caller,
+    args: SubscribeArgs,
+) -> Result<Subscription, ResponseBody> {
+    let matcher = match &args.pattern {
+        Some(pattern) => Some(
+            KeyMatcher::compile(Some(pattern))
+                .map_err(|err| error(ErrorKind::InvalidArgument, err.to_string()))?,
+        ),
+        None => None,
+    };
+    let most = state.config().subscriber_queue;
+    let queue = match args.queue {
+        Some(0) => {
+            return Err(error(ErrorKind::InvalidArgument, "queue must be at least 1 event"));
+        }
+        Some(asked) => (asked as usize).min(most),
+        None => most,
+    };
+    let filter = EventFilter { ns: args.ns, matcher, kinds: args.kinds };
+    let visibility = Box::new(CallerVisibility::new(caller.clone(), &state.store));
+    Ok(state.store.events().subscribe(filter, visibility, args.values, queue))
+}
+
+/// Streams events under `id` until the client leaves or the daemon stops.
+pub async fn stream(conn: &mut Conn, id: u64, mut subscription: Subscription, state: &AppState) {
+    let granted = u32::try_from(subscription.queue()).unwrap_or(u32::MAX);
+    if conn.send(Response { id, body: ResponseBody::Subscribed { queue: granted } }).await.is_err()
+    {
+        return;
+    }
+    tracing::debug!(queue = granted, "subscriber attached");
+    loop {
+        tokio::select! {
+            biased;
+            _ = state.shutdown.cancelled() => return,
+            frame = conn.next() => match frame {
+                Some(Ok(Ok(request))) => {
+                    let refusal = error(
+                        ErrorKind::InvalidArgument,
+                        format!("this connection is an event stream since its subscribe; open another connection for {}", request.body.name()),
+                    );
+                    if conn.send(Response { id: request.id, body: refusal }).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(Err(err))) => {
+                    let answer = Response::error(err.reply_id(), ErrorKind::Malformed, err.to_string());
+                    if conn.send(answer).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Err(_)) | None => return,
+            },
+            delivery = subscription.events.recv() => {
+                let Some(delivery) = delivery else { return };
+                if deliver(conn, id, delivery, &mut subscription).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Events written per flush when many are queued.
+const BATCH: usize = 256;
+
+/// Writes the event (after a `missed` notice when events were dropped before it) and what
+/// else is queued, up to [`BATCH`]; once the queue is empty, any drops after the last one.
+async fn deliver(
+    conn: &mut Conn,
+    id: u64,
+    first: Delivery,
+    subscription: &mut Subscription,
+) -> Result<(), cachemgr_proto::CodecError> {
+    let mut next = Some(first);
+    let mut written = 0;
+    while let Some(delivery) = next.take() {
+        if delivery.missed_before > 0 {
+            let notice = ResponseBody::Missed { count: delivery.missed_before };
+            conn.feed(Response { id, body: notice }).await?;
+        }
+        let mut event = delivery.published.event.clone();
+        if !subscription.wants_values() {
+            event.value = None;
+        }
+        conn.feed(Response { id, body: ResponseBody::Event { event: Box::new(event) } }).await?;
+        written += 1;
+        if written < BATCH {
+            next = subscription.events.try_recv().ok();
+        }
+    }
+    if subscription.events.is_empty() {
+        let missed = subscription.take_missed();
+        if missed > 0 {
+            conn.feed(Response { id, body: ResponseBody::Missed { count: missed } }).await?;
+        }
+    }
+    SinkExt::<Response>::flush(conn).await
+}
