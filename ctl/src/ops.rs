@@ -61,6 +61,14 @@ impl Client {
             ResponseBody::Stats { total, namespaces } => StatsReport { total, namespaces })
     }
 
+    /// Every counter and gauge of the daemon in the Prometheus text format (version 0.0.4),
+    /// trimmed like [`Client::stats`] to what this caller may see; for a scraper or exporter
+    /// that reaches the daemon through its socket rather than its HTTP endpoint.
+    pub async fn metrics(&self) -> Result<String, ClientError> {
+        expect!(self, RequestBody::Metrics {}, "metrics", "metrics",
+            ResponseBody::Metrics { text } => text)
+    }
+
     /// The namespaces that exist, sorted by name, with their settings.
     pub async fn list_namespaces(&self) -> Result<Vec<NamespaceSummary>, ClientError> {
         expect!(self, RequestBody::ListNamespaces {}, "list_namespaces", "namespaces",

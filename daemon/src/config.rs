@@ -32,6 +32,7 @@ const ENV_KEYS: &[&str] = &[
     "admin_group",
     "socket_group",
     "read_only",
+    "metrics_listen",
     "memory",
     "defaults",
     "namespaces",
@@ -199,6 +200,10 @@ pub struct Config {
     /// Production switch: every management operation that changes something is refused;
     /// reads and ordinary cache traffic go on.
     pub read_only: bool,
+    /// Serve the Prometheus exposition over HTTP on this address (`GET /metrics`), in the
+    /// admin view; absent = no HTTP endpoint. Read at start-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Global memory limits.
     pub memory: MemoryConfig,
     /// Settings of namespaces not listed below.
@@ -235,6 +240,7 @@ impl Default for Config {
             admin_group: None,
             socket_group: None,
             read_only: false,
+            metrics_listen: None,
             memory: MemoryConfig::default(),
             defaults: NamespaceDefaults::default(),
             namespaces: BTreeMap::new(),

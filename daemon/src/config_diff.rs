@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::config::Config;
 
 /// Keys whose new value only takes effect after a restart.
-const RESTART_KEYS: &[&str] = &["socket", "state_dir", "max_connections"];
+const RESTART_KEYS: &[&str] = &["socket", "state_dir", "max_connections", "metrics_listen"];
 
 /// Sections read at start-up only: any key under them takes effect after a restart.
 const RESTART_SECTIONS: &[&str] = &["keys.", "apps.", "app_keys.", "redis."];
@@ -71,6 +71,18 @@ mod tests {
         assert!(changes.iter().any(|c| c.starts_with("defaults.eviction: \"lru\" -> \"lfu\"")));
         assert!(changes.iter().any(|c| c.contains("max_connections") && c.contains("restart")));
         assert!(describe_changes(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn the_metrics_address_needs_a_restart() {
+        let old = Config::default();
+        let addr = "127.0.0.1:9187".parse().expect("an address");
+        let new = Config { metrics_listen: Some(addr), ..Config::default() };
+        let changes = describe_changes(&old, &new);
+        assert_eq!(
+            changes,
+            ["metrics_listen: (unset) -> \"127.0.0.1:9187\" (takes effect after a restart)"]
+        );
     }
 
     #[test]

@@ -72,6 +72,18 @@ pub async fn run(args: Args) -> Result<()> {
         Some(activated) => server::listener::adopt(activated, socket_gid),
         None => server::listener::bind(&socket, socket_gid)?,
     };
+    // Right after the socket (whose lock says whether another daemon runs): a port in use
+    // fails the start before the rest is set up, and leaves no socket behind.
+    let metrics = match config.metrics_listen {
+        Some(addr) => match crate::metrics::http::bind(addr).await {
+            Ok(listener) => Some(listener),
+            Err(err) => {
+                bound.guard.remove_socket();
+                anyhow::bail!("cannot serve metrics on {addr} (metrics_listen): {err}");
+            }
+        },
+        None => None,
+    };
     let key = KeyInfo {
         source: source.to_string(),
         persistent: source.is_persistent(),
@@ -179,6 +191,11 @@ pub async fn run(args: Args) -> Result<()> {
             }
         }
     });
+    if let Some(listener) = metrics {
+        let addr = listener.local_addr().map_or_else(|_| "?".to_owned(), |a| a.to_string());
+        tracing::info!("metrics served over HTTP at http://{addr}/metrics (metrics_listen)");
+        tokio::spawn(crate::metrics::http::serve(listener, state.clone()));
+    }
     let signal_task = signals::spawn(state.clone()).context("cannot install signal handlers")?;
     tracing::info!(
         socket = %socket.display(),

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod keys;
 pub mod limits;
 pub mod logging;
+pub mod metrics;
 pub mod notify;
 pub mod paths;
 pub mod pressure;

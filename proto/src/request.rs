@@ -450,6 +450,10 @@ pub enum RequestBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         queue: Option<u32>,
     },
+    /// The daemon's counters and gauges in the Prometheus text format, for a scraper that
+    /// reaches the daemon through its socket (or `cachectl stats --format prometheus`);
+    /// answers `metrics`.
+    Metrics {},
 }
 
 fn default_page() -> u32 {
@@ -513,6 +517,7 @@ impl RequestBody {
             RequestBody::PressureStatus {} => "pressure_status",
             RequestBody::PressureCheck {} => "pressure_check",
             RequestBody::ScheduleList {} => "schedule_list",
+            RequestBody::Metrics {} => "metrics",
         }
     }
 }

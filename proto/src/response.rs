@@ -340,6 +340,12 @@ pub enum ResponseBody {
         /// How many since the last notice.
         count: u64,
     },
+    /// Answer to `metrics`: the Prometheus text exposition format (version 0.0.4), trimmed
+    /// to what the caller may see like `stats` and `app_list`.
+    Metrics {
+        /// The exposition, `# HELP`/`# TYPE` lines and samples, newline-terminated.
+        text: String,
+    },
     /// The request failed.
     Error {
         /// Class of failure.
@@ -400,6 +406,7 @@ impl ResponseBody {
             ResponseBody::Subscribed { .. } => "subscribed",
             ResponseBody::Event { .. } => "event",
             ResponseBody::Missed { .. } => "missed",
+            ResponseBody::Metrics { .. } => "metrics",
             ResponseBody::Error { .. } => "error",
         }
     }

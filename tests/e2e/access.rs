@@ -5,9 +5,9 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Command, Output};
 
+use cachemgr_e2e::as_user::{ctl_as_nobody, NOBODY};
 use cachemgr_e2e::{binary, Daemon};
 
-const NOBODY: u32 = 65534;
 const SOCKET_GROUP: u32 = 4242;
 const ADMIN_GROUP: u32 = 4243;
 const TEAM_READERS: u32 = 4244;
@@ -20,27 +20,6 @@ admin_group = "4243"
 readers = ["@4244"]
 writers = ["0"]
 "#;
-
-/// Runs `cachectl` as uid/gid nobody with exactly `groups` as supplementary groups.
-fn ctl_as_nobody(daemon: &Daemon, groups: &[u32], args: &[&str]) -> Output {
-    assert_eq!(
-        rustix::process::geteuid().as_raw(),
-        0,
-        "the access tests run cachectl as another uid with setpriv, which needs root (scripts/test runs as root)"
-    );
-    let groups: Vec<String> = groups.iter().map(u32::to_string).collect();
-    Command::new("setpriv")
-        .arg(format!("--reuid={NOBODY}"))
-        .arg(format!("--regid={NOBODY}"))
-        .arg(format!("--groups={}", groups.join(",")))
-        .arg(binary("cachectl"))
-        .arg("--socket")
-        .arg(&daemon.socket)
-        .args(args)
-        .env_remove("CACHEMGR_SOCKET")
-        .output()
-        .expect("run setpriv (util-linux)")
-}
 
 fn text(out: &Output) -> (Option<i32>, String, String) {
     (

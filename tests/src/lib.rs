@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use cachemgr_proto::{encode_frame, Request, RequestBody, Response, PROTOCOL_VERSION};
 
 pub mod apps;
+pub mod as_user;
+pub mod prometheus;
 pub mod python_keyring;
 pub mod redis_server;
 pub mod watcher;
@@ -343,15 +345,15 @@ pub fn frame(payload: &[u8]) -> Vec<u8> {
 }
 
 /// The Python interpreter of the test venv (`scripts/test` creates it with `keyring`,
-/// `cryptography` and `kyber-py`). Fails, never skips, when it is missing.
+/// `cryptography`, `kyber-py` and `prometheus-client`). Fails, never skips, when it is missing.
 pub fn python() -> PathBuf {
     let path = std::env::var_os("CACHEMGR_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-venv/bin/python")
     });
     assert!(
         path.exists(),
-        "{} not found: the app-cache tests need the Python test venv (keyring, cryptography, \
-         kyber-py); run scripts/test, which creates it, or set CACHEMGR_TEST_PYTHON",
+        "{} not found: the app-cache and metrics tests need the Python test venv (keyring, \
+         cryptography, kyber-py, prometheus-client); run scripts/test, which creates it, or set CACHEMGR_TEST_PYTHON",
         path.display()
     );
     path

@@ -15,6 +15,7 @@ mod kv;
 mod pattern;
 mod pressure;
 mod run;
+mod shell;
 mod stats;
 mod watch;
 
@@ -23,7 +24,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use cachectl::{absolute_path, default_socket_path, Client, CLIENT_NAME};
 
-use crate::cli::{AppCommand, AutodumpCommand, Cli, Command, DirCommand, KeyCommand, NsCommand};
+use crate::cli::{
+    AppCommand, AutodumpCommand, Cli, Command, DirCommand, KeyCommand, NsCommand, StatsFormat,
+};
 
 /// How a command ended when it did not fail: the exit code scripts branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,16 +69,23 @@ pub fn socket_path(cli_socket: Option<PathBuf>) -> PathBuf {
 
 /// Executes the parsed command line.
 pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
-    if let Command::Bench(args) = cli.command {
-        crate::bench::run(socket, &args, cli.json).await?;
-        return Ok(Outcome::Success);
+    match cli.command {
+        Command::Bench(args) => {
+            crate::bench::run(socket, &args, cli.json).await?;
+            return Ok(Outcome::Success);
+        }
+        // These open their own connections.
+        Command::Watch(args) => return watch::run(socket, args, cli.json).await,
+        Command::Run(args) => return run::run(socket, args).await,
+        // Made from the command line's own definition: no daemon needed.
+        Command::Completions { shell } => return shell::completions(shell),
+        Command::Man { dir } => return shell::man(&dir),
+        _ => {}
     }
-    if let Command::Watch(args) = cli.command {
-        return watch::run(socket, args, cli.json).await;
-    }
-    if let Command::Run(args) = cli.command {
-        return run::run(socket, args).await;
-    }
+    let stats_format = match &cli.command {
+        Command::Stats { ns, format } => Some(stats::format(cli.json, *format, ns.as_deref())?),
+        _ => None,
+    };
     // Read a `set` value before connecting, so the connection does not idle while stdin
     // is being produced.
     let set_value = match &cli.command {
@@ -91,7 +101,9 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
     match cli.command {
         Command::Ping => admin::ping(&ctx).await,
         Command::Info => admin::info(&ctx).await,
-        Command::Stats { ns } => stats::stats(&ctx, ns.as_deref()).await,
+        Command::Stats { ns, .. } => {
+            stats::stats(&ctx, ns.as_deref(), stats_format.unwrap_or(StatsFormat::Table)).await
+        }
         Command::Ns { command: NsCommand::List } => stats::list_namespaces(&ctx).await,
         Command::Clear { dir: Some(dir), dry_run, .. } => clear::dir(&ctx, &dir, dry_run).await,
         Command::Clear { ns: Some(ns), pattern: Some(glob), regex, .. } => {
@@ -133,8 +145,9 @@ pub async fn run(cli: Cli, socket: &Path) -> Result<Outcome> {
         Command::Status => apps::status(&ctx).await,
         Command::Pressure { command } => pressure::pressure(&ctx, command).await,
         Command::Schedule { command } => pressure::schedule(&ctx, command).await,
-        // Handled before connecting, above; it opens its own connections.
+        // Handled before connecting, above (bench, watch and run open their own connections).
         Command::Bench(_) | Command::Watch(_) | Command::Run(_) => Ok(Outcome::Success),
+        Command::Completions { .. } | Command::Man { .. } => Ok(Outcome::Success),
     }
 }
 

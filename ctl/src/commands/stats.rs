@@ -8,13 +8,37 @@ use cachectl::{CacheStats, NamespaceSummary, StatsReport};
 use serde_json::{json, Value};
 
 use super::{Ctx, Outcome};
+use crate::cli::StatsFormat;
 use crate::output::{format_bytes, format_rate, format_ttl, print_json, print_text, Align, Table};
 
+/// The output format `stats` uses: `--format`, else `--json`, else the table. Contradictions
+/// (`--json --format table`, a namespace with the Prometheus format, which has no per-namespace
+/// form) are usage errors, found before connecting.
+pub fn format(json: bool, format: Option<StatsFormat>, ns: Option<&str>) -> Result<StatsFormat> {
+    let chosen = match (json, format) {
+        (true, Some(StatsFormat::Json) | None) => StatsFormat::Json,
+        (true, Some(other)) => {
+            anyhow::bail!("--json contradicts --format {other:?}; use one of them")
+        }
+        (false, format) => format.unwrap_or(StatsFormat::Table),
+    };
+    if let (StatsFormat::Prometheus, Some(ns)) = (chosen, ns) {
+        anyhow::bail!(
+            "--format prometheus shows every namespace; drop {ns:?} (filter by the `namespace` label)"
+        );
+    }
+    Ok(chosen)
+}
+
 /// `stats`: a table with one row per namespace (and per layer) and a total; JSON adds
-/// `hit_rate`.
-pub async fn stats(ctx: &Ctx, ns: Option<&str>) -> Result<Outcome> {
+/// `hit_rate`; the Prometheus format prints the daemon's `metrics` answer as it is.
+pub async fn stats(ctx: &Ctx, ns: Option<&str>, format: StatsFormat) -> Result<Outcome> {
+    if format == StatsFormat::Prometheus {
+        print_text(&ctx.client.metrics().await?)?;
+        return Ok(Outcome::Success);
+    }
     let report = ctx.client.stats(ns).await?;
-    if ctx.json {
+    if format == StatsFormat::Json {
         print_json(&stats_json(&report)?)?;
     } else {
         print_text(&stats_table(&report, ns.is_none()).render())?;
@@ -214,6 +238,20 @@ mod tests {
         assert_eq!(value["namespaces"][0]["layers"][0]["stats"]["hit_rate"], 0.75);
         assert_eq!(value["namespaces"][0]["layers"][1]["layer"], "disk");
         assert_eq!(value["total"]["hit_rate"], 1.0);
+        Ok(())
+    }
+
+    #[test]
+    fn the_format_comes_from_format_then_json() -> Result<()> {
+        use StatsFormat::{Json, Prometheus, Table};
+        assert_eq!(format(false, None, None)?, Table);
+        assert_eq!(format(true, None, Some("web"))?, Json);
+        assert_eq!(format(true, Some(Json), None)?, Json);
+        assert_eq!(format(false, Some(Prometheus), None)?, Prometheus);
+        assert!(format(true, Some(Prometheus), None).is_err());
+        assert!(format(true, Some(Table), None).is_err());
+        let err = format(false, Some(Prometheus), Some("web")).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("web")));
         Ok(())
     }
 

@@ -63,6 +63,8 @@ pub fn need(body: &RequestBody) -> Need<'_> {
         }
         R::DirList {} | R::Subscribe { ns: None, .. } => Need::Anyone,
         R::Subscribe { ns: Some(ns), .. } => Need::Read(ns),
+        // Like `stats`: anyone, the answer trimmed to what the caller may see.
+        R::Metrics {} => Need::Anyone,
         R::Stats { ns: Some(ns) } => Need::Read(ns),
         R::Get { ns, .. } | R::Exists { ns, .. } | R::Ttl { ns, .. } | R::GetMany { ns, .. } => {
             Need::Read(ns)

@@ -50,28 +50,44 @@ pub fn start(
     tokio::spawn(async move {
         let last = match state.apps.clone() {
             Some(apps) => answer(&state, &apps, body, peer, progress_sink(tx.clone())).await,
-            None if matches!(body, RequestBody::Status {}) => {
-                let mut status = cachemgr_proto::DaemonStatus {
-                    healthy: false,
-                    apps: 0,
-                    problems: Vec::new(),
-                    notices: state.notices.clone(),
-                    redis: None,
-                };
-                add_redis_status(&state, &mut status);
-                status
-                    .problems
-                    .push("the app registry could not be loaded (see notices)".to_owned());
-                ResponseBody::Status(Box::new(status))
-            }
-            None => error(
-                ErrorKind::Unavailable,
-                "app caches are off: the app registry could not be loaded (see `cachectl info`)",
-            ),
+            None if matches!(body, RequestBody::Status {}) => status(&state),
+            None => unavailable(),
         };
         let _ = tx.send(last).await;
     });
     rx
+}
+
+/// The `status` answer. Public (with [`list`]) so the metrics renderer reads the same
+/// answers a client gets instead of recomputing them.
+pub fn status(state: &AppState) -> ResponseBody {
+    let mut status = match &state.apps {
+        Some(apps) => apps.status(state.notices.clone()),
+        None => cachemgr_proto::DaemonStatus {
+            healthy: false,
+            apps: 0,
+            problems: vec!["the app registry could not be loaded (see notices)".to_owned()],
+            notices: state.notices.clone(),
+            redis: None,
+        },
+    };
+    add_redis_status(state, &mut status);
+    ResponseBody::Status(Box::new(status))
+}
+
+/// The `app_list` answer: every app, unfiltered (the connection trims it to the caller's).
+pub fn list(state: &AppState) -> ResponseBody {
+    match &state.apps {
+        Some(apps) => ResponseBody::Apps { apps: apps.infos() },
+        None => unavailable(),
+    }
+}
+
+fn unavailable() -> ResponseBody {
+    error(
+        ErrorKind::Unavailable,
+        "app caches are off: the app registry could not be loaded (see `cachectl info`)",
+    )
 }
 
 /// Turns progress callbacks into `progress` bodies, rate-limited and lossy (a full channel
@@ -102,11 +118,7 @@ async fn answer(
 ) -> ResponseBody {
     let result: Result<ResponseBody, AppError> = async {
         Ok(match body {
-            RequestBody::Status {} => {
-                let mut status = apps.status(state.notices.clone());
-                add_redis_status(state, &mut status);
-                ResponseBody::Status(Box::new(status))
-            }
+            RequestBody::Status {} => status(state),
             RequestBody::AppAdd { name, settings } => {
                 let record = apps.add(&name, settings, peer.uid).await?;
                 ResponseBody::App(Box::new(apps.info(&record)))
@@ -119,7 +131,7 @@ async fn answer(
                 apps.remove(&name, delete_backups).await?;
                 ResponseBody::Done {}
             }
-            RequestBody::AppList {} => ResponseBody::Apps { apps: apps.infos() },
+            RequestBody::AppList {} => list(state),
             RequestBody::AppShow { name } => {
                 ResponseBody::App(Box::new(apps.info(&apps.record(&name)?)))
             }

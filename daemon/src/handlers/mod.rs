@@ -7,6 +7,7 @@ pub mod dirs;
 pub mod dumps;
 pub mod keys;
 mod kv;
+pub mod metrics;
 mod pattern;
 mod pressure;
 

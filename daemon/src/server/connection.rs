@@ -205,6 +205,7 @@ async fn process(frame: Frame, writer: &mut Conn, state: &Arc<AppState>, caller:
             }
         }
         body if handlers::dirs::owns(&body) => handlers::dirs::handle(state, body, peer).await,
+        RequestBody::Metrics {} => handlers::metrics::answer(state, caller),
         body => handlers::handle(state, body).await,
     };
     let body = crate::access::filter::visible(caller, &config, body);

@@ -5,6 +5,7 @@ mod backups;
 mod dirs;
 mod events;
 mod keys_dumps;
+mod metrics;
 mod pressure;
 mod requests;
 mod responses;
@@ -38,6 +39,7 @@ pub fn requests() -> Vec<(&'static str, Request)> {
     all.extend(dirs::requests());
     all.extend(pressure::requests());
     all.extend(events::requests());
+    all.extend(metrics::requests());
     all
 }
 
@@ -50,5 +52,6 @@ pub fn responses() -> Vec<(&'static str, Response)> {
     all.extend(dirs::responses());
     all.extend(pressure::responses());
     all.extend(events::responses());
+    all.extend(metrics::responses());
     all
 }

@@ -60,6 +60,7 @@ pub fn request_variant(body: &RequestBody) -> &'static str {
         RequestBody::PressureCheck {} => "pressure_check",
         RequestBody::ScheduleList {} => "schedule_list",
         RequestBody::Subscribe { .. } => "subscribe",
+        RequestBody::Metrics {} => "metrics",
     }
 }
 
@@ -117,6 +118,7 @@ pub const ALL_REQUESTS: &[&str] = &[
     "pressure_check",
     "schedule_list",
     "subscribe",
+    "metrics",
 ];
 
 /// Same as [`request_variant`], for responses.
@@ -163,6 +165,7 @@ pub fn response_variant(body: &ResponseBody) -> &'static str {
         ResponseBody::Subscribed { .. } => "subscribed",
         ResponseBody::Event { .. } => "event",
         ResponseBody::Missed { .. } => "missed",
+        ResponseBody::Metrics { .. } => "metrics",
         ResponseBody::Error { .. } => "error",
     }
 }
@@ -209,6 +212,7 @@ pub const ALL_RESPONSES: &[&str] = &[
     "subscribed",
     "event",
     "missed",
+    "metrics",
     "error",
 ];
 
