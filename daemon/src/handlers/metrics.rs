@@ -52,5 +52,6 @@ fn snapshot(state: &AppState, caller: Option<&Caller>) -> Snapshot {
         },
         memory_limit_bytes: config.memory.max_bytes.as_u64(),
         now_unix_ms: unix_ms_now(),
+        subscribers: state.store.events().subscribers() as u64,
     }
 }

@@ -96,7 +96,7 @@ enum HeadError {
     TooLarge,
 }
 
-async fn connection(mut stream: TcpStream, state: Arc<AppState>, _permit: OwnedSemaphorePermit) {
+async fn connection(mut stream: TcpStream, state: Arc<AppState>, permit: OwnedSemaphorePermit) {
     let route = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
         Ok(Ok(head)) => Ok(route(&head)),
         Ok(Err(HeadError::Closed)) => return,
@@ -116,12 +116,14 @@ async fn connection(mut stream: TcpStream, state: Arc<AppState>, _permit: OwnedS
         Ok(Route::BadRequest) => plain("400 Bad Request", "not an HTTP/1.x request\n"),
         Err(status) => plain(status, ""),
     };
-    answer_and_close(stream, reply, _permit).await;
+    answer_and_close(stream, reply, permit).await;
 }
 
 /// Writes `reply`, ends the output, and reads what the client still sends (up to [`LINGER`])
-/// so that the close does not reset the connection under the answer.
-async fn answer_and_close(mut stream: TcpStream, reply: Vec<u8>, _permit: OwnedSemaphorePermit) {
+/// so that the close does not reset the connection under the answer. The slot (`permit`) is
+/// given back once the answer is written: a lingering close must not turn the next client
+/// away.
+async fn answer_and_close(mut stream: TcpStream, reply: Vec<u8>, permit: OwnedSemaphorePermit) {
     let write = async {
         stream.write_all(&reply).await?;
         stream.shutdown().await
@@ -130,6 +132,7 @@ async fn answer_and_close(mut stream: TcpStream, reply: Vec<u8>, _permit: OwnedS
         Ok(result) => result,
         Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "not read in time")),
     };
+    drop(permit);
     if let Err(err) = written {
         tracing::debug!("metrics endpoint: cannot answer: {err}");
         return;

@@ -28,6 +28,8 @@ pub struct Snapshot {
     pub memory_limit_bytes: u64,
     /// Now, Unix ms: the reference for backup ages.
     pub now_unix_ms: u64,
+    /// Change subscribers (`subscribe`, `cachectl watch`) connected now.
+    pub subscribers: u64,
 }
 
 /// The exposition of `snapshot`.
@@ -80,6 +82,12 @@ fn daemon(snapshot: &Snapshot) -> Vec<Family> {
             status.healthy,
         ));
     }
+    families.push(Family::single(
+        "cachemgr_subscribers",
+        Kind::Gauge,
+        "Change subscribers (subscribe, cachectl watch) connected now.",
+        snapshot.subscribers,
+    ));
     families.push(Family::single(
         "cachemgr_memory_limit_bytes",
         Kind::Gauge,

@@ -120,6 +120,7 @@ fn snapshot() -> Snapshot {
         }),
         memory_limit_bytes: 512 << 20,
         now_unix_ms: NOW_MS,
+        subscribers: 3,
     }
 }
 
@@ -162,6 +163,7 @@ fn daemon_redis_and_pressure() {
         "cachemgr_notices 1",
         "cachemgr_healthy 0",
         "cachemgr_memory_limit_bytes 536870912",
+        "cachemgr_subscribers 3",
         "cachemgr_redis_up 0",
         "cachemgr_redis_breaker_state{state=\"half-open\"} 1",
         "cachemgr_redis_breaker_state{state=\"closed\"} 0",
@@ -212,7 +214,10 @@ fn what_is_off_is_left_out() {
     let text = render(&snapshot);
     assert_eq!(
         text,
-        "# HELP cachemgr_memory_limit_bytes The cap on the bytes of every namespace together (memory.max_bytes).\n\
+        "# HELP cachemgr_subscribers Change subscribers (subscribe, cachectl watch) connected now.\n\
+         # TYPE cachemgr_subscribers gauge\n\
+         cachemgr_subscribers 0\n\
+         # HELP cachemgr_memory_limit_bytes The cap on the bytes of every namespace together (memory.max_bytes).\n\
          # TYPE cachemgr_memory_limit_bytes gauge\n\
          cachemgr_memory_limit_bytes 1\n"
     );
