@@ -41,6 +41,8 @@ async fn events_arrive_in_order_for_set_delete_evict_expire_and_clear() {
     let what = SubscribeOptions { ns: Some("tiny".into()), ..SubscribeOptions::default() };
     let mut events = client.subscribe(what).await.expect("subscribe");
     assert_eq!(events.queue(), 1024, "the daemon's default queue");
+    let metrics = client.metrics().await.expect("metrics");
+    assert!(metrics.lines().any(|line| line == "cachemgr_subscribers 1"), "{metrics}");
     client.set("other", "k1", vec![1; 100], None, SetCondition::Always).await.expect("set");
 
     let value = vec![7u8; 100];
