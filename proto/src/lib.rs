@@ -17,6 +17,7 @@ pub mod events;
 pub mod keys;
 pub mod pressure;
 pub mod request;
+pub mod request_args;
 pub mod response;
 pub mod scan;
 pub mod socket_path;
