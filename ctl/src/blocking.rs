@@ -130,7 +130,8 @@ impl Client {
     }
 
     /// The cached value, or `compute()`'s, stored for `ttl` (see
-    /// [`crate::Client::get_or_compute`]).
+    /// [`crate::Client::get_or_compute`]). `compute` runs outside the handle's runtime, so
+    /// it may itself use a blocking client.
     pub fn get_or_compute<T: Serialize + DeserializeOwned>(
         &self,
         ns: &str,
@@ -138,7 +139,14 @@ impl Client {
         ttl: Duration,
         compute: impl FnOnce() -> T,
     ) -> Result<T, ClientError> {
-        self.run(|c| c.get_or_compute(ns, key, ttl, || async { compute() }))
+        if let Some(bytes) = self.get(ns, key)? {
+            if let Ok(value) = rmp_serde::from_slice(&bytes) {
+                return Ok(value);
+            }
+        }
+        let value = compute();
+        self.set_value(ns, key, &value, Some(ttl))?;
+        Ok(value)
     }
 
     /// Subscribes to changes on a connection of its own; iterate the result.
@@ -159,13 +167,29 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// The next notice, waiting at most `timeout`; `Ok(None)` when none came in time or the
-    /// stream ended.
+    /// The next notice, waiting at most `timeout`: `Ok(None)` when none came in time;
+    /// [`ClientError::Disconnected`] once the daemon closed the stream.
     pub fn next_within(&mut self, timeout: Duration) -> Result<Option<Notice>, ClientError> {
+        let ended = || ClientError::Disconnected { reason: "cachemgrd closed the stream".into() };
+        if self.ended {
+            return Err(ended());
+        }
         let inner = &mut self.inner;
-        self.runtime.block_on(async {
-            tokio::time::timeout(timeout, inner.next()).await.unwrap_or(Ok(None))
-        })
+        // The timer must be made inside the runtime (it registers with its clock).
+        let polled =
+            self.runtime.block_on(async { tokio::time::timeout(timeout, inner.next()).await });
+        match polled {
+            Err(_) => Ok(None),
+            Ok(Ok(Some(notice))) => Ok(Some(notice)),
+            Ok(Ok(None)) => {
+                self.ended = true;
+                Err(ended())
+            }
+            Ok(Err(err)) => {
+                self.ended = true;
+                Err(err)
+            }
+        }
     }
 }
 

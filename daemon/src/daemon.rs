@@ -69,7 +69,7 @@ pub async fn run(args: Args) -> Result<()> {
     // the clearing does not widen the gap between "listening" and "signals handled".
     let changed = crate::jobs::clear_on_change::at_start(&store, &config, &state_dir).await;
     let bound = match activated {
-        Some(activated) => server::listener::adopt(activated, socket_gid),
+        Some(activated) => server::listener::adopt(activated, socket_gid)?,
         None => server::listener::bind(&socket, socket_gid)?,
     };
     // Right after the socket (whose lock says whether another daemon runs): a port in use

@@ -27,6 +27,9 @@ pub enum EventKind {
     BackupFailed,
     /// The pressure monitor freed memory or disk.
     Pressure,
+    /// A kind this version does not know (a newer daemon's); decoded, never sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl EventKind {
@@ -53,6 +56,7 @@ impl EventKind {
             EventKind::BackupMade => "backup_made",
             EventKind::BackupFailed => "backup_failed",
             EventKind::Pressure => "pressure",
+            EventKind::Unknown => "unknown",
         }
     }
 

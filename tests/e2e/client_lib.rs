@@ -62,6 +62,16 @@ fn the_blocking_client_stores_typed_values_and_computes_once() {
         .expect("compute over a foreign value");
     assert_eq!(client.get_value::<Profile>("plain", "k").expect("get"), Some(replaced));
 
+    // `compute` runs outside the handle's runtime: it may use a blocking client itself.
+    let other = Client::connect(&daemon.socket, "e2e-nested").expect("connect");
+    other.set("plain", "source", b"nested".to_vec(), None).expect("set");
+    let nested: Vec<u8> = client
+        .get_or_compute("memo", "nested", ttl, || {
+            other.get("plain", "source").expect("get inside compute").expect("stored")
+        })
+        .expect("compute with a blocking client inside");
+    assert_eq!(nested, b"nested");
+
     let stats = client.stats(Some("memo")).expect("stats");
     assert!(stats.total.hits >= 2, "{stats:?}");
     let keys = client.keys("people").expect("keys");
@@ -86,4 +96,9 @@ fn a_blocking_subscription_iterates_changes() {
         }
     }
     assert_eq!(seen, [(EventKind::Set, Some(b"rust 2.0".to_vec())), (EventKind::Delete, None)]);
+    // Once the daemon stops, the stream says so (and is not mistaken for a quiet moment).
+    client.run(|c| c.shutdown()).expect("shutdown");
+    let end = changes.next_within(Duration::from_secs(10));
+    assert!(matches!(end, Err(ClientError::Disconnected { .. })), "{end:?}");
+    assert!(changes.next().is_none(), "the iterator has ended");
 }

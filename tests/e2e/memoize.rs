@@ -65,6 +65,9 @@ fn exit_codes_and_stderr_are_replayed_and_failures_cached_only_when_asked() {
     let ran = run_script(&daemon, &["--ttl", "1h", "--cache-failures"], &body);
     let replayed = run_script(&daemon, &["--ttl", "1h", "--cache-failures"], &body);
     assert_eq!(lines(&counter), 3, "with --cache-failures the failure is replayed");
+    // A caller without --cache-failures does not get the stored failure: it runs.
+    assert_eq!(run_script(&daemon, &["--ttl", "1h"], &body).status.code(), Some(7));
+    assert_eq!(lines(&counter), 4);
     for out in [&ran, &replayed] {
         assert_eq!(out.status.code(), Some(7));
         assert_eq!(out.stdout, b"partial\n");

@@ -13,11 +13,12 @@ pub struct RunArgs {
     /// How long a result stays fresh.
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub ttl: Duration,
-    /// Namespace of the results [default: your private namespace, user:<your name>].
+    /// Namespace of the results [default: your private namespace, user:<your uid>].
     #[arg(long, value_name = "NS")]
     pub ns: Option<String>,
-    /// Key of the result [default: a hash of the command line, plus the working directory
-    /// and variables asked for with --cwd and --env].
+    /// Key of the result, used as given (--cwd and --env then do not change it) [default:
+    /// `run:` and a hash of the command line, plus the working directory and variables asked
+    /// for with --cwd and --env].
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
     /// Make the value of this environment variable part of the key (repeatable).
@@ -27,7 +28,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub cwd: bool,
     /// Past its TTL, a result is still replayed at once for this long while the command
-    /// runs again in the background to refresh it [default when given without a value: 1d].
+    /// runs again in the background to refresh it [default when given without a value: 1d;
+    /// put the command after `--`].
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "1d",
           value_parser = parse_duration)]
     pub stale_while_revalidate: Option<Duration>,

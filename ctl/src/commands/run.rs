@@ -21,6 +21,9 @@ use crate::memo::key::RunIdentity;
 use crate::memo::record::RunRecord;
 use crate::when::now_ms;
 
+/// Carries the refresh lock's token to the detached refresher.
+const LOCK_TOKEN_ENV: &str = "CACHECTL_RUN_LOCK_TOKEN";
+
 /// Shortest and longest hold of the refresh lock: long enough for most commands, short
 /// enough that a refresher that died does not block refreshes for long.
 const LOCK_HOLD: (Duration, Duration) = (Duration::from_secs(10), Duration::from_secs(3600));
@@ -45,7 +48,11 @@ pub async fn run(socket: &Path, args: RunArgs) -> Result<Outcome> {
         return refresh(&client, &args, &slot).await;
     }
     let stored = match client.get(&slot.ns, &slot.key).await {
-        Ok(stored) => stored.as_deref().and_then(RunRecord::decode),
+        // A failure stored by a caller with --cache-failures is not replayed to one without.
+        Ok(stored) => stored
+            .as_deref()
+            .and_then(RunRecord::decode)
+            .filter(|record| record.exit_code == 0 || args.cache_failures),
         Err(err) => {
             warn(&format!("not cached: {err}"));
             return run_live(&args, None, &slot).await;
@@ -95,13 +102,20 @@ async fn run_live(args: &RunArgs, client: Option<&Client>, slot: &Slot) -> Resul
     Ok(Outcome::Exit(exit_byte(finished.exit_code)))
 }
 
-/// The background half of stale-while-revalidate: run quietly, store, release the lock.
+/// The background half of stale-while-revalidate: run quietly, store, release the lock
+/// (only if it is still the one this refresh was started under: a refresh that outlived the
+/// lock's hold must not release the next refresher's).
 async fn refresh(client: &Client, args: &RunArgs, slot: &Slot) -> Result<Outcome> {
     let finished = execute(args, Echo::Quiet).await?;
     if let Ok(finished) = &finished {
         store(client, args, slot, finished).await;
     }
-    let _ = client.delete(&slot.ns, &[lock_key(slot)]).await;
+    let lock = lock_key(slot);
+    let token = std::env::var(LOCK_TOKEN_ENV).unwrap_or_default();
+    let held = client.get(&slot.ns, &lock).await.ok().flatten();
+    if held.is_some_and(|held| held == token.as_bytes()) {
+        let _ = client.delete(&slot.ns, &[lock]).await;
+    }
     Ok(Outcome::Exit(finished.map_or_else(|code| code, |f| exit_byte(f.exit_code))))
 }
 
@@ -148,11 +162,13 @@ async fn store(client: &Client, args: &RunArgs, slot: &Slot, finished: &Finished
 async fn start_refresh(client: &Client, socket: &Path, args: &RunArgs, slot: &Slot) {
     let hold = args.ttl.clamp(LOCK_HOLD.0, LOCK_HOLD.1);
     let lock = lock_key(slot);
-    let taken = client.set(&slot.ns, &lock, b"1".to_vec(), Some(hold), SetCondition::IfAbsent);
+    let token = format!("{}:{}", std::process::id(), now_ms());
+    let taken =
+        client.set(&slot.ns, &lock, token.clone().into_bytes(), Some(hold), SetCondition::IfAbsent);
     if !matches!(taken.await, Ok(true)) {
         return; // Another refresh is under way (or the daemon refused: nothing to do).
     }
-    if let Err(err) = spawn_refresher(socket, args, slot) {
+    if let Err(err) = spawn_refresher(socket, args, slot, &token) {
         warn(&format!("cannot start the background refresh: {err}"));
         let _ = client.delete(&slot.ns, &[lock_key(slot)]).await;
     }
@@ -160,7 +176,7 @@ async fn start_refresh(client: &Client, socket: &Path, args: &RunArgs, slot: &Sl
 
 /// `cachectl --socket S run --refresh-only ... -- CMD`, in its own process group (so the
 /// terminal's Ctrl-C does not reach it) with no terminal I/O; not waited for.
-fn spawn_refresher(socket: &Path, args: &RunArgs, slot: &Slot) -> io::Result<()> {
+fn spawn_refresher(socket: &Path, args: &RunArgs, slot: &Slot, token: &str) -> io::Result<()> {
     use std::os::unix::process::CommandExt;
     let ms = |d: Duration| format!("{}ms", d.as_millis());
     let mut command = Command::new(std::env::current_exe()?);
@@ -173,22 +189,28 @@ fn spawn_refresher(socket: &Path, args: &RunArgs, slot: &Slot) -> io::Result<()>
         command.arg("--cache-failures");
     }
     command.arg("--").args(&args.command);
+    command.env(LOCK_TOKEN_ENV, token);
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
     command.spawn().map(drop)
 }
 
+/// The lock entry of a refresh: a prefix no derived key has (`run:<hex>`), so it cannot
+/// collide with a result.
 fn lock_key(slot: &Slot) -> String {
-    format!("{}:refreshing", slot.key)
+    format!("run-refreshing:{}", slot.key)
 }
 
-/// Writes the cached output exactly and ends with the cached exit code.
+/// Writes the cached output exactly and ends with the cached exit code. A reader that went
+/// away (`| head`) ends only that stream, as it would for the command itself.
 fn replay(record: &RunRecord) -> Result<Outcome> {
-    let mut out = io::stdout().lock();
-    out.write_all(&record.stdout)?;
-    out.flush()?;
-    let mut err = io::stderr().lock();
-    err.write_all(&record.stderr)?;
-    err.flush()?;
+    fn write_all(mut sink: impl Write, bytes: &[u8]) -> io::Result<()> {
+        match sink.write_all(bytes).and_then(|()| sink.flush()) {
+            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
+    write_all(io::stdout().lock(), &record.stdout)?;
+    write_all(io::stderr().lock(), &record.stderr)?;
     Ok(Outcome::Exit(exit_byte(record.exit_code)))
 }
 

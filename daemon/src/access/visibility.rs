@@ -26,9 +26,17 @@ struct Remembered {
 }
 
 impl CallerVisibility {
-    /// The rights of `caller`, judged against the config `store` follows.
+    /// The rights of `caller`, judged against the config `store` follows. The configured
+    /// namespaces (the only ones whose rules may need user and group lookups, which can be
+    /// slow with a network directory) are judged here, before any event is published under
+    /// the store's locks. After a `reload` they are judged again as events come.
     pub fn new(caller: Caller, store: &Arc<Store>) -> Self {
-        Self { caller, store: Arc::downgrade(store), remembered: Mutex::default() }
+        let visibility =
+            Self { caller, store: Arc::downgrade(store), remembered: Mutex::default() };
+        for ns in store.current_config().namespaces.keys() {
+            visibility.may_read(ns);
+        }
+        visibility
     }
 
     fn may_read(&self, ns: &str) -> bool {

@@ -46,10 +46,17 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// Events dropped since the last delivery (the queue was full), reset to zero; read it
-    /// when the queue is empty, so the notice is not placed before older events.
-    pub fn take_missed(&self) -> u64 {
-        self.slot.missed.swap(0, Ordering::AcqRel)
+    /// Events dropped after the last queued one, reset to zero, when the queue is empty
+    /// (else 0: those drops will ride on the next queued event). Checked under the hub's
+    /// lock, so no event can be queued between the check and the take, which would put the
+    /// notice before an event older than the gap.
+    pub fn take_missed_if_drained(&self) -> u64 {
+        let _publishers = self.hub.lock();
+        if self.events.is_empty() {
+            self.slot.missed.swap(0, Ordering::AcqRel)
+        } else {
+            0
+        }
     }
 
     /// Whether `set` events should carry their values to this subscriber.

@@ -183,10 +183,11 @@ impl Response<'_> {
         self.store.events().publish(|| {
             let mut event = Event::new(EventKind::Pressure);
             event.count = Some(bytes);
+            // No namespace name: every user sees pressure events, and the namespace's own
+            // `clear` event goes to those who may read it.
             event.message = Some(format!(
-                "{} at {used:.1}%: {stage}{} freed {entries} entries, {bytes} bytes, {files} files",
+                "{} at {used:.1}%: {stage} freed {entries} entries, {bytes} bytes, {files} files",
                 self.resource.as_str(),
-                ns.as_deref().map(|ns| format!(" ({ns})")).unwrap_or_default(),
             ));
             Published { event, owner_uid: None }
         });

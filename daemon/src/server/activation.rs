@@ -57,9 +57,9 @@ pub fn take_listener() -> Result<Option<Activated>, ActivationError> {
     if count.trim() != "1" {
         return Err(ActivationError::Count(count));
     }
-    // SAFETY: the launcher passed fd 3 to this very process (LISTEN_PID is ours), and nothing
-    // in the daemon opens or takes descriptors before this runs at start-up, so this is the
-    // only owner of it.
+    // SAFETY: the launcher passed fd 3 to this very process (LISTEN_PID is ours) and kept it
+    // open across exec, so no descriptor the process opened since can have that number; the
+    // daemon takes passed sockets only here, once, so this is its only owner.
     let fd = unsafe { OwnedFd::from_raw_fd(FIRST_PASSED_FD) };
     let not_unix = |err: io::Error| ActivationError::NotAUnixListener(err.to_string());
     rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)

@@ -151,26 +151,36 @@ pub fn bind(socket: &Path, group: Option<u32>) -> Result<BoundSocket, BindError>
 
 /// Serves on a socket passed by systemd. Its mode and group are the unit's (`SocketMode=`,
 /// `SocketGroup=`); a group other than `socket_group` is reported. The single-instance lock
-/// is taken when its directory allows, so a second daemon started by hand is still refused.
-pub fn adopt(activated: super::activation::Activated, group: Option<u32>) -> BoundSocket {
+/// is taken when its directory allows; when another daemon holds it, this one refuses to
+/// start (two daemons must never share a state directory).
+pub fn adopt(
+    activated: super::activation::Activated,
+    group: Option<u32>,
+) -> Result<BoundSocket, BindError> {
     let super::activation::Activated { listener, path, gid } = activated;
     if group.is_some_and(|wanted| wanted != gid) {
         tracing::warn!(socket = %path.display(), gid, "the activated socket's group is not socket_group: set SocketGroup= in cachemgrd.socket to match");
     }
     let lock_file = lock_path(&path);
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&lock_file)
-        .ok()
-        .filter(|file| file.try_lock().is_ok());
-    if lock.is_none() {
-        tracing::debug!(lock = %lock_file.display(), "no single-instance lock beside the activated socket");
-    }
+    let opened =
+        OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(&lock_file);
+    let lock = match opened {
+        Ok(file) => match file.try_lock() {
+            Ok(()) => Some(file),
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(BindError::AlreadyRunning { socket: path, lock: lock_file });
+            }
+            Err(fs::TryLockError::Error(err)) => {
+                return Err(io_err("cannot lock", &lock_file)(err))
+            }
+        },
+        Err(err) => {
+            tracing::debug!(lock = %lock_file.display(), "no single-instance lock beside the activated socket: {err}");
+            None
+        }
+    };
     tracing::info!(socket = %path.display(), "serving the socket passed by systemd (socket activation)");
-    BoundSocket { listener, guard: SocketGuard { path, _lock: lock, owned: false } }
+    Ok(BoundSocket { listener, guard: SocketGuard { path, _lock: lock, owned: false } })
 }
 
 /// With the lock held, a socket file at the path belongs to a dead daemon, unless a daemon

@@ -124,11 +124,9 @@ async fn deliver(
             next = subscription.events.try_recv().ok();
         }
     }
-    if subscription.events.is_empty() {
-        let missed = subscription.take_missed();
-        if missed > 0 {
-            conn.feed(Response { id, body: ResponseBody::Missed { count: missed } }).await?;
-        }
+    let missed = subscription.take_missed_if_drained();
+    if missed > 0 {
+        conn.feed(Response { id, body: ResponseBody::Missed { count: missed } }).await?;
     }
     SinkExt::<Response>::flush(conn).await
 }

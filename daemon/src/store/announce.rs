@@ -1,6 +1,8 @@
 //! The public write entry points: each makes its change, then announces it to subscribers
-//! (see `crate::events`). Changes no request made (expiry, eviction) are announced by the
-//! layer that makes them.
+//! (see `crate::events`). A memory-tier namespace announces its writes itself, under its
+//! memory lock (`memory_ops.rs`, `layered.rs`), so they interleave correctly with the
+//! evictions and expiries the memory layer reports; the other tiers are announced here,
+//! once the write has reached every layer.
 
 use cachemgr_proto::{Entry, EventKind};
 
@@ -19,7 +21,7 @@ impl Store {
         condition: WriteCondition,
     ) -> Result<bool, StoreError> {
         let written = self.set_quietly(ns, key, value, ttl_ms, condition).await?;
-        if written {
+        if written && !self.announced_in_memory(ns) {
             self.events().key_event(EventKind::Set, ns, key, Some(value));
         }
         Ok(written)
@@ -28,7 +30,7 @@ impl Store {
     /// Writes a batch; returns the number written.
     pub async fn set_many(&self, ns: &str, entries: &[Entry]) -> Result<u64, StoreError> {
         let written = self.set_many_quietly(ns, entries).await?;
-        if self.events().active() {
+        if self.events().active() && !self.announced_in_memory(ns) {
             for entry in entries {
                 self.events().key_event(EventKind::Set, ns, &entry.key, Some(&entry.value));
             }
@@ -36,10 +38,11 @@ impl Store {
         Ok(written)
     }
 
-    /// Deletes keys; returns how many existed. While someone listens, keys are deleted one
-    /// at a time so that exactly the keys that existed are announced.
+    /// Deletes keys; returns how many existed. While someone listens, the keys of a tier
+    /// other than memory are deleted one at a time so that exactly the keys that existed are
+    /// announced.
     pub async fn delete(&self, ns: &str, keys: &[String]) -> Result<u64, StoreError> {
-        if !self.events().active() {
+        if !self.events().active() || self.announced_in_memory(ns) {
             return self.delete_quietly(ns, keys).await;
         }
         let mut deleted = 0;
@@ -61,11 +64,19 @@ impl Store {
     }
 
     /// Clears what this daemon holds of `ns`: for a Redis tier only its local copies (the
-    /// values in Redis are every host's, and one host's memory pressure must not wipe them),
-    /// for any other tier everything. Returns (entries, bytes).
+    /// values in Redis are every host's, and one host's memory pressure must not wipe them;
+    /// nothing a client can read changed, so nothing is announced), for any other tier
+    /// everything. Returns (entries, bytes).
     pub async fn clear_here(&self, ns: &str) -> Result<(u64, u64), StoreError> {
+        let shared = self.lookup(ns).is_some_and(|namespace| namespace.full_tier().has_redis());
         let freed = self.clear_here_quietly(ns).await?;
-        self.events().bulk_event(EventKind::Clear, ns, freed.0, None);
+        if !shared {
+            self.events().bulk_event(EventKind::Clear, ns, freed.0, None);
+        }
         Ok(freed)
+    }
+
+    fn announced_in_memory(&self, ns: &str) -> bool {
+        self.lookup(ns).is_some_and(|namespace| namespace.announces_in_memory())
     }
 }

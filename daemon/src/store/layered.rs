@@ -9,6 +9,8 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use cachemgr_proto::EventKind;
+
 use super::disk::{unix_now_ms, DiskLayer, DiskNamespace, Op, Outcome};
 use super::layered_write::count;
 use super::memory::{PatternAction, PatternTally, WriteCondition};
@@ -77,8 +79,18 @@ impl Store {
         let Some(namespace) = self.lookup(ns) else { return Ok(0) };
         let now = self.clock().now_ms();
         if namespace.tier() == Tier::Memory {
+            let announce = namespace.announces_in_memory();
             let mut cache = namespace.lock();
-            return Ok(keys.iter().filter(|key| cache.remove(key, now)).count() as u64);
+            let mut deleted = 0;
+            for key in keys {
+                if cache.remove(key, now) {
+                    deleted += 1;
+                    if announce {
+                        self.events().key_event(EventKind::Delete, ns, key, None);
+                    }
+                }
+            }
+            return Ok(deleted);
         }
         let op = Op::Delete { ns: ns.to_owned(), keys: keys.to_vec(), now: unix_now_ms() };
         let outcome = self.write_through(&namespace, op, |cache| {

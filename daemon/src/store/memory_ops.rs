@@ -1,7 +1,9 @@
 //! The memory layer's part of each write: charging the global budget, waking the sweeper
-//! and evicting for the global cap. Shared by memory-only and memory+disk namespaces.
+//! and evicting for the global cap. Shared by memory-only and memory+disk namespaces; for
+//! the memory tier it also announces the change while the lock is held, so events come in
+//! the order the changes were made (an eviction a write causes included).
 
-use cachemgr_proto::Entry;
+use cachemgr_proto::{Entry, EventKind};
 
 use super::memory::{PatternAction, PatternTally, WriteCondition};
 use super::namespaces::PATTERN_CHUNK;
@@ -25,6 +27,9 @@ impl Store {
             let mut cache = namespace.lock();
             let deadline = self.deadline(ttl_ms, cache.limits());
             let written = cache.insert(key, value, deadline, condition, now)?;
+            if written.is_some() && namespace.announces_in_memory() {
+                self.events().key_event(EventKind::Set, namespace.name(), key, Some(value));
+            }
             (written.is_some(), deadline)
         };
         self.note_deadline(deadline);
@@ -53,9 +58,19 @@ impl Store {
                 cache.check_entry(&entry.key, entry.value.len())?;
             }
             let limits = cache.limits();
+            let announce = namespace.announces_in_memory();
             for entry in entries {
                 let deadline = self.deadline(entry.ttl_ms, limits);
                 cache.insert(&entry.key, &entry.value, deadline, WriteCondition::Always, now)?;
+                if announce {
+                    let events = self.events();
+                    events.key_event(
+                        EventKind::Set,
+                        namespace.name(),
+                        &entry.key,
+                        Some(&entry.value),
+                    );
+                }
                 if deadline != 0 {
                     earliest = earliest.min(deadline);
                 }

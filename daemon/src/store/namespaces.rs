@@ -73,6 +73,12 @@ impl Namespace {
         self.full_tier().local()
     }
 
+    /// Whether memory holds the value itself (the memory tier): its changes are announced
+    /// under the memory lock, in the order they are made.
+    pub fn announces_in_memory(&self) -> bool {
+        self.full_tier() == Tier::Memory
+    }
+
     /// Its configured layers, Redis included.
     pub fn full_tier(&self) -> Tier {
         Tier::from_u8(self.tier.load(Ordering::Relaxed))
@@ -91,7 +97,9 @@ impl Namespace {
         self.tier.store(tier.to_u8(), Ordering::Relaxed);
         self.fsync.store(durability == Durability::Fsync, Ordering::Relaxed);
         if let Some(tap) = self.lock().tap_mut() {
-            tap.expiries = !tier.has_disk();
+            // Only where memory holds the value itself: a disk tier's expiries come from
+            // the disk sweeper, a Redis tier's from Redis (a local copy aging out is no change).
+            tap.expiries = tier == Tier::Memory;
             tap.evictions = tier == Tier::Memory;
         }
     }

@@ -41,9 +41,13 @@ impl Store {
             freed = namespace.lock().clear();
             namespace.epoch.fetch_add(1, Ordering::Relaxed);
         }
-        let Some(disk) = self.disk() else { return Ok(freed) };
+        let announce = |freed: Freed| {
+            self.events().bulk_event(cachemgr_proto::EventKind::Clear, ns, freed.0, None);
+            Ok(freed)
+        };
+        let Some(disk) = self.disk() else { return announce(freed) };
         if disk.lookup(ns).is_none() {
-            return Ok(freed);
+            return announce(freed);
         }
         if let Outcome::Cleared { entries, bytes } =
             disk.submit(Op::Clear { ns: ns.to_owned() }, true).await?
@@ -55,6 +59,6 @@ impl Store {
             namespace.lock().clear();
             namespace.epoch.fetch_add(1, Ordering::Relaxed);
         }
-        Ok(freed)
+        announce(freed)
     }
 }
