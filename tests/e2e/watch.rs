@@ -147,6 +147,10 @@ async fn a_subscribed_connection_refuses_other_requests_and_bad_filters() {
     };
     let err = client.subscribe(bad).await.expect_err("a bad regex");
     assert!(err.to_string().contains("invalid_argument"), "{err}");
+    let unknown =
+        SubscribeOptions { kinds: Some(vec![EventKind::Unknown]), ..SubscribeOptions::default() };
+    let err = client.subscribe(unknown).await.expect_err("an unknown kind");
+    assert!(err.to_string().contains("does not know; it knows set, delete"), "{err}");
     let zero = SubscribeOptions { queue: Some(0), ..SubscribeOptions::default() };
     let err = client.subscribe(zero).await.expect_err("queue 0");
     assert!(err.to_string().contains("queue"), "{err}");

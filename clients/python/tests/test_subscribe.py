@@ -175,7 +175,7 @@ def test_slow_subscriber_gets_missed_counts(client, ns):
 
 
 def test_subscribe_errors(client, ns):
-    with pytest.raises(cachemgr.Malformed):  # an enumeration value the daemon does not know
+    with pytest.raises(cachemgr.InvalidArgument):  # a kind the daemon does not know
         client.subscribe(ns=ns, kinds=["no_such_kind"])
     with pytest.raises(cachemgr.InvalidArgument):
         client.subscribe(ns=ns, queue=0)

@@ -43,6 +43,14 @@ pub fn start(
         ),
         None => None,
     };
+    if args.kinds.as_ref().is_some_and(|kinds| kinds.contains(&EventKind::Unknown)) {
+        let known: Vec<&str> = EventKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        let message = format!(
+            "kinds names an event kind this daemon does not know; it knows {}",
+            known.join(", ")
+        );
+        return Err(error(ErrorKind::InvalidArgument, message));
+    }
     let most = state.config().subscriber_queue;
     let queue = match args.queue {
         Some(0) => {
