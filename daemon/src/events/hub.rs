@@ -12,6 +12,11 @@ use tokio::sync::mpsc;
 
 use super::filter::EventFilter;
 
+/// Value bytes that may wait for one subscriber: with `values`, a queue of 1024 events of
+/// up to 64 KiB could otherwise pin 64 MiB per stalled subscriber. Events over the budget
+/// are dropped and counted like those over the queue's length.
+pub const MAX_QUEUED_VALUE_BYTES: usize = 4 * 1024 * 1024;
+
 /// An event as published: the wire event plus who may see it.
 #[derive(Debug, Clone)]
 pub struct Published {
@@ -39,8 +44,7 @@ pub struct Delivery {
 
 /// The subscriber's end: events in publish order, and how many were dropped for it.
 pub struct Subscription {
-    /// Events delivered.
-    pub events: mpsc::Receiver<Delivery>,
+    events: mpsc::Receiver<Delivery>,
     slot: Arc<Slot>,
     hub: Arc<EventHub>,
 }
@@ -57,6 +61,25 @@ impl Subscription {
         } else {
             0
         }
+    }
+
+    /// Takes the next queued event, if any, without waiting.
+    pub fn try_next(&mut self) -> Option<Delivery> {
+        let delivery = self.events.try_recv().ok()?;
+        self.released(&delivery);
+        Some(delivery)
+    }
+
+    /// Waits for the next queued event; `None` once the hub is gone.
+    pub async fn next(&mut self) -> Option<Delivery> {
+        let delivery = self.events.recv().await?;
+        self.released(&delivery);
+        Some(delivery)
+    }
+
+    fn released(&self, delivery: &Delivery) {
+        let bytes = delivery.published.event.value.as_ref().map_or(0, |value| value.len());
+        self.slot.queued_value_bytes.fetch_sub(bytes, Ordering::AcqRel);
     }
 
     /// Whether `set` events should carry their values to this subscriber.
@@ -83,6 +106,8 @@ struct Slot {
     wants_values: bool,
     sender: mpsc::Sender<Delivery>,
     missed: AtomicU64,
+    /// Value bytes of the events queued now (see [`MAX_QUEUED_VALUE_BYTES`]).
+    queued_value_bytes: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -145,6 +170,7 @@ impl EventHub {
             wants_values,
             sender,
             missed: AtomicU64::new(0),
+            queued_value_bytes: AtomicUsize::new(0),
         });
         inner.slots.push(slot.clone());
         self.active.fetch_add(1, Ordering::AcqRel);
@@ -169,12 +195,21 @@ impl EventHub {
             if !slot.filter.matches(&published.event) || !slot.visibility.may_see(&published) {
                 continue;
             }
-            match slot.sender.try_reserve() {
-                Ok(permit) => permit.send(Delivery {
-                    missed_before: slot.missed.swap(0, Ordering::AcqRel),
-                    published: published.clone(),
-                }),
-                Err(_) => {
+            let value_bytes = published.event.value.as_ref().map_or(0, |value| value.len());
+            let queued = slot.queued_value_bytes.load(Ordering::Acquire);
+            let permit = match queued + value_bytes <= MAX_QUEUED_VALUE_BYTES {
+                true => slot.sender.try_reserve().ok(),
+                false => None,
+            };
+            match permit {
+                Some(permit) => {
+                    slot.queued_value_bytes.fetch_add(value_bytes, Ordering::AcqRel);
+                    permit.send(Delivery {
+                        missed_before: slot.missed.swap(0, Ordering::AcqRel),
+                        published: published.clone(),
+                    });
+                }
+                None => {
                     slot.missed.fetch_add(1, Ordering::AcqRel);
                 }
             }
@@ -227,4 +262,61 @@ fn unix_now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Everyone;
+
+    impl Visibility for Everyone {
+        fn may_see(&self, _: &Published) -> bool {
+            true
+        }
+    }
+
+    fn subscribe(hub: &Arc<EventHub>, queue: usize) -> Subscription {
+        let filter = EventFilter { ns: None, matcher: None, kinds: None };
+        hub.subscribe(filter, Box::new(Everyone), true, queue)
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_at_the_gap() {
+        let hub = EventHub::new();
+        let mut sub = subscribe(&hub, 2);
+        for i in 0..5 {
+            hub.key_event(EventKind::Set, "ns", &format!("k{i}"), None);
+        }
+        assert_eq!(sub.try_next().map(|d| d.missed_before), Some(0));
+        assert_eq!(sub.take_missed_if_drained(), 0, "an event is still queued");
+        hub.key_event(EventKind::Set, "ns", "k5", None);
+        let second = sub.try_next().expect("k1");
+        assert_eq!(second.published.event.key.as_deref(), Some("k1"));
+        let third = sub.try_next().expect("k5");
+        assert_eq!((third.missed_before, third.published.event.seq), (3, 6), "k2..k4 dropped");
+        assert_eq!(sub.take_missed_if_drained(), 0);
+    }
+
+    #[test]
+    fn queued_values_are_bounded_in_bytes() {
+        let hub = EventHub::new();
+        let mut sub = subscribe(&hub, 1000);
+        let value = vec![0u8; cachemgr_proto::MAX_EVENT_VALUE_BYTES];
+        for _ in 0..100 {
+            hub.key_event(EventKind::Set, "ns", "k", Some(&value));
+        }
+        let fits = MAX_QUEUED_VALUE_BYTES / value.len();
+        let mut delivered = 0;
+        while sub.try_next().is_some() {
+            delivered += 1;
+        }
+        assert_eq!(delivered, fits);
+        assert_eq!(sub.take_missed_if_drained(), (100 - fits) as u64);
+        // Taking them gave the budget back.
+        hub.key_event(EventKind::Set, "ns", "k", Some(&value));
+        assert!(sub.try_next().is_some());
+        drop(sub);
+        assert!(!hub.active(), "a dropped subscription leaves the hub");
+    }
 }

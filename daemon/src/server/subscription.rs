@@ -94,7 +94,7 @@ pub async fn stream(conn: &mut Conn, id: u64, mut subscription: Subscription, st
                 }
                 Some(Err(_)) | None => return,
             },
-            delivery = subscription.events.recv() => {
+            delivery = subscription.next() => {
                 let Some(delivery) = delivery else { return };
                 if deliver(conn, id, delivery, &mut subscription).await.is_err() {
                     return;
@@ -129,7 +129,7 @@ async fn deliver(
         conn.feed(Response { id, body: ResponseBody::Event { event: Box::new(event) } }).await?;
         written += 1;
         if written < BATCH {
-            next = subscription.events.try_recv().ok();
+            next = subscription.try_next();
         }
     }
     let missed = subscription.take_missed_if_drained();
