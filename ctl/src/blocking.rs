@@ -140,7 +140,7 @@ impl Client {
         compute: impl FnOnce() -> T,
     ) -> Result<T, ClientError> {
         if let Some(bytes) = self.get(ns, key)? {
-            if let Ok(value) = rmp_serde::from_slice(&bytes) {
+            if let Ok(value) = crate::typed::decode(ns, key, &bytes) {
                 return Ok(value);
             }
         }

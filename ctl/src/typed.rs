@@ -99,7 +99,12 @@ fn encode<T: Serialize + ?Sized>(ns: &str, key: &str, value: &T) -> Result<Vec<u
     rmp_serde::to_vec_named(value).map_err(|err| value_error(ns, key, err.to_string()))
 }
 
-fn decode<T: DeserializeOwned>(ns: &str, key: &str, bytes: &[u8]) -> Result<T, ClientError> {
+/// Decodes a stored value as `T` (shared with the blocking client's `get_or_compute`).
+pub(crate) fn decode<T: DeserializeOwned>(
+    ns: &str,
+    key: &str,
+    bytes: &[u8],
+) -> Result<T, ClientError> {
     rmp_serde::from_slice(bytes).map_err(|err| value_error(ns, key, err.to_string()))
 }
 

@@ -205,16 +205,10 @@ fn a_user_hears_only_what_they_may_read_and_only_admins_write_broadcast() {
         .args(["--json", "watch"])
         .env_remove("CACHEMGR_SOCKET");
     let watcher = cachemgr_e2e::watcher::LineReader::spawn(command);
-    let mut subscribed = false;
-    for _ in 0..50 {
+    watcher.first_line_after(|| {
         daemon.ctl_ok(&["set", "open", "probe", "p"]);
-        if watcher.next_line(std::time::Duration::from_millis(200)).is_some() {
-            subscribed = true;
-            break;
-        }
-    }
-    assert!(subscribed, "nobody's watch printed nothing");
-    while watcher.next_line(std::time::Duration::from_millis(300)).is_some() {}
+    });
+    watcher.drain();
 
     // Changes nobody may not read come first; then two it may read.
     daemon.ctl_ok(&["set", "user:root", "secret", "root's value"]);

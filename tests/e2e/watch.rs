@@ -199,27 +199,17 @@ fn watch(daemon: &Daemon, args: &[&str]) -> LineReader {
     LineReader::spawn(command)
 }
 
-/// Writes `ns`/`key` until the watcher prints a line: it is then surely subscribed.
-fn wait_until_watching(daemon: &Daemon, watcher: &LineReader, ns: &str, key: &str) -> String {
-    for _ in 0..50 {
-        daemon.ctl_ok(&["set", ns, key, "probe"]);
-        if let Some(line) = watcher.next_line(Duration::from_millis(200)) {
-            return line;
-        }
-    }
-    panic!("cachectl watch printed nothing");
-}
-
 #[test]
 fn cachectl_watch_prints_json_lines_through_its_filters() {
     let daemon = Daemon::start();
     let watcher = watch(&daemon, &["--json", "watch", "web", "--pattern", "a*", "--values"]);
-    let probe: serde_json::Value =
-        serde_json::from_str(&wait_until_watching(&daemon, &watcher, "web", "a-probe"))
-            .expect("json line");
+    let probe: serde_json::Value = serde_json::from_str(&watcher.first_line_after(|| {
+        daemon.ctl_ok(&["set", "web", "a-probe", "probe"]);
+    }))
+    .expect("json line");
     assert_eq!(probe["kind"], "set");
     assert_eq!(probe["value"], "probe");
-    while watcher.next_line(Duration::from_millis(300)).is_some() {}
+    watcher.drain();
 
     daemon.ctl_ok(&["set", "web", "b1", "not matched"]);
     daemon.ctl_ok(&["set", "api", "a1", "other namespace"]);
@@ -248,14 +238,11 @@ fn cachectl_watch_text_lines_and_usage_errors() {
     let daemon = Daemon::start();
     let watcher = watch(&daemon, &["watch", "--kind", "clear,delete"]);
     daemon.ctl_ok(&["set", "web", "x", "1"]);
-    for _ in 0..50 {
+    watcher.first_line_after(|| {
         daemon.ctl_ok(&["del", "web", "x"]);
         daemon.ctl_ok(&["set", "web", "x", "1"]);
-        if watcher.next_line(Duration::from_millis(200)).is_some() {
-            break;
-        }
-    }
-    while watcher.next_line(Duration::from_millis(300)).is_some() {}
+    });
+    watcher.drain();
     daemon.ctl_ok(&["clear", "web"]);
     let line = watcher.lines_until(WAIT, |_| true).remove(0);
     assert!(line.ends_with(" clear web count=1"), "{line}");
@@ -274,18 +261,13 @@ fn backups_made_and_failed_are_announced() {
     let live = env.place("muse.enc", "muse/app_info_cache.enc");
     env.add_app("muse", &live, &[]);
     let watcher = watch(&env.daemon, &["--json", "watch", "--kind", "backup_made,backup_failed"]);
-    let mut first = None;
-    for _ in 0..50 {
+    let first = watcher.first_line_after(|| {
         env.daemon.ctl_ok(&["backup", "create", "muse"]);
-        if let Some(line) = watcher.next_line(Duration::from_millis(300)) {
-            first = Some(line);
-            break;
-        }
-    }
-    let made: serde_json::Value = serde_json::from_str(&first.expect("a backup event")).unwrap();
+    });
+    let made: serde_json::Value = serde_json::from_str(&first).unwrap();
     assert_eq!((made["kind"].as_str(), made["app"].as_str()), (Some("backup_made"), Some("muse")));
     assert!(made["message"].as_str().unwrap().contains("(manual)"), "{made}");
-    while watcher.next_line(Duration::from_millis(300)).is_some() {}
+    watcher.drain();
 
     std::fs::write(&live, b"torn").expect("damage the live file");
     let out = env.daemon.ctl(&["backup", "create", "muse"]);

@@ -34,6 +34,23 @@ impl LineReader {
         self.lines.recv_timeout(timeout).ok()
     }
 
+    /// Calls `poke` (a change the watcher should print) until a line comes, so the watcher
+    /// is surely subscribed; returns that line, failing the test after 50 tries.
+    pub fn first_line_after(&self, poke: impl Fn()) -> String {
+        for _ in 0..50 {
+            poke();
+            if let Some(line) = self.next_line(Duration::from_millis(300)) {
+                return line;
+            }
+        }
+        panic!("the watcher printed nothing");
+    }
+
+    /// Reads and drops lines until none comes for 300 ms (the probes' echoes).
+    pub fn drain(&self) {
+        while self.next_line(Duration::from_millis(300)).is_some() {}
+    }
+
     /// Lines until one satisfies `done` (included), failing the test after `timeout`.
     pub fn lines_until(&self, timeout: Duration, done: impl Fn(&str) -> bool) -> Vec<String> {
         let deadline = Instant::now() + timeout;

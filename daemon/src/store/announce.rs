@@ -21,7 +21,7 @@ impl Store {
         condition: WriteCondition,
     ) -> Result<bool, StoreError> {
         let written = self.set_quietly(ns, key, value, ttl_ms, condition).await?;
-        if written && !self.announced_in_memory(ns) {
+        if written && self.events().active() && !self.announced_in_memory(ns) {
             self.events().key_event(EventKind::Set, ns, key, Some(value));
         }
         Ok(written)
