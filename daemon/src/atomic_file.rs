@@ -60,7 +60,14 @@ impl AtomicFile {
         let mut last_err = None;
         for _ in 0..NAME_ATTEMPTS {
             let temp = dir.join(temp_name(name)?);
-            match OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(&temp) {
+            // Readable too, so a writer may map what it wrote to check it before committing.
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(FILE_MODE)
+                .open(&temp)
+            {
                 Ok(file) => {
                     return Ok(AtomicFile {
                         target,
@@ -86,6 +93,15 @@ impl AtomicFile {
     /// The temp file's path, for error messages (and tests that sabotage it).
     pub fn temp_path(&self) -> &Path {
         &self.temp
+    }
+
+    /// The temp file itself, with anything buffered written out: for kernel-side copies
+    /// into it (`std::io::copy` between files uses `copy_file_range`), and for syncing and
+    /// reading back what was written before deciding to commit.
+    pub fn file(&mut self) -> io::Result<&mut File> {
+        let writer = self.writer()?;
+        writer.flush()?;
+        Ok(writer.get_mut())
     }
 
     /// Flushes, syncs and renames the temp file over the target, then syncs the directory.

@@ -133,6 +133,8 @@ pub async fn run(args: Args) -> Result<()> {
     };
     if let Some(apps) = &apps {
         let _ = apps.events.set(store.events().clone());
+        // A migration a crash cut short is rolled back before any request can see it.
+        apps.recover_migrations().await;
     }
     let dirs = open_dirs(&config, &state_dir, &socket, config_path.as_deref(), &mut notices);
     let paths = DaemonPaths { socket: socket.clone(), config_path: config_path.clone(), state_dir };

@@ -149,6 +149,10 @@ fn a_stale_app_makes_status_fail() {
     assert!(text.contains("muse") && text.contains("stale"), "{text}");
     let show = env.daemon.ctl_json(&["app", "show", "muse"]);
     assert_eq!(show["health"], "stale");
+    // The daemon says so in its log on its own, once.
+    env.daemon.wait_for_log("app is stale", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(env.daemon.log_text().matches("app is stale").count(), 1);
 }
 
 #[test]
@@ -182,4 +186,41 @@ fn a_schedule_missed_while_down_runs_after_start() {
     }
     let show = env.daemon.ctl_json(&["app", "show", "muse"]);
     assert!(show["next_backup_unix_ms"].as_u64().is_some(), "{show}");
+}
+
+/// The plain progress lines in `stderr` (`label: N% (done/total unit)`).
+fn progress_lines(stderr: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|line| line.contains("% (") && line.ends_with(')'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn long_operations_stream_progress_lines_and_nothing_extra_with_json() {
+    let env = AppsEnv::start("");
+    let live = env.place("muse.enc", "muse/app_info_cache.enc");
+    env.add_app("muse", &live, &[]);
+    // Not a terminal here: plain lines on stderr, ending at 100%.
+    let cases: [(&[&str], &str); 3] = [
+        (&["backup", "create", "muse"], "B)"),
+        (&["backup", "verify", "--all"], "files)"),
+        (&["app", "migrate", "muse", "--new-keys"], "files)"),
+    ];
+    for (args, unit) in cases {
+        let out = env.daemon.ctl(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let lines = progress_lines(&out.stderr);
+        assert!(
+            lines.iter().any(|l| l.contains(": 100% (") && l.ends_with(unit)),
+            "{args:?}: {lines:?}"
+        );
+        let mut json_args = vec!["--json"];
+        json_args.extend_from_slice(args);
+        let out = env.daemon.ctl(&json_args);
+        assert!(out.status.success(), "{json_args:?}");
+        assert!(out.stderr.is_empty(), "{json_args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).expect("only JSON on stdout");
+    }
 }

@@ -90,3 +90,47 @@ fn a_failure_midway_leaves_the_old_keys_and_files_usable() {
     assert_eq!(verify["bad"].as_array().map(Vec::len), Some(0), "{verify}");
     env.daemon.ctl_ok(&["backup", "create", "sd"]);
 }
+
+#[test]
+fn a_crash_midway_is_rolled_back_at_the_next_start() {
+    let mut env = AppsEnv::prepare("");
+    env.daemon.env.push(("CACHEMGRD_TEST_FAIL_MIGRATE_AFTER".to_owned(), "2:crash".to_owned()));
+    env.daemon.spawn();
+    let (live, backups) = register_with_backups(&env);
+    let before = entries(&env);
+    let live_before = fs::read(&live).expect("live");
+    let backups_before: Vec<Vec<u8>> =
+        backups.iter().map(|n| fs::read(env.backup_dir("sd").join(n)).expect("backup")).collect();
+
+    // The daemon aborts after replacing two files: the new keys are in the keyring, the
+    // live file and one backup are re-encrypted, the other backup is not.
+    let out = env.daemon.ctl(&["app", "migrate", "sd", "--new-keys"]);
+    assert_ne!(out.status.code(), Some(0));
+    let code = env.daemon.wait_exit(std::time::Duration::from_secs(10));
+    assert_eq!(code, None, "the daemon died by a signal (SIGABRT), not an exit");
+    assert_ne!(entries(&env), before, "the crash left new keys behind");
+    let journal_dir = env.daemon.state_dir().join("migrating");
+    assert!(journal_dir.join("sd.json").exists(), "the journal survived the crash");
+
+    env.daemon.env.clear();
+    env.daemon.spawn();
+    env.daemon
+        .wait_for_log("rolled back an interrupted migration", std::time::Duration::from_secs(10));
+    assert_eq!(entries(&env), before, "the old keyring entries are back, nothing kept extra");
+    assert_eq!(fs::read(&live).expect("live"), live_before, "the live file is the old one");
+    for (name, old) in backups.iter().zip(&backups_before) {
+        assert_eq!(&fs::read(env.backup_dir("sd").join(name)).expect("backup"), old, "{name}");
+        env.python_decrypt("sd_runner", &env.backup_dir("sd").join(name))
+            .expect("old backups open with the old keys");
+    }
+    let left: Vec<_> = fs::read_dir(&journal_dir).expect("dir").flatten().collect();
+    assert!(left.is_empty(), "journal and kept copies removed: {left:?}");
+    let verify = env.daemon.ctl_json(&["backup", "verify", "sd"]);
+    assert_eq!(verify["bad"].as_array().map(Vec::len), Some(0), "{verify}");
+    assert_eq!(env.daemon.ctl_json(&["app", "show", "sd"])["health"], "ok");
+
+    // And the migration can simply be run again.
+    let migrated = env.daemon.ctl_json(&["app", "migrate", "sd", "--new-keys"]);
+    assert_eq!(migrated["backups"], 2);
+    env.python_decrypt("sd_runner", &live).expect("the new keys open the live file");
+}

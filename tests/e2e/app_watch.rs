@@ -2,12 +2,11 @@
 //! no backup taken meanwhile may be undecryptable, and the final state is backed up once the
 //! writes stop. A deleted file is reported, and watching resumes when it comes back.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cachemgr_e2e::apps::AppsEnv;
+use cachemgr_e2e::apps::{python_checker, AppsEnv};
 use cachemgr_e2e::vectors_dir;
 use serde_json::Value;
 
@@ -16,15 +15,30 @@ fn sha256_hex(path: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_owned()
 }
 
-/// Rewrites `path` in place with `bytes`: truncate, then chunks with pauses (torn meanwhile).
-fn slow_rewrite(path: &Path, bytes: &[u8], chunk: usize, pause: Duration) {
-    let mut file =
-        OpenOptions::new().write(true).truncate(true).open(path).expect("open for rewrite");
-    for part in bytes.chunks(chunk) {
-        file.write_all(part).expect("write chunk");
-        file.flush().expect("flush");
-        std::thread::sleep(pause);
-    }
+/// The apps' way of saving, in a process of its own: open with truncation, then write in
+/// chunks with pauses (the file is torn meanwhile).
+const SLOW_WRITER: &str = r#"
+import sys, time
+path, source, chunk, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+data = open(source, "rb").read()
+with open(path, "wb") as out:
+    for start in range(0, len(data), chunk):
+        out.write(data[start:start + chunk])
+        out.flush()
+        time.sleep(pause)
+"#;
+
+/// Rewrites `path` in place with the bytes of `source` through [`SLOW_WRITER`].
+fn slow_rewrite(path: &Path, source: &Path, chunk: usize, pause: Duration) {
+    let status = std::process::Command::new(cachemgr_e2e::python())
+        .args(["-c", SLOW_WRITER])
+        .arg(path)
+        .arg(source)
+        .arg(chunk.to_string())
+        .arg(pause.as_secs_f64().to_string())
+        .status()
+        .expect("run the writer");
+    assert!(status.success(), "the writer failed");
 }
 
 fn backups(env: &AppsEnv, app: &str) -> Vec<Value> {
@@ -48,19 +62,29 @@ fn torn_writes_are_never_kept_and_the_final_state_is_backed_up() {
     let env = AppsEnv::start("");
     let live = env.place("muse.enc", "muse/app_info_cache.enc");
     env.daemon.ctl_ok(&["app", "add", "muse", "--path", &live.display().to_string()]);
-    let versions = [
-        fs::read(vectors_dir().join("muse-flag0.enc")).expect("v1"),
-        fs::read(vectors_dir().join("muse.enc")).expect("v2"),
-    ];
+    // A third content no earlier round wrote, made by the independent checker: only a
+    // backup taken after the last rewrite can hold it.
+    let mut doc = cachemgr_e2e::apps::vector_json("muse.json");
+    doc["written_by"] = Value::from("the last round of the torn-writes test");
+    let plain = env.home.join("final.json");
+    fs::write(&plain, serde_json::to_vec(&doc).expect("json")).expect("final json");
+    let final_version = env.home.join("final.enc");
+    let (keys, plain_arg, out_arg) = (
+        env.keys.display().to_string(),
+        plain.display().to_string(),
+        final_version.display().to_string(),
+    );
+    python_checker(&["encrypt", "--keys", &keys, "--app", "muse", &plain_arg, &out_arg]);
+    let versions = [vectors_dir().join("muse-flag0.enc"), vectors_dir().join("muse.enc")];
     // Rewrites with pauses both shorter and longer than the 300 ms debounce, so some
     // debounced backups start while a rewrite is half done.
     for round in 0..8 {
-        let bytes = &versions[round % 2];
-        slow_rewrite(&live, bytes, 400, Duration::from_millis(60));
+        let source = if round == 7 { &final_version } else { &versions[round % 2] };
+        slow_rewrite(&live, source, 400, Duration::from_millis(60));
         std::thread::sleep(Duration::from_millis(if round % 3 == 0 { 450 } else { 100 }));
     }
-    // The last rewrite wrote versions[1]; wait for a backup of exactly that content.
     let final_sha = sha256_hex(&live);
+    assert_eq!(final_sha, sha256_hex(&final_version));
     wait_for("a backup of the final state", &env, || {
         backups(&env, "muse").iter().any(|b| b["sha256"] == final_sha.as_str())
     });
@@ -73,6 +97,28 @@ fn torn_writes_are_never_kept_and_the_final_state_is_backed_up() {
     }
     let verify = env.daemon.ctl_json(&["backup", "verify", "muse"]);
     assert_eq!(verify["bad"].as_array().map(Vec::len), Some(0), "{verify}");
+
+    // Saved again with the same content: seen, and no second backup of it.
+    let seen_same = "changed back to the content of the last backup";
+    let before = env.daemon.log_text().matches(seen_same).count();
+    slow_rewrite(&live, &final_version, 4096, Duration::from_millis(1));
+    wait_for("the unchanged save to be seen", &env, || {
+        env.daemon.log_text().matches(seen_same).count() > before
+    });
+    let same = backups(&env, "muse").iter().filter(|b| b["sha256"] == final_sha.as_str()).count();
+    assert_eq!(same, 1, "unchanged content is not backed up twice");
+
+    // Replaced by a rename (a new inode): the directory watch still sees it.
+    let temp = live.with_extension("tmp");
+    fs::copy(&versions[0], &temp).expect("temp");
+    fs::rename(&temp, &live).expect("rename over the live file");
+    let renamed_sha = sha256_hex(&live);
+    wait_for("a backup of the renamed-in file", &env, || {
+        backups(&env, "muse")
+            .iter()
+            .max_by_key(|b| b["created_unix_ms"].as_u64())
+            .is_some_and(|b| b["sha256"] == renamed_sha.as_str())
+    });
 }
 
 #[test]

@@ -143,6 +143,11 @@ fn app_add_refuses_bad_input_clearly() {
 
     let out = app_add(&env, &["x", "--path", &good, "--strategy", "rot13"]);
     assert_eq!(out.status.code(), Some(2), "unknown strategy is a usage error");
+    assert!(
+        stderr(&out).contains("rot13") && stderr(&out).contains("standard"),
+        "names the bad value and the good ones: {}",
+        stderr(&out)
+    );
 
     let out = app_add(&env, &["x", "--path", &good, "--app-id", "nobody"]);
     assert!(
@@ -156,6 +161,14 @@ fn app_add_refuses_bad_input_clearly() {
     let out =
         app_add(&env, &["sd", "--path", &other.display().to_string(), "--app-id", "sd_runner"]);
     assert!(stderr(&out).contains("already registered"), "{}", stderr(&out));
+    // Backup folders take the Cache Manager's form of the name: `SD` would list, prune and
+    // restore the backups of `sd`, and `CacheMgrd` those of the daemon's own state.
+    let third = env.place("sd_runner.enc", "sd3/app_info_cache.enc").display().to_string();
+    for clash in ["SD", "CacheMgrd"] {
+        let out = app_add(&env, &[clash, "--path", &third, "--app-id", "sd_runner"]);
+        assert_eq!(out.status.code(), Some(4), "{clash}: {}", stderr(&out));
+        assert!(stderr(&out).contains("share its backup folder"), "{clash}: {}", stderr(&out));
+    }
     let out = app_add(&env, &["../evil", "--path", &good]);
     assert!(stderr(&out).contains("contains"), "{}", stderr(&out));
 
@@ -278,4 +291,36 @@ fn list_table_external_copies_scheduled_verification_and_remove() {
     assert!(stderr(&out).contains("no app named"), "{}", stderr(&out));
     let out = env.daemon.ctl(&["app", "remove", "cachemgrd"]);
     assert!(stderr(&out).contains("own state"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_symlink_swapped_in_after_add_is_refused() {
+    let env = AppsEnv::start("");
+    let live = env.place("muse.enc", "muse/app_info_cache.enc");
+    env.add_app("muse", &live, &[]);
+    env.daemon.ctl_ok(&["backup", "create", "muse"]);
+    // A file the app's keys open, but outside the allowed directories.
+    let outside = env.daemon.dir.path().join("outside.enc");
+    fs::copy(cachemgr_e2e::vectors_dir().join("muse-flag0.enc"), &outside).expect("outside");
+    fs::remove_file(&live).expect("remove");
+    symlink(&outside, &live).expect("symlink");
+    for args in [
+        &["backup", "create", "muse"][..],
+        &["app", "inspect", "muse"],
+        &["backup", "restore", "muse", "--latest"],
+        &["app", "migrate", "muse", "--new-keys"],
+    ] {
+        let out = env.daemon.ctl(args);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            stderr(&out).contains("outside the allowed directories"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let list = env.daemon.ctl_json(&["backup", "list", "muse"]);
+    assert_eq!(list["backups"].as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(fs::read_link(&live).expect("still the symlink"), outside);
+    let show = env.daemon.ctl_json(&["app", "show", "muse"]);
+    assert_eq!(show["health"], "file_unreadable", "{show}");
 }

@@ -1,4 +1,4 @@
-//! Taking backups: read the live file until a copy verifies, skip it when nothing changed
+//! Taking backups: copy the live file until a copy verifies, skip it when nothing changed
 //! (for scheduled and change backups), write it atomically under a fresh name, then prune.
 //! A failure at any step keeps every existing backup.
 
@@ -6,14 +6,15 @@ use std::sync::Arc;
 
 use cachemgr_proto::{BackupSource, EventKind};
 
-use super::catalog::BackupRecord;
+use super::capture::{stage_verified, CaptureError};
+use super::catalog::{BackupRecord, Catalog};
 use super::codec::AppCodec;
 use super::error::AppError;
-use super::live::{read_verified, sha256_hex, VerifiedCopy};
+use super::live::{read_verified, sha256_hex, LiveError, VerifiedCopy};
 use super::naming::safe_name;
 use super::registry::AppRecord;
 use super::service::{AppService, LiveProblem};
-use super::store::{prune, remove_backup_files, write_backup, NewBackup};
+use super::store::{commit_staged, free_name, prune, remove_backup_files, write_backup, NewBackup};
 use crate::store::clock::unix_ms_now;
 
 /// Receives progress: what (app), units done, units in all, the unit (`bytes`, `files`,
@@ -87,6 +88,9 @@ impl AppService {
     }
 
     /// The body of a backup; the caller holds the app's lock. Blocking.
+    ///
+    /// An app's file is copied by the kernel straight into the new backup's temp file and
+    /// verified there (see `capture`); the daemon's own state is a snapshot in memory.
     pub fn backup_locked(
         &self,
         app: &AppRecord,
@@ -94,35 +98,106 @@ impl AppService {
         request: BackupRequest,
         progress: &ProgressFn,
     ) -> Result<BackupOutcome, AppError> {
-        let copy = self.take_copy(app, codec)?;
-        self.store_copy(app, &copy, request, progress)
+        if app.builtin {
+            let copy = self.take_copy(app, codec)?;
+            return self.store_copy(app, &copy, request, progress);
+        }
+        self.check_live_path(app)?;
+        let dir = self.backup_dir(app);
+        let mut catalog = self.catalog(app)?;
+        let cannot_write = |err| {
+            AppError::storage(
+                format!("cannot write a backup of {:?} into {}", app.name, dir.display()),
+                err,
+            )
+        };
+        std::fs::create_dir_all(&dir).map_err(cannot_write)?;
+        let created_unix_ms = unix_ms_now();
+        let external = app.external_dir.as_deref();
+        let name = free_name(&dir, &safe_name(&app.name), &catalog, created_unix_ms, external);
+        let label = app.name.clone();
+        let mut report = |done: u64, total: u64| progress(&label, done, total, "bytes");
+        let staged =
+            stage_verified(&app.path, &dir.join(&name), codec, self.read_policy(), &mut report);
+        let staged = match staged {
+            Ok(staged) => {
+                self.note_read(app, Ok(staged.bad_reads));
+                staged
+            }
+            Err(CaptureError::Live(err)) => {
+                self.note_read(app, Err(&err));
+                return Err(AppError::Live(err));
+            }
+            Err(err @ CaptureError::Copy { .. }) => {
+                return Err(AppError::Storage(format!("backup of {:?} failed: {err}", app.name)))
+            }
+        };
+        if let Some(same) = unchanged(&catalog, &request, &staged.sha256) {
+            return Ok(same);
+        }
+        let backup = new_backup(staged.size, staged.sha256, created_unix_ms, request.clone());
+        let written = commit_staged(&dir, name, &mut catalog, staged.file, backup, external)
+            .map_err(cannot_write)?;
+        self.finish_backup(app, catalog, written, &request)
     }
 
     /// A verified copy of the live file (or, for the daemon's own state, a snapshot of it),
     /// recording what the attempt saw. Blocking.
     pub fn take_copy(&self, app: &AppRecord, codec: &AppCodec) -> Result<VerifiedCopy, AppError> {
-        let runtime = self.runtime(&app.name);
         if app.builtin {
             let bytes = self.state_snapshot()?;
             let sha256 = sha256_hex(&bytes);
             return Ok(VerifiedCopy { bytes, sha256, bad_reads: 0 });
         }
-        match read_verified(&app.path, codec, self.read_policy()) {
-            Ok(copy) => {
-                runtime.observe(|o| {
-                    o.bad_reads += u64::from(copy.bad_reads);
-                    o.live_problem = None;
-                });
-                Ok(copy)
+        self.check_live_path(app)?;
+        let result = read_verified(&app.path, codec, self.read_policy());
+        self.note_read(app, result.as_ref().map(|copy| copy.bad_reads));
+        result.map_err(AppError::Live)
+    }
+
+    /// Refuses to read an app's file that now resolves outside the allowed places: a
+    /// symlink swapped in after `app add` must not make the daemon copy, decrypt or replace
+    /// a file it would not have registered. (A swap between this check and the open is
+    /// not caught; the copy must still decrypt with the app's keys to be kept.)
+    pub fn check_live_path(&self, app: &AppRecord) -> Result<(), AppError> {
+        if app.builtin {
+            return Ok(());
+        }
+        // A missing file is reported by the read itself.
+        let Ok(canonical) = std::fs::canonicalize(&app.path) else { return Ok(()) };
+        match self.config.refuse(&canonical) {
+            None => Ok(()),
+            Some(why) => {
+                let err = AppError::Invalid(format!(
+                    "refused to read {} for app {:?}: {why}",
+                    app.path.display(),
+                    app.name
+                ));
+                tracing::warn!(app = %app.name, "{err}");
+                self.runtime(&app.name)
+                    .observe(|o| o.live_problem = Some(LiveProblem::Unreadable(err.to_string())));
+                Err(err)
             }
+        }
+    }
+
+    /// Records what a read of the live file saw, for `app list`: torn reads, or why no good
+    /// copy could be taken (logged too).
+    fn note_read(&self, app: &AppRecord, outcome: Result<u32, &LiveError>) {
+        let runtime = self.runtime(&app.name);
+        match outcome {
+            Ok(bad_reads) => runtime.observe(|o| {
+                o.bad_reads += u64::from(bad_reads);
+                o.live_problem = None;
+            }),
             Err(err) => {
                 let problem = if err.is_missing() {
                     LiveProblem::Missing(err.to_string())
                 } else {
                     LiveProblem::Unreadable(err.to_string())
                 };
-                let bad = match &err {
-                    super::live::LiveError::Unverifiable { attempts, .. } => u64::from(*attempts),
+                let bad = match err {
+                    LiveError::Unverifiable { attempts, .. } => u64::from(*attempts),
                     _ => 0,
                 };
                 tracing::warn!(app = %app.name, "no good copy of the live file: {err}");
@@ -130,12 +205,12 @@ impl AppService {
                     o.bad_reads += bad;
                     o.live_problem = Some(problem);
                 });
-                Err(AppError::Live(err))
             }
         }
     }
 
-    /// Stores a verified copy as a backup and prunes. Blocking; the caller holds the lock.
+    /// Stores a verified copy held in memory as a backup and prunes. Blocking; the caller
+    /// holds the lock.
     pub fn store_copy(
         &self,
         app: &AppRecord,
@@ -145,28 +220,18 @@ impl AppService {
     ) -> Result<BackupOutcome, AppError> {
         let dir = self.backup_dir(app);
         let mut catalog = self.catalog(app)?;
-        if request.skip_unchanged {
-            if let Some(newest) = catalog.newest().filter(|b| b.sha256 == copy.sha256) {
-                tracing::debug!(app = %app.name, backup = %newest.name, "unchanged since the last backup; skipped");
-                return Ok(BackupOutcome::Unchanged(newest.clone()));
-            }
+        if let Some(same) = unchanged(&catalog, &request, &copy.sha256) {
+            return Ok(same);
         }
-        let safe = safe_name(&app.name);
         let total = copy.bytes.len() as u64;
         let name = app.name.clone();
         let mut report = |done: u64, _: u64| progress(&name, done, total, "bytes");
-        let backup = NewBackup {
-            bytes: &copy.bytes,
-            sha256: &copy.sha256,
-            created_unix_ms: unix_ms_now(),
-            source: request.source,
-            pinned: request.pin,
-            note: request.note,
-        };
-        let (record, external_error) = write_backup(
+        let backup = new_backup(total, copy.sha256.clone(), unix_ms_now(), request.clone());
+        let written = write_backup(
             &dir,
-            &safe,
+            &safe_name(&app.name),
             &mut catalog,
+            &copy.bytes,
             backup,
             app.external_dir.as_deref(),
             &mut report,
@@ -177,6 +242,19 @@ impl AppService {
                 err,
             )
         })?;
+        self.finish_backup(app, catalog, written, &request)
+    }
+
+    /// After a new backup is on disk and in `catalog`: log and announce it, prune what the
+    /// rules let go, and save the catalog once.
+    fn finish_backup(
+        &self,
+        app: &AppRecord,
+        mut catalog: Catalog,
+        (record, external_error): (BackupRecord, Option<String>),
+        request: &BackupRequest,
+    ) -> Result<BackupOutcome, AppError> {
+        let dir = self.backup_dir(app);
         if let Some(err) = &external_error {
             tracing::warn!(app = %app.name, "{err}");
         }
@@ -196,15 +274,24 @@ impl AppService {
         let doomed = if routine { prune(&dir, &mut catalog, &app.keep, true) } else { Vec::new() };
         catalog.backups.retain(|b| !doomed.iter().any(|d| d.record.name == b.name));
         self.save_catalog(app, &catalog)?;
-        for gone in &doomed {
-            match remove_backup_files(&dir, &gone.record) {
-                Ok(()) => {
-                    tracing::info!(app = %app.name, backup = %gone.record.name, "pruned: {}", gone.reason)
-                }
-                Err(err) => {
-                    tracing::warn!(app = %app.name, backup = %gone.record.name, "cannot delete a pruned backup: {err}")
+        let name = app.name.clone();
+        let remove = move || {
+            for gone in &doomed {
+                match remove_backup_files(&dir, &gone.record) {
+                    Ok(()) => {
+                        tracing::info!(app = %name, backup = %gone.record.name, "pruned: {}", gone.reason)
+                    }
+                    Err(err) => {
+                        tracing::warn!(app = %name, backup = %gone.record.name, "cannot delete a pruned backup: {err}")
+                    }
                 }
             }
+        };
+        // Unlinking a pruned 50 MB file costs ~10 ms of freeing extents. The catalog no
+        // longer lists it, so it is deleted after the answer, on the blocking pool.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(remove)),
+            Err(_) => remove(),
         }
         Ok(BackupOutcome::Created { record, external_error })
     }
@@ -226,5 +313,32 @@ impl AppService {
             "config": config,
         });
         serde_json::to_vec_pretty(&snapshot).map_err(|err| AppError::Storage(err.to_string()))
+    }
+}
+
+/// The newest backup when `request` skips unchanged content and it holds `sha256`.
+fn unchanged(catalog: &Catalog, request: &BackupRequest, sha256: &str) -> Option<BackupOutcome> {
+    if !request.skip_unchanged {
+        return None;
+    }
+    let newest = catalog.newest().filter(|b| b.sha256 == sha256)?;
+    tracing::debug!(backup = %newest.name, "unchanged since the last backup; skipped");
+    Some(BackupOutcome::Unchanged(newest.clone()))
+}
+
+/// The record fields of a new backup.
+fn new_backup(
+    size: u64,
+    sha256: String,
+    created_unix_ms: u64,
+    request: BackupRequest,
+) -> NewBackup {
+    NewBackup {
+        size,
+        sha256,
+        created_unix_ms,
+        source: request.source,
+        pinned: request.pin,
+        note: request.note,
     }
 }

@@ -2,6 +2,7 @@
 //! catch it half-written: a copy is only accepted once it verifies, and a torn one is read
 //! again after a short pause, a few times, before giving up.
 
+use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -82,56 +83,75 @@ impl LiveError {
     }
 }
 
+/// What one read of the live file gave.
+#[derive(Debug)]
+pub enum Attempt<T> {
+    /// A copy that verified.
+    Verified(T),
+    /// Nothing: a writer truncates before it writes, so this is torn like any other read.
+    Empty,
+    /// A copy that did not verify.
+    Failed(CodecError),
+}
+
+/// Runs `attempt` until it gives a verified copy, pausing between tries, and returns the
+/// copy with the number of bad reads before it. When the policy's attempts run out the
+/// error says the file is empty or did not verify, and why the last read failed. Blocking.
+pub fn retry_until_verified<T, E: From<LiveError>>(
+    path: &Path,
+    policy: ReadPolicy,
+    mut attempt: impl FnMut() -> Result<Attempt<T>, E>,
+) -> Result<(T, u32), E> {
+    let attempts = policy.attempts.max(1);
+    let mut bad_reads = 0;
+    loop {
+        match attempt()? {
+            Attempt::Verified(copy) => return Ok((copy, bad_reads)),
+            Attempt::Empty => {
+                if bad_reads + 1 >= attempts {
+                    return Err(LiveError::Empty(path.to_path_buf()).into());
+                }
+                bad_reads += 1;
+            }
+            Attempt::Failed(last) => {
+                bad_reads += 1;
+                if bad_reads >= attempts {
+                    let path = path.to_path_buf();
+                    return Err(LiveError::Unverifiable { path, attempts, last }.into());
+                }
+                tracing::debug!(file = %path.display(), "read did not verify ({last}); reading again");
+            }
+        }
+        std::thread::sleep(policy.pause);
+    }
+}
+
 /// Reads `path` until a copy verifies under `codec`, or the attempts run out. Blocking.
 pub fn read_verified(
     path: &Path,
     codec: &AppCodec,
     policy: ReadPolicy,
 ) -> Result<VerifiedCopy, LiveError> {
-    let attempts = policy.attempts.max(1);
-    let mut bad_reads = 0;
-    loop {
+    let (bytes, bad_reads) = retry_until_verified(path, policy, || {
         let bytes = match read_file(path, policy.max_bytes) {
-            // A writer truncates before it writes: an empty read is torn like any other.
-            Err(LiveError::Empty(_)) if bad_reads + 1 < attempts => {
-                bad_reads += 1;
-                std::thread::sleep(policy.pause);
-                continue;
-            }
+            Err(LiveError::Empty(_)) => return Ok(Attempt::Empty),
             other => other?,
         };
-        match codec.verify(&bytes) {
-            Ok(()) => {
-                let sha256 = sha256_hex(&bytes);
-                return Ok(VerifiedCopy { bytes, sha256, bad_reads });
-            }
-            Err(last) => {
-                bad_reads += 1;
-                if bad_reads >= attempts {
-                    return Err(LiveError::Unverifiable {
-                        path: path.to_path_buf(),
-                        attempts,
-                        last,
-                    });
-                }
-                tracing::debug!(file = %path.display(), "read did not verify ({last}); reading again");
-                std::thread::sleep(policy.pause);
-            }
-        }
-    }
+        Ok::<_, LiveError>(match codec.verify(&bytes) {
+            Ok(()) => Attempt::Verified(bytes),
+            Err(err) => Attempt::Failed(err),
+        })
+    })?;
+    let sha256 = sha256_hex(&bytes);
+    Ok(VerifiedCopy { bytes, sha256, bad_reads })
 }
 
-/// The whole file, refusing what cannot be an app cache before reading it.
-pub fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, LiveError> {
-    let io_err = |source: io::Error| {
-        if source.kind() == io::ErrorKind::NotFound {
-            LiveError::Missing(path.to_path_buf())
-        } else {
-            LiveError::Io { path: path.to_path_buf(), source }
-        }
-    };
+/// Opens the live file for reading with its size, refusing what cannot be an app cache
+/// (not a regular file, over `max_bytes`) before anything is read.
+pub fn open_live(path: &Path, max_bytes: u64) -> Result<(File, u64), LiveError> {
+    let io_err = |source: io::Error| live_io_error(path, source);
     // Non-blocking open: a FIFO put in the file's place must not hang the reader.
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .open(path)
@@ -147,9 +167,18 @@ pub fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, LiveError> {
             max: max_bytes,
         });
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    Ok((file, meta.len()))
+}
+
+/// The whole file, refusing what cannot be an app cache before reading it.
+pub fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, LiveError> {
+    let (mut file, len) = open_live(path, max_bytes)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     // Bounded even if the file grows while it is read.
-    file.by_ref().take(max_bytes + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    file.by_ref()
+        .take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| live_io_error(path, source))?;
     if bytes.len() as u64 > max_bytes {
         return Err(LiveError::TooLarge {
             path: path.to_path_buf(),
@@ -161,6 +190,15 @@ pub fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, LiveError> {
         return Err(LiveError::Empty(path.to_path_buf()));
     }
     Ok(bytes)
+}
+
+/// A failed open or read of `path`: missing, or what the OS said.
+fn live_io_error(path: &Path, source: io::Error) -> LiveError {
+    if source.kind() == io::ErrorKind::NotFound {
+        LiveError::Missing(path.to_path_buf())
+    } else {
+        LiveError::Io { path: path.to_path_buf(), source }
+    }
 }
 
 /// SHA-256 of `bytes` as lowercase hex.

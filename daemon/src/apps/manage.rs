@@ -8,7 +8,7 @@ use cachemgr_proto::AppSettings;
 
 use super::error::AppError;
 use super::live::read_verified;
-use super::naming::{check_name, default_app_id};
+use super::naming::{check_name, default_app_id, safe_name};
 use super::registry::{AppRecord, DEFAULT_SERVICE, DEFAULT_STALE_AFTER_MS};
 use super::retention::RetentionPolicy;
 use super::service::AppService;
@@ -26,6 +26,14 @@ impl AppService {
         if self.record(name).is_ok() {
             return Err(AppError::Invalid(format!(
                 "an app named {name:?} is already registered; pick another name or use `app edit`"
+            )));
+        }
+        if let Some(other) = self.with_registry(|r| r.sharing_folder(name).map(|a| a.name.clone()))
+        {
+            return Err(AppError::Invalid(format!(
+                "an app named {other:?} is already registered, and {name:?} would share its \
+                 backup folder {:?}; pick a name that differs by more than case or spaces",
+                safe_name(name)
             )));
         }
         let Some(path) = settings.path.as_deref() else {

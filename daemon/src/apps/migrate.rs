@@ -3,9 +3,11 @@
 //! re-encrypted for it.
 //!
 //! All or nothing: every file is decrypted with the old keys and re-encrypted (and checked
-//! to open) with the new ones in memory first; then the keyring is written; then the files
-//! are replaced one by one. If any step fails, the files already replaced get their old bytes
-//! back and the old keyring entries are written again, so old keys and files stay usable.
+//! to open) with the new ones in memory first; then the old entries and files are kept and
+//! a journal written (`migrate_journal`); then the keyring is written; then the files are
+//! replaced one by one. If any step fails, or the daemon dies midway, the old files and
+//! keyring entries are put back (at the next start for a crash), so old keys and files
+//! stay usable.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,14 +21,16 @@ use super::encfile::{generate_passphrase, AppKeyPair, StoredAppKeys};
 use super::error::AppError;
 use super::keys::{encryptor_of, passphrase_override};
 use super::live::{read_file, read_verified, sha256_hex};
+use super::migrate_journal::Replaced;
 use super::registry::AppRecord;
 use super::restore::replace_live;
 use super::service::AppService;
 use crate::atomic_file::write_atomic;
 use crate::store::clock::unix_ms_now;
 
-/// Test hook: fail after this many files have been replaced, to prove the rollback. Read
-/// only from the environment of the daemon; unset in any real deployment.
+/// Test hook: fail after this many files have been replaced (`N`), or abort the daemon
+/// there (`N:crash`), to prove the rollback and the recovery at start. Read only from the
+/// environment of the daemon; unset in any real deployment.
 const FAULT_ENV: &str = "CACHEMGRD_TEST_FAIL_MIGRATE_AFTER";
 
 /// How a migration ended.
@@ -97,14 +101,22 @@ impl AppService {
 
         let mut entries = keyring_entries(&stored, &app);
         let rotated_at = unix_ms_now();
-        entries.push((
-            format!("{}__key_rotated_at", app.app_id),
-            Zeroizing::new(iso_time(rotated_at)),
-        ));
+        let rotated_user = format!("{}__key_rotated_at", app.app_id);
+        entries.push((rotated_user.clone(), Zeroizing::new(iso_time(rotated_at))));
         let store = self.keys.store();
-        let old_entries = keyring_entries(&old_stored, &app);
+        let mut old_entries = keyring_entries(&old_stored, &app);
+        if let Ok(Some(previous)) = store.read(&app.service, &rotated_user).await {
+            old_entries.push((rotated_user, previous));
+        }
+        let new_users = entries.iter().map(|(user, _)| user.clone()).collect();
+        let replaced: Vec<Replaced<'_>> = targets
+            .iter()
+            .map(|t| Replaced { path: &t.path, live: t.live, old: &t.old, new: &t.new })
+            .collect();
+        let mut journal = self.begin_migration(&app, &old_entries, new_users, &replaced).await?;
+        drop(replaced);
         if let Err(err) = store.write_entries(&app.service, &entries).await {
-            self.put_back_keys(&app, &old_entries, &entries).await;
+            self.roll_back_migration(&journal).await;
             return Err(AppError::Keys(format!(
                 "cannot store the new keys, nothing changed: {err}"
             )));
@@ -119,10 +131,19 @@ impl AppService {
         .await
         .map_err(|e| AppError::Storage(format!("the migration task failed: {e}")))?;
         let (result, targets) = swapped;
+        let backups = targets.iter().filter(|t| t.backup.is_some()).count() as u64;
+        let mut record = app.clone();
+        record.strategy = target;
+        record.key_rotated_at_unix_ms = Some(rotated_at);
+        let result = result.and_then(|()| Ok(self.with_registry(|r| r.put(record))?));
         if let Err(err) = result {
-            self.put_back_keys(&app, &old_entries, &entries).await;
-            return Err(err);
+            self.roll_back_migration(&journal).await;
+            tracing::warn!(app = %name, "migration failed and was rolled back: {err}");
+            return Err(AppError::Storage(format!(
+                "{err}; the migration was rolled back, the old keys and files stay in use"
+            )));
         }
+        self.end_migration(&mut journal).await;
         // Chunks of the old keys beyond the new counts are left over: remove them.
         for (user, _) in
             old_entries.iter().filter(|(user, _)| !entries.iter().any(|(new, _)| new == user))
@@ -132,31 +153,8 @@ impl AppService {
             }
         }
         self.keys.install(&app.service, &app.app_id, pair);
-        let backups = targets.iter().filter(|t| t.backup.is_some()).count() as u64;
-        let mut record = app.clone();
-        record.strategy = target;
-        record.key_rotated_at_unix_ms = Some(rotated_at);
-        self.with_registry(|r| r.put(record))?;
         tracing::info!(app = %name, strategy = target.as_str(), backups, "app keys migrated");
         Ok(MigrateReport { strategy: target, backups })
-    }
-
-    /// Writes the old keyring entries back and deletes those only the new keys had.
-    async fn put_back_keys(
-        &self,
-        app: &AppRecord,
-        old: &[(String, Zeroizing<String>)],
-        new: &[(String, Zeroizing<String>)],
-    ) {
-        let store = self.keys.store();
-        if let Err(err) = store.write_entries(&app.service, old).await {
-            tracing::error!(app = %app.name, "could not put the old keys back after a failed migration: {err}");
-        }
-        for (user, _) in new.iter().filter(|(user, _)| !old.iter().any(|(o, _)| o == user)) {
-            if let Err(err) = store.delete(&app.service, user).await {
-                tracing::error!(app = %app.name, entry = %user, "could not remove a new key entry: {err}");
-            }
-        }
     }
 
     /// Reads and re-encrypts every file in memory, checking each opens with the new keys.
@@ -179,6 +177,7 @@ impl AppService {
                 .map_err(|e| AppError::corrupt(format!("{what} re-encrypted"), &e))?;
             Ok(sealed)
         };
+        self.check_live_path(app)?;
         let live = read_verified(&app.path, old, self.read_policy())?;
         let new_live = reseal(&live.bytes, &app.path.display().to_string())?;
         let mut targets = vec![Target {
@@ -217,54 +216,39 @@ impl AppService {
         Ok(targets)
     }
 
-    /// Replaces the files; on a failure puts back the ones already replaced.
+    /// Replaces the files, then records their new sizes and hashes. On a failure the
+    /// caller rolls back from the journal's copies.
     fn swap_files(
         &self,
         app: &AppRecord,
         targets: &mut [Target],
         progress: &ProgressFn,
     ) -> Result<(), AppError> {
-        let fail_after: Option<usize> = std::env::var(FAULT_ENV).ok().and_then(|v| v.parse().ok());
+        let fault = std::env::var(FAULT_ENV).ok();
+        let fault = fault.as_deref().and_then(|v| {
+            let (count, crash) = v.strip_suffix(":crash").map_or((v, false), |n| (n, true));
+            count.parse::<usize>().ok().map(|n| (n, crash))
+        });
         let total = targets.len() as u64;
-        let mut failure = None;
-        let mut done = 0;
-        for target in targets.iter() {
-            if fail_after.is_some_and(|n| done >= n) {
-                failure = Some(AppError::Storage(format!(
+        for (done, target) in targets.iter().enumerate() {
+            if let Some((after, crash)) = fault.filter(|(after, _)| done >= *after) {
+                if crash {
+                    tracing::error!("{FAULT_ENV}: aborting after {after} files");
+                    std::process::abort();
+                }
+                return Err(AppError::Storage(format!(
                     "injected failure after {done} files ({FAULT_ENV})"
                 )));
-                break;
             }
             let written = if target.live {
                 replace_live(&target.path, &target.new)
             } else {
                 write_atomic(&target.path, &target.new)
             };
-            if let Err(err) = written {
-                failure = Some(AppError::storage(
-                    format!("cannot replace {}", target.path.display()),
-                    err,
-                ));
-                break;
-            }
-            done += 1;
-            progress(&app.name, done as u64, total, "files");
-        }
-        if let Some(err) = failure {
-            for target in &targets[..done] {
-                let undo = if target.live {
-                    replace_live(&target.path, &target.old)
-                } else {
-                    write_atomic(&target.path, &target.old)
-                };
-                if let Err(undo) = undo {
-                    tracing::error!(file = %target.path.display(), "could not put the old file back: {undo}");
-                }
-            }
-            tracing::warn!(app = %app.name, "migration failed and was rolled back: {err}");
-            return Err(AppError::Storage(format!(
-                "{err}; the migration was rolled back, the old keys and files stay in use"
-            )));
+            written.map_err(|err| {
+                AppError::storage(format!("cannot replace {}", target.path.display()), err)
+            })?;
+            progress(&app.name, done as u64 + 1, total, "files");
         }
         let mut catalog = self.catalog(app)?;
         for target in targets.iter() {

@@ -3,6 +3,7 @@
 //! watching, restore, inspect, modify, migrate).
 
 pub mod backup;
+pub mod capture;
 pub mod catalog;
 pub mod codec;
 pub mod config;
@@ -18,12 +19,14 @@ pub mod keystore;
 pub mod live;
 pub mod manage;
 pub mod migrate;
+pub mod migrate_journal;
 pub mod naming;
 pub mod registry;
 pub mod restore;
 pub mod retention;
 pub mod scheduler;
 pub mod service;
+pub mod stale;
 pub mod store;
 pub mod verify;
 pub mod watcher;

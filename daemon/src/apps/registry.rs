@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use cachemgr_proto::AppStrategy;
 use serde::{Deserialize, Serialize};
 
+use super::naming::safe_name;
 use super::retention::RetentionPolicy;
 use crate::atomic_file::write_atomic;
 
@@ -83,6 +84,16 @@ pub enum RegistryError {
         /// What is wrong.
         reason: String,
     },
+    /// Another app's backups already live in the folder this name maps to.
+    #[error("app {name:?} would share the backup folder {folder:?} with app {other:?}; pick a name that differs by more than case or spaces")]
+    SharedFolder {
+        /// The name asked for.
+        name: String,
+        /// The app already there.
+        other: String,
+        /// The folder both names map to.
+        folder: String,
+    },
 }
 
 /// The app list and the file it lives in.
@@ -128,6 +139,14 @@ impl Registry {
         self.apps.get(name)
     }
 
+    /// Another app whose backups would share a folder with an app named `name`: backup
+    /// folders take the Cache Manager's form of the name, so `Muse` and `muse` (or
+    /// `SD Runner` and `sd_runner`) would list, prune and restore each other's backups.
+    pub fn sharing_folder(&self, name: &str) -> Option<&AppRecord> {
+        let folder = safe_name(name);
+        self.apps.values().find(|app| app.name != name && safe_name(&app.name) == folder)
+    }
+
     /// Every app, sorted by name.
     pub fn all(&self) -> impl Iterator<Item = &AppRecord> {
         self.apps.values()
@@ -136,6 +155,16 @@ impl Registry {
     /// The registry as it would be with `app` added or replaced, saved; the in-memory list
     /// changes only once the file is safely written.
     pub fn put(&mut self, app: AppRecord) -> Result<(), RegistryError> {
+        // Only a new name is checked: a registry written before this rule may hold such a
+        // pair, and refusing their edits would not separate them.
+        let sharing = (!self.apps.contains_key(&app.name)).then(|| self.sharing_folder(&app.name));
+        if let Some(other) = sharing.flatten() {
+            return Err(RegistryError::SharedFolder {
+                name: app.name.clone(),
+                other: other.name.clone(),
+                folder: safe_name(&app.name),
+            });
+        }
         let mut next = self.apps.clone();
         next.insert(app.name.clone(), app);
         self.save(next)

@@ -94,6 +94,7 @@ impl AppService {
         codec: &AppCodec,
         dir: &Path,
     ) -> Result<(Option<String>, Option<PathBuf>), AppError> {
+        self.check_live_path(app)?;
         let bytes = match read_file(&app.path, self.config.max_file_bytes.as_u64()) {
             Ok(bytes) => bytes,
             Err(err) if err.is_missing() => return Ok((None, None)),

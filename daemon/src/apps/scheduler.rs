@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::backup::{no_progress, BackupOutcome, BackupRequest};
 use super::registry::AppRecord;
 use super::service::{AppService, LiveProblem};
+use super::stale::StaleWatch;
 use super::watcher::AppWatcher;
 use crate::store::clock::unix_ms_now;
 
@@ -44,13 +45,23 @@ pub async fn run(service: Arc<AppService>, shutdown: CancellationToken) {
     let mut plan: HashMap<String, Due> = HashMap::new();
     let mut quiet_until: HashMap<String, Instant> = HashMap::new();
     let mut first = true;
+    let mut stale = StaleWatch::default();
+    // A file event only starts a quiet period; everything else may have changed an age.
+    let mut check_stale = true;
+    let mut next_stale = None;
     loop {
         let records = service.records();
         let unwatched = watcher.as_mut().map(|w| w.sync(&records)).unwrap_or_default();
         refresh(&service, &records, &mut plan, first);
         first = false;
         let now_unix = unix_ms_now();
+        if std::mem::replace(&mut check_stale, true) {
+            next_stale = stale.check(&service, &records, now_unix);
+        }
         let mut next = Instant::now() + Duration::from_secs(24 * 3600);
+        if let Some(at) = next_stale {
+            next = next.min(instant_of(at, now_unix));
+        }
         for due in plan.values() {
             for at in due.backup.into_iter().chain([due.verify]) {
                 next = next.min(instant_of(at, now_unix));
@@ -67,6 +78,7 @@ pub async fn run(service: Arc<AppService>, shutdown: CancellationToken) {
             _ = service.changed.notified() => continue,
             Some(name) = events.recv() => {
                 quiet_until.insert(name, Instant::now() + service.config.debounce);
+                check_stale = false;
                 continue;
             }
             _ = tokio::time::sleep_until(next) => {}
@@ -185,9 +197,11 @@ async fn change_backup(service: Arc<AppService>, name: String) {
         Ok(BackupOutcome::Created { record, .. }) => {
             tracing::info!(app = %name, backup = %record.name, "backed up after a change")
         }
-        Ok(BackupOutcome::Unchanged(_)) => {
-            tracing::debug!(app = %name, "changed file has the content of the last backup")
-        }
+        Ok(BackupOutcome::Unchanged(same)) => tracing::info!(
+            app = %name,
+            backup = %same.name,
+            "the file changed back to the content of the last backup; no new backup"
+        ),
         Err(err) => tracing::warn!(app = %name, "the changed file was not backed up: {err}"),
     }
 }

@@ -2,6 +2,7 @@
 //! external directory), and pruning by the retention rules once a new backup is safely on
 //! disk. Every file goes through the atomic writer.
 
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -18,11 +19,11 @@ const PROGRESS_CHUNK: usize = 1 << 20;
 
 /// What to record with a new backup.
 #[derive(Debug, Clone)]
-pub struct NewBackup<'a> {
-    /// The verified bytes.
-    pub bytes: &'a [u8],
-    /// Their SHA-256, hex.
-    pub sha256: &'a str,
+pub struct NewBackup {
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its SHA-256, hex.
+    pub sha256: String,
     /// When the copy was taken.
     pub created_unix_ms: u64,
     /// What made it.
@@ -33,42 +34,81 @@ pub struct NewBackup<'a> {
     pub note: Option<String>,
 }
 
-/// Writes a backup into `dir` under the first free name for `safe` at its time, records it
-/// in `catalog` (not yet saved) and copies it to `external` when given. A failed external
-/// copy is reported in the second value; the backup itself is kept.
+/// Writes verified `bytes` as a backup into `dir` under the first free name for `safe` at
+/// its time, records it in `catalog` (not yet saved) and copies it to `external` when
+/// given. A failed external copy is reported in the second value; the backup itself is kept.
 pub fn write_backup(
     dir: &Path,
     safe: &str,
     catalog: &mut Catalog,
-    backup: NewBackup<'_>,
+    bytes: &[u8],
+    backup: NewBackup,
     external: Option<&Path>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> io::Result<(BackupRecord, Option<String>)> {
     std::fs::create_dir_all(dir)?;
     let name = free_name(dir, safe, catalog, backup.created_unix_ms, external);
-    let target = dir.join(&name);
-    write_with_progress(&target, backup.bytes, progress)?;
-    let mut external_error = None;
-    let external_path = match external {
-        Some(ext) => {
-            let path = ext.join(&name);
-            match std::fs::create_dir_all(ext)
-                .and_then(|()| write_with_progress(&path, backup.bytes, &mut |_, _| {}))
-            {
-                Ok(()) => Some(path),
-                Err(err) => {
-                    external_error = Some(format!("the copy to {} failed: {err}", ext.display()));
-                    None
-                }
-            }
-        }
-        None => None,
+    write_with_progress(&dir.join(&name), bytes, progress)?;
+    let copied = external.map(|ext| {
+        copy_external(ext, &name, |path| write_with_progress(path, bytes, &mut |_, _| {}))
+    });
+    Ok(record_backup(catalog, name, backup, copied))
+}
+
+/// Puts a verified copy staged under `dir/name` in place (see `capture`), records it in
+/// `catalog` (not yet saved) and copies it to `external` when given, like [`write_backup`].
+pub fn commit_staged(
+    dir: &Path,
+    name: String,
+    catalog: &mut Catalog,
+    staged: AtomicFile,
+    backup: NewBackup,
+    external: Option<&Path>,
+) -> io::Result<(BackupRecord, Option<String>)> {
+    staged.commit()?;
+    let copied =
+        external.map(|ext| copy_external(ext, &name, |path| copy_file(&dir.join(&name), path)));
+    Ok(record_backup(catalog, name, backup, copied))
+}
+
+/// Writes the external copy `ext/name` with `write`: its path, or why it failed.
+fn copy_external(
+    ext: &Path,
+    name: &str,
+    write: impl FnOnce(&Path) -> io::Result<()>,
+) -> Result<PathBuf, String> {
+    let path = ext.join(name);
+    match std::fs::create_dir_all(ext).and_then(|()| write(&path)) {
+        Ok(()) => Ok(path),
+        Err(err) => Err(format!("the copy to {} failed: {err}", ext.display())),
+    }
+}
+
+/// Atomically copies `from` to `to` (in the kernel where the filesystems allow it).
+fn copy_file(from: &Path, to: &Path) -> io::Result<()> {
+    let mut source = File::open(from)?;
+    let mut out = AtomicFile::create(to)?;
+    io::copy(&mut source, out.file()?)?;
+    out.commit()
+}
+
+/// Adds the record of a backup now on disk to `catalog`.
+fn record_backup(
+    catalog: &mut Catalog,
+    name: String,
+    backup: NewBackup,
+    external: Option<Result<PathBuf, String>>,
+) -> (BackupRecord, Option<String>) {
+    let (external_path, external_error) = match external {
+        Some(Ok(path)) => (Some(path), None),
+        Some(Err(err)) => (None, Some(err)),
+        None => (None, None),
     };
     let record = BackupRecord {
         name,
         created_unix_ms: backup.created_unix_ms,
-        size: backup.bytes.len() as u64,
-        sha256: backup.sha256.to_owned(),
+        size: backup.size,
+        sha256: backup.sha256,
         verified: true,
         verified_unix_ms: Some(backup.created_unix_ms),
         verify_error: None,
@@ -79,7 +119,7 @@ pub fn write_backup(
     };
     catalog.last_issued = Some(record.name.clone());
     catalog.add(record.clone());
-    Ok((record, external_error))
+    (record, external_error)
 }
 
 /// Atomically writes `bytes` to `target`, reporting bytes written.
@@ -99,7 +139,9 @@ pub fn write_with_progress(
     file.commit()
 }
 
-fn free_name(
+/// The first name for a backup of `safe` taken at `unix_ms` that no backup (listed, on
+/// disk, or external) has and that sorts after the last one handed out.
+pub fn free_name(
     dir: &Path,
     safe: &str,
     catalog: &Catalog,
@@ -228,15 +270,15 @@ mod tests {
         let mut names = Vec::new();
         for _ in 0..4 {
             let backup = NewBackup {
-                bytes: b"x",
-                sha256: "00",
+                size: 1,
+                sha256: "00".to_owned(),
                 created_unix_ms: 1_795_000_000_000,
                 source: BackupSource::Manual,
                 pinned: false,
                 note: None,
             };
             let (record, _) =
-                write_backup(dir.path(), "muse", &mut catalog, backup, None, &mut |_, _| {})
+                write_backup(dir.path(), "muse", &mut catalog, b"x", backup, None, &mut |_, _| {})
                     .expect("write");
             // Pruned at once: neither the catalog nor the directory holds it any more.
             remove_backup_files(dir.path(), &record).expect("remove");
