@@ -224,3 +224,42 @@ fn long_operations_stream_progress_lines_and_nothing_extra_with_json() {
         serde_json::from_slice::<Value>(&out.stdout).expect("only JSON on stdout");
     }
 }
+
+#[test]
+fn a_damaged_backup_is_not_restored_and_the_live_file_stays() {
+    let env = AppsEnv::start("");
+    let live = env.place("muse.enc", "muse/app_info_cache.enc");
+    env.add_app("muse", &live, &[]);
+    let first = env.daemon.ctl_json(&["backup", "create", "muse"]);
+    let name = first["name"].as_str().expect("name").to_owned();
+    let file = env.backup_dir("muse").join(&name);
+    let mut bytes = fs::read(&file).expect("backup");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    fs::write(&file, &bytes).expect("damage the backup");
+    let live_before = fs::read(&live).expect("live");
+
+    let out = env.daemon.ctl(&["backup", "restore", "muse", &name]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&name), "names the backup: {err}");
+    assert_eq!(fs::read(&live).expect("live"), live_before, "the live file is untouched");
+    let list = env.daemon.ctl_json(&["backup", "list", "muse"]);
+    assert_eq!(names(&list, "backups"), [name], "no before-restore copy was made");
+}
+
+#[test]
+fn the_daemons_own_state_is_backed_up_like_an_app() {
+    let env = AppsEnv::start("");
+    let live = env.place("muse.enc", "muse/app_info_cache.enc");
+    env.add_app("muse", &live, &[]);
+    let made = env.daemon.ctl_json(&["backup", "create", "cachemgrd"]);
+    let file = env.backup_dir("cachemgrd").join(made["name"].as_str().expect("name"));
+    let state: Value =
+        serde_json::from_slice(&fs::read(&file).expect("state backup")).expect("json");
+    assert_eq!(state["kind"], "cachemgrd-state");
+    let apps = state["registry"]["apps"].as_array().expect("registry apps");
+    assert!(apps.iter().any(|a| a["name"] == "muse"), "{state}");
+    let verify = env.daemon.ctl_json(&["backup", "verify", "cachemgrd"]);
+    assert_eq!(verify["bad"].as_array().map(Vec::len), Some(0), "{verify}");
+}

@@ -324,3 +324,30 @@ fn a_symlink_swapped_in_after_add_is_refused() {
     let show = env.daemon.ctl_json(&["app", "show", "muse"]);
     assert_eq!(show["health"], "file_unreadable", "{show}");
 }
+
+#[test]
+fn app_edit_moves_the_file_checks_the_strategy_and_sets_the_external_dir() {
+    let env = AppsEnv::start("");
+    let first = env.place("muse.enc", "muse/app_info_cache.enc");
+    env.add_app("muse", &first, &[]);
+    let moved = env.place("muse-flag0.enc", "muse-new/app_info_cache.enc");
+    env.daemon.ctl_ok(&["app", "edit", "muse", "--path", &moved.display().to_string()]);
+    let made = env.daemon.ctl_json(&["backup", "create", "muse"]);
+    let file = env.backup_dir("muse").join(made["name"].as_str().expect("name"));
+    assert_eq!(fs::read(&file).expect("backup"), fs::read(&moved).expect("moved"));
+
+    // A strategy the file does not open with is refused; nothing changes.
+    let out = env.daemon.ctl(&["app", "edit", "muse", "--strategy", "none"]);
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.daemon.ctl_json(&["app", "show", "muse"])["strategy"], "standard");
+
+    let ext = env.home.join("external");
+    env.daemon.ctl_ok(&["app", "edit", "muse", "--external-dir", &ext.display().to_string()]);
+    let copied = env.daemon.ctl_json(&["backup", "create", "muse", "--pin"]);
+    let name = copied["name"].as_str().expect("name");
+    assert_eq!(fs::read(ext.join(name)).expect("external copy"), fs::read(&moved).expect("live"));
+    env.daemon.ctl_ok(&["app", "edit", "muse", "--no-external-dir"]);
+    let local = env.daemon.ctl_json(&["backup", "create", "muse", "--pin"]);
+    assert!(!ext.join(local["name"].as_str().expect("name")).exists(), "no copy any more");
+    assert_eq!(fs::read_dir(&ext).expect("ext").count(), 1);
+}

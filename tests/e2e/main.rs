@@ -5,6 +5,7 @@ mod activation;
 mod app_backups;
 mod app_import;
 mod app_keyring;
+mod app_keys;
 mod app_migrate;
 mod app_watch;
 mod apps;

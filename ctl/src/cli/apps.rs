@@ -135,7 +135,7 @@ pub struct SettingsArgs {
     /// Back up on a schedule: 6h, 1d, 30m; 0 = only when the file changes.
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub backup_every: Option<Duration>,
-    /// Keep the newest N backups [default: 10]; 0 turns the rule off.
+    /// Keep the newest N backups (at least 1) [default: 10].
     #[arg(long, value_name = "N")]
     pub keep_last: Option<u32>,
     /// Also keep the newest backup of each of the last N days.

@@ -161,10 +161,22 @@ pub fn passphrase_override(service: &str) -> Option<Zeroizing<String>> {
 
 fn keys_error(service: &str, app_id: &str, err: &EncError) -> AppError {
     match err {
-        EncError::MissingEntry { .. } => AppError::Keys(format!(
-            "{err} (service {service:?}); the app {app_id:?} has not stored its keys in this \
-             keyring, or the keyring is not the one the app uses"
-        )),
+        EncError::MissingEntry { user } => {
+            // The apps take the passphrase from the environment when it is set there.
+            let or_env = if user.ends_with("__passphrase") {
+                format!(
+                    "; or, if the app takes its passphrase from the environment, give the \
+                     daemon the same {}",
+                    passphrase_env_var(service)
+                )
+            } else {
+                String::new()
+            };
+            AppError::Keys(format!(
+                "{err} (service {service:?}); the app {app_id:?} has not stored its keys in \
+                 this keyring, or the keyring is not the one the app uses{or_env}"
+            ))
+        }
         _ => AppError::Keys(format!("the keys of app id {app_id:?} (service {service:?}): {err}")),
     }
 }
