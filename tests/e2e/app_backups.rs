@@ -132,6 +132,12 @@ fn verify_reports_a_damaged_backup_and_status_fails() {
     assert_eq!(sd["last_verify_bad"], 1);
     let status = env.daemon.ctl(&["status"]);
     assert_eq!(status.status.code(), Some(1), "{}", String::from_utf8_lossy(&status.stdout));
+
+    // Once the damaged backup is pruned, the app is healthy again without another verify.
+    env.daemon.ctl_ok(&["app", "edit", "sd", "--keep-last", "1"]);
+    env.daemon.ctl_ok(&["backup", "prune", "sd"]);
+    assert_eq!(env.daemon.ctl_json(&["app", "show", "sd"])["health"], "ok");
+    assert_eq!(env.daemon.ctl(&["status"]).status.code(), Some(0));
 }
 
 #[test]

@@ -47,7 +47,10 @@ fn the_cache_managers_apps_and_backups_are_adopted() {
         .expect("torn");
     fs::write(
         cm_backups.join("muse/muse_backups.json"),
-        serde_json::to_vec(&json!([{"filename": "muse_20260101_120000.enc", "timestamp": "2026-01-01T12:00:00", "note": "before the big update"}])).expect("json"),
+        serde_json::to_vec(&json!([
+            {"filename": "muse_20260101_120000.enc", "timestamp": "2026-01-01T12:00:00", "note": "before the big update"},
+            {"filename": "muse_20260102_120000.enc", "timestamp": "2026-01-02T09:30:00", "pinned": true}
+        ])).expect("json"),
     )
     .expect("metadata");
     let list = json!({
@@ -104,6 +107,19 @@ fn the_cache_managers_apps_and_backups_are_adopted() {
         .find(|b| b["name"] == "muse_20260101_120000.enc")
         .expect("adopted under its name");
     assert_eq!(first["note"], "before the big update");
+    assert_eq!(first["pinned"], false);
+    // The metadata's time and pin are adopted (the time is local: within a day of UTC noon).
+    let noon_utc = 1_767_268_800_000_i64;
+    let created = first["created_unix_ms"].as_i64().expect("time");
+    assert!((created - noon_utc).abs() <= 14 * 3_600_000, "{first}");
+    let second = list.iter().find(|b| b["name"] == "muse_20260102_120000.enc").expect("second");
+    assert_eq!(second["pinned"], true, "{second}");
+    let second_created = second["created_unix_ms"].as_i64().expect("time");
+    assert_eq!(
+        second_created - created,
+        21 * 3_600_000 + 30 * 60_000,
+        "from the metadata, not the name"
+    );
     assert_eq!(
         env.daemon.ctl_json(&["app", "show", "SD Runner"])["strategy"],
         "standard",
@@ -119,4 +135,21 @@ fn the_cache_managers_apps_and_backups_are_adopted() {
         &cache.display().to_string(),
     ]);
     assert_eq!(again["backups"], 0, "{again}");
+
+    // `--backups DIR` reads the backups from another directory (one folder per app).
+    let moved = env.home.join("cm-backups-moved");
+    fs::create_dir_all(moved.join("sd_runner")).expect("dir");
+    fs::copy(
+        vectors_dir().join("sd_runner-flag0.enc"),
+        moved.join("sd_runner/sd_runner_20260105_120000.enc"),
+    )
+    .expect("sd backup");
+    let cache_arg = cache.display().to_string();
+    let moved_arg = moved.display().to_string();
+    let args = ["app", "import-cache-manager", "--cache", &cache_arg, "--backups", &moved_arg];
+    let from_moved = env.daemon.ctl_json(&args);
+    assert_eq!(from_moved["backups"], 1, "{from_moved}");
+    let sd_backups = env.daemon.ctl_json(&["backup", "list", "SD Runner"]);
+    assert_eq!(sd_backups["backups"][0]["name"], "sd_runner_20260105_120000.enc", "{sd_backups}");
+    assert_eq!(env.daemon.ctl_json(&args)["backups"], 0, "nothing adopted twice");
 }

@@ -108,20 +108,17 @@ fn health(
         }
         None => {}
     }
-    if catalog.last_verify_bad > 0 {
-        let bad: Vec<&str> = catalog
-            .backups
-            .iter()
-            .filter(|b| b.verify_error.is_some())
-            .map(|b| b.name.as_str())
-            .collect();
+    // Damaged backups still listed: one pruned since the last verification no longer counts.
+    let bad: Vec<&str> = catalog
+        .backups
+        .iter()
+        .filter(|b| b.verify_error.is_some())
+        .map(|b| b.name.as_str())
+        .collect();
+    if !bad.is_empty() {
         return (
             AppHealth::BackupDamaged,
-            Some(format!(
-                "{} backup(s) failed verification: {}",
-                catalog.last_verify_bad,
-                bad.join(", ")
-            )),
+            Some(format!("{} backup(s) failed verification: {}", bad.len(), bad.join(", "))),
         );
     }
     let since = last_good.unwrap_or(app.added_unix_ms);
