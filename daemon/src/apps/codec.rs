@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::encfile::{self, AppKeyPair, EncError};
+use super::encfile::{self, AppKeyPair, EncError, TagStream};
 
 /// How to open an app's file.
 #[derive(Clone)]
@@ -35,6 +35,14 @@ pub enum CodecError {
     /// The plaintext is not JSON.
     #[error("the content is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The file got shorter while it was copied (a writer was at work).
+    #[error("the file changed while it was copied: {copied} of {expected} bytes")]
+    Changed {
+        /// Its size when the copy started.
+        expected: u64,
+        /// Bytes there were to copy.
+        copied: u64,
+    },
 }
 
 impl AppCodec {
@@ -48,6 +56,18 @@ impl AppCodec {
                 Ok(())
             }
             AppCodec::Encrypted(keys) => Ok(encfile::verify_tag(bytes, keys.private())?),
+        }
+    }
+
+    /// A check fed the file as it is copied, started from its first bytes (see
+    /// [`TagStream::start`]): `Some` for `.enc` files, whose GCM tag is computed piece by
+    /// piece; `None` for plain JSON, which [`AppCodec::verify`] checks whole.
+    pub fn start_stream(&self, head: &[u8]) -> Option<Result<TagStream, CodecError>> {
+        match self {
+            AppCodec::Plain => None,
+            AppCodec::Encrypted(keys) => {
+                Some(TagStream::start(head, keys.private()).map_err(CodecError::from))
+            }
         }
     }
 

@@ -104,6 +104,12 @@ pub(super) fn verify_tag_parsed(file: &EncFile<'_>, aes_key: &[u8; 32]) -> Resul
     if !gcm::tag_matches(aes_key, file.nonce, file.ciphertext, file.tag) {
         return Err(EncError::TagMismatch);
     }
+    check_flag(file, aes_key)
+}
+
+/// Once the tag matched: a first block that agrees with the flag (a zlib header when flag
+/// 1; when flag 0 looks like zlib, the whole payload is checked not to be zlib).
+pub(super) fn check_flag(file: &EncFile<'_>, aes_key: &[u8; 32]) -> Result<(), EncError> {
     let looks_zlib = zlib_header(&gcm::first_block(aes_key, file.nonce, file.ciphertext));
     match file.compression {
         Compression::Zlib if !looks_zlib => Err(EncError::DamagedFlag),

@@ -1,4 +1,4 @@
-//! Checking a file's GCM tag without decrypting it, for `verify` of uncompressed files.
+//! Checking a file's GCM tag without decrypting it, in one pass or piece by piece.
 //!
 //! A backup check only needs to know the tag is right. `aes-gcm` offers that only as part of
 //! decrypting, which for a 50 MB file means a 50 MB copy, the keystream pass, and wiping the
@@ -32,23 +32,78 @@ pub(super) fn tag_matches(
     if ciphertext.len() as u64 > MAX_CIPHERTEXT {
         return false;
     }
-    let cipher = Aes256::new(GenericArray::from_slice(key));
-    // H = AES(K, 0^128), the GHASH key.
-    let mut hash_key = Zeroizing::new([0u8; 16]);
-    cipher.encrypt_block(GenericArray::from_mut_slice(hash_key.as_mut_slice()));
-    let mut ghash = GHash::new(GenericArray::from_slice(hash_key.as_slice()));
-    ghash.update_padded(ciphertext);
-    let mut lengths = [0u8; 16];
-    lengths[8..].copy_from_slice(&(ciphertext.len() as u64 * 8).to_be_bytes());
-    ghash.update(&[lengths.into()]);
-    let mut expected = Zeroizing::new([0u8; TAG_LEN]);
-    expected.copy_from_slice(&ghash.finalize());
-    // Mask with AES(K, J0), J0 = nonce ‖ 0x00000001.
-    let mask = counter_block(&cipher, nonce, 1);
-    for (byte, m) in expected.iter_mut().zip(mask.iter()) {
-        *byte ^= m;
+    let mut hasher = TagHasher::new(key);
+    hasher.update(ciphertext);
+    hasher.matches(nonce, tag)
+}
+
+/// GHASH over a ciphertext fed in pieces of any size, for checking a file's tag while it is
+/// still being copied (see `TagStream`). Whole blocks go to GHASH as they come; a partial
+/// one waits for the next piece, so the result equals one pass over the whole ciphertext.
+pub(super) struct TagHasher {
+    cipher: Aes256,
+    ghash: GHash,
+    pending: Zeroizing<[u8; 16]>,
+    pending_len: usize,
+    len: u64,
+}
+
+impl TagHasher {
+    /// A hasher for ciphertext under `key`.
+    pub(super) fn new(key: &[u8; 32]) -> TagHasher {
+        let cipher = Aes256::new(GenericArray::from_slice(key));
+        // H = AES(K, 0^128), the GHASH key.
+        let mut hash_key = Zeroizing::new([0u8; 16]);
+        cipher.encrypt_block(GenericArray::from_mut_slice(hash_key.as_mut_slice()));
+        let ghash = GHash::new(GenericArray::from_slice(hash_key.as_slice()));
+        TagHasher { cipher, ghash, pending: Zeroizing::new([0u8; 16]), pending_len: 0, len: 0 }
     }
-    expected.ct_eq(tag).into()
+
+    /// Adds the next piece of ciphertext.
+    pub(super) fn update(&mut self, mut data: &[u8]) {
+        self.len += data.len() as u64;
+        if self.pending_len > 0 {
+            let take = (16 - self.pending_len).min(data.len());
+            self.pending[self.pending_len..self.pending_len + take].copy_from_slice(&data[..take]);
+            self.pending_len += take;
+            data = &data[take..];
+            if self.pending_len < 16 {
+                return;
+            }
+            self.ghash.update_padded(self.pending.as_slice());
+            self.pending_len = 0;
+        }
+        let whole = data.len() - data.len() % 16;
+        // A multiple of 16 bytes: `update_padded` adds no padding.
+        self.ghash.update_padded(&data[..whole]);
+        let rest = &data[whole..];
+        self.pending[..rest.len()].copy_from_slice(rest);
+        self.pending_len = rest.len();
+    }
+
+    /// Bytes fed so far.
+    pub(super) fn fed(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether `tag` is the GCM tag of everything fed, under `nonce`, in constant time.
+    pub(super) fn matches(mut self, nonce: &[u8; NONCE_LEN], tag: &[u8; TAG_LEN]) -> bool {
+        if self.len > MAX_CIPHERTEXT {
+            return false;
+        }
+        self.ghash.update_padded(&self.pending[..self.pending_len]);
+        let mut lengths = [0u8; 16];
+        lengths[8..].copy_from_slice(&(self.len * 8).to_be_bytes());
+        self.ghash.update(&[lengths.into()]);
+        let mut expected = Zeroizing::new([0u8; TAG_LEN]);
+        expected.copy_from_slice(&self.ghash.finalize());
+        // Mask with AES(K, J0), J0 = nonce ‖ 0x00000001.
+        let mask = counter_block(&self.cipher, nonce, 1);
+        for (byte, m) in expected.iter_mut().zip(mask.iter()) {
+            *byte ^= m;
+        }
+        expected.ct_eq(tag).into()
+    }
 }
 
 /// The first (up to 16) plaintext bytes: the ciphertext's first block XOR AES(K, nonce ‖ 2).

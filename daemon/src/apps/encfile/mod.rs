@@ -19,6 +19,7 @@ mod kem;
 mod keys;
 mod kyber;
 mod stored;
+mod stream;
 
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,7 @@ pub use stored::{
     entry_name, generate_passphrase, passphrase_env_var, StoredAppKeys, CHUNK_HEX_CHARS,
     PBKDF2_ITERATIONS,
 };
+pub use stream::{TagStream, MAX_HEADER_LEN};
 
 /// The keyring service every app of the family uses.
 pub const SERVICE: &str = "MyPersonalApplicationsService";

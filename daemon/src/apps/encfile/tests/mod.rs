@@ -10,6 +10,7 @@ mod prop;
 mod prop_parse;
 mod roundtrip;
 mod stored;
+mod stream;
 mod tamper;
 mod vectors;
 
