@@ -6,8 +6,9 @@
 //! in its memory. The temp file is created `O_EXCL`, 0600, in the daemon's backup directory,
 //! and nothing else writes it: what is checked there is exactly what will be kept. The
 //! check (the GCM tag over every byte the app encrypted, computed piece by piece) and the
-//! SHA-256 for the catalog follow the copy on two threads, 2 MiB behind it, and the fsync
-//! runs under them once the copy is done. Only a copy that verified is renamed into place;
+//! SHA-256 for the catalog follow the copy on two threads, 2 MiB behind it; each chunk's
+//! writeback starts as soon as it is copied, so the fsync at the end of the copy finds
+//! little left to write. Only a copy that verified is renamed into place;
 //! a torn one is deleted and read again after a pause, so no existing backup is ever
 //! touched by a failed attempt. `docs/benchmarks.md` ("App cache backups") has the figures.
 
