@@ -116,32 +116,28 @@ impl AppService {
         let mut journal = self.begin_migration(&app, &old_entries, new_users, &replaced).await?;
         drop(replaced);
         if let Err(err) = store.write_entries(&app.service, &entries).await {
-            self.roll_back_migration(&journal).await;
-            return Err(AppError::Keys(format!(
-                "cannot store the new keys, nothing changed: {err}"
-            )));
+            let outcome = rollback_outcome(self.roll_back_migration(&journal).await);
+            return Err(AppError::Keys(format!("cannot store the new keys: {err}; {outcome}")));
         }
 
         let service = self.clone();
         let app_for_swap = app.clone();
-        let swapped = tokio::task::spawn_blocking(move || {
-            let result = service.swap_files(&app_for_swap, &mut targets, &progress);
-            (result, targets)
-        })
-        .await
-        .map_err(|e| AppError::Storage(format!("the migration task failed: {e}")))?;
-        let (result, targets) = swapped;
         let backups = targets.iter().filter(|t| t.backup.is_some()).count() as u64;
+        let swapped = tokio::task::spawn_blocking(move || {
+            service.swap_files(&app_for_swap, &mut targets, &progress)
+        })
+        .await;
+        // A task that died (panicked) midway is rolled back like a failed one.
+        let result = swapped
+            .unwrap_or_else(|e| Err(AppError::Storage(format!("the migration task failed: {e}"))));
         let mut record = app.clone();
         record.strategy = target;
         record.key_rotated_at_unix_ms = Some(rotated_at);
         let result = result.and_then(|()| Ok(self.with_registry(|r| r.put(record))?));
         if let Err(err) = result {
-            self.roll_back_migration(&journal).await;
-            tracing::warn!(app = %name, "migration failed and was rolled back: {err}");
-            return Err(AppError::Storage(format!(
-                "{err}; the migration was rolled back, the old keys and files stay in use"
-            )));
+            let outcome = rollback_outcome(self.roll_back_migration(&journal).await);
+            tracing::warn!(app = %name, "migration failed: {err}; {outcome}");
+            return Err(AppError::Storage(format!("{err}; {outcome}")));
         }
         self.end_migration(&mut journal).await;
         // Chunks of the old keys beyond the new counts are left over: remove them.
@@ -260,6 +256,16 @@ impl AppService {
             }
         }
         self.save_catalog(app, &catalog)
+    }
+}
+
+/// What a failed migration's rollback left, for its error message.
+fn rollback_outcome(complete: bool) -> &'static str {
+    if complete {
+        "the migration was rolled back, the old keys and files stay in use"
+    } else {
+        "the rollback is incomplete (see the daemon's log); the next start of the daemon \
+         finishes it from the migration journal"
     }
 }
 

@@ -144,44 +144,72 @@ impl AppService {
     }
 
     /// Puts back every kept file and keyring entry, the registry record and the backup
-    /// list, then removes what was kept. Each step is tried even when one fails (logged).
-    pub(super) async fn roll_back_migration(&self, journal: &Journal) {
+    /// list, then removes what was kept. Each step is tried even when one fails (logged);
+    /// if any failed, the journal and the kept copies stay, so the next start tries again
+    /// (every step can be repeated). Returns whether the rollback is complete.
+    pub(super) async fn roll_back_migration(&self, journal: &Journal) -> bool {
         let app = &journal.record;
+        let mut complete = true;
         for file in &journal.files {
             if let Err(err) = put_back(file) {
+                complete = false;
                 tracing::error!(app = %app.name, file = %file.path.display(), "cannot put the old file back: {err}");
             }
         }
-        let store = self.keys.store();
-        let kept_users: Vec<String> =
-            journal.old_users.iter().map(|user| format!("{user}{PRE_MIGRATE_SUFFIX}")).collect();
-        match store.read_entries(&app.service, &kept_users).await {
-            Ok(found) => {
-                let mut old = Vec::new();
-                for user in &journal.old_users {
-                    if let Ok(Some(value)) = found.get(&format!("{user}{PRE_MIGRATE_SUFFIX}")) {
-                        old.push((user.clone(), value));
-                    }
-                }
-                if let Err(err) = store.write_entries(&app.service, &old).await {
-                    tracing::error!(app = %app.name, "cannot put the old keys back: {err}");
-                }
-            }
-            Err(err) => tracing::error!(app = %app.name, "cannot read the kept old keys: {err}"),
-        }
-        for user in journal.new_users.iter().filter(|u| !journal.old_users.contains(u)) {
-            if let Err(err) = store.delete(&app.service, user).await {
-                tracing::error!(app = %app.name, entry = %user, "cannot remove a new key entry: {err}");
-            }
-        }
+        complete &= self.put_back_keys(journal).await;
         self.keys.forget(&app.service, &app.app_id);
         if let Err(err) = self.with_registry(|r| r.put(app.clone())) {
+            complete = false;
             tracing::error!(app = %app.name, "cannot put the app's old settings back: {err}");
         }
         if let Err(err) = self.save_catalog(app, &journal.catalog) {
+            complete = false;
             tracing::error!(app = %app.name, "cannot put the old backup list back: {err}");
         }
-        self.clean_up_migration(journal).await;
+        if complete {
+            self.clean_up_migration(journal).await;
+        } else {
+            tracing::error!(app = %app.name, "the migration is not fully rolled back; its journal stays and the next start tries again");
+        }
+        complete
+    }
+
+    /// Writes the kept old keyring entries back under their names and deletes the entries
+    /// only the new keys had; whether all of it worked.
+    async fn put_back_keys(&self, journal: &Journal) -> bool {
+        let app = &journal.record;
+        let store = self.keys.store();
+        let kept_users: Vec<String> =
+            journal.old_users.iter().map(|user| format!("{user}{PRE_MIGRATE_SUFFIX}")).collect();
+        let found = match store.read_entries(&app.service, &kept_users).await {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::error!(app = %app.name, "cannot read the kept old keys: {err}");
+                return false;
+            }
+        };
+        let mut old = Vec::new();
+        for user in &journal.old_users {
+            match found.get(&format!("{user}{PRE_MIGRATE_SUFFIX}")) {
+                Ok(Some(value)) => old.push((user.clone(), value)),
+                _ => {
+                    tracing::error!(app = %app.name, entry = %user, "the kept copy of a key entry is missing");
+                    return false;
+                }
+            }
+        }
+        let mut complete = true;
+        if let Err(err) = store.write_entries(&app.service, &old).await {
+            tracing::error!(app = %app.name, "cannot put the old keys back: {err}");
+            complete = false;
+        }
+        for user in journal.new_users.iter().filter(|u| !journal.old_users.contains(u)) {
+            if let Err(err) = store.delete(&app.service, user).await {
+                complete = false;
+                tracing::error!(app = %app.name, entry = %user, "cannot remove a new key entry: {err}");
+            }
+        }
+        complete
     }
 
     /// Finishes what journals left by an earlier run say: rolls back migrations a crash cut
@@ -209,8 +237,9 @@ impl AppService {
                 self.clean_up_migration(&journal).await;
             } else {
                 tracing::warn!(app = %name, "a migration was interrupted (crash or power cut); rolling it back to the old keys and files");
-                self.roll_back_migration(&journal).await;
-                tracing::warn!(app = %name, "rolled back an interrupted migration: the old keys and files are in use");
+                if self.roll_back_migration(&journal).await {
+                    tracing::warn!(app = %name, "rolled back an interrupted migration: the old keys and files are in use");
+                }
             }
         }
     }
