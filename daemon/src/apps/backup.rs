@@ -105,12 +105,7 @@ impl AppService {
         self.check_live_path(app)?;
         let dir = self.backup_dir(app);
         let mut catalog = self.catalog(app)?;
-        let cannot_write = |err| {
-            AppError::storage(
-                format!("cannot write a backup of {:?} into {}", app.name, dir.display()),
-                err,
-            )
-        };
+        let cannot_write = |err| cannot_write(app, &dir, err);
         std::fs::create_dir_all(&dir).map_err(cannot_write)?;
         let created_unix_ms = unix_ms_now();
         let external = app.external_dir.as_deref();
@@ -236,12 +231,7 @@ impl AppService {
             app.external_dir.as_deref(),
             &mut report,
         )
-        .map_err(|err| {
-            AppError::storage(
-                format!("cannot write a backup of {:?} into {}", app.name, dir.display()),
-                err,
-            )
-        })?;
+        .map_err(|err| cannot_write(app, &dir, err))?;
         self.finish_backup(app, catalog, written, &request)
     }
 
@@ -314,6 +304,14 @@ impl AppService {
         });
         serde_json::to_vec_pretty(&snapshot).map_err(|err| AppError::Storage(err.to_string()))
     }
+}
+
+/// A backup of `app` that could not be written into `dir`.
+fn cannot_write(app: &AppRecord, dir: &std::path::Path, err: std::io::Error) -> AppError {
+    AppError::storage(
+        format!("cannot write a backup of {:?} into {}", app.name, dir.display()),
+        err,
+    )
 }
 
 /// The newest backup when `request` skips unchanged content and it holds `sha256`.

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::codec::{AppCodec, CodecError};
 use super::encfile::MAX_HEADER_LEN;
-use super::live::{open_live, retry_until_verified, Attempt, LiveError, ReadPolicy};
+use super::live::{hex, open_live, retry_until_verified, Attempt, LiveError, ReadPolicy};
 use crate::atomic_file::AtomicFile;
 
 /// Bytes copied between two progress reports, and how far the check and the hash trail
@@ -309,7 +309,7 @@ fn hash_following(copied: &CopyProgress, bytes: &[u8]) -> String {
         hasher.update(&bytes[hashed..available]);
         hashed = available;
     });
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&hasher.finalize())
 }
 
 #[cfg(test)]

@@ -203,6 +203,10 @@ fn live_io_error(path: &Path, source: io::Error) -> LiveError {
 
 /// SHA-256 of `bytes` as lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    hex(&Sha256::digest(bytes))
+}
+
+/// `digest` as lowercase hex, the form the catalog keeps hashes in.
+pub fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -23,9 +23,8 @@ use super::keys::{encryptor_of, passphrase_override};
 use super::live::{read_file, read_verified, sha256_hex};
 use super::migrate_journal::Replaced;
 use super::registry::AppRecord;
-use super::restore::replace_live;
+use super::restore::replace_file;
 use super::service::AppService;
-use crate::atomic_file::write_atomic;
 use crate::store::clock::unix_ms_now;
 
 /// Test hook: fail after this many files have been replaced (`N`), or abort the daemon
@@ -236,12 +235,7 @@ impl AppService {
                     "injected failure after {done} files ({FAULT_ENV})"
                 )));
             }
-            let written = if target.live {
-                replace_live(&target.path, &target.new)
-            } else {
-                write_atomic(&target.path, &target.new)
-            };
-            written.map_err(|err| {
+            replace_file(&target.path, target.live, &target.new).map_err(|err| {
                 AppError::storage(format!("cannot replace {}", target.path.display()), err)
             })?;
             progress(&app.name, done as u64 + 1, total, "files");

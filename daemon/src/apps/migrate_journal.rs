@@ -19,7 +19,7 @@ use super::error::AppError;
 use super::live::sha256_hex;
 use super::naming::safe_name;
 use super::registry::AppRecord;
-use super::restore::replace_live;
+use super::restore::replace_file;
 use super::service::AppService;
 use crate::atomic_file::write_atomic;
 
@@ -299,10 +299,5 @@ fn put_back(file: &KeptFile) -> std::io::Result<()> {
     if !holds_new {
         return Ok(());
     }
-    let bytes = std::fs::read(&file.kept)?;
-    if file.live {
-        replace_live(&file.path, &bytes)
-    } else {
-        write_atomic(&file.path, &bytes)
-    }
+    replace_file(&file.path, file.live, &std::fs::read(&file.kept)?)
 }

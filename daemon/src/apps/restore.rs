@@ -129,6 +129,16 @@ impl AppService {
     }
 }
 
+/// Replaces `path` atomically with `bytes`: as the app's live file (see [`replace_live`])
+/// or as one of the daemon's own files.
+pub fn replace_file(path: &Path, live: bool, bytes: &[u8]) -> std::io::Result<()> {
+    if live {
+        replace_live(path, bytes)
+    } else {
+        crate::atomic_file::write_atomic(path, bytes)
+    }
+}
+
 /// Replaces an app's live file atomically, keeping its mode and owner (so the app can still
 /// write it when the daemon runs as another user).
 pub fn replace_live(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
