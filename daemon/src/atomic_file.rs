@@ -3,16 +3,21 @@
 //!
 //! The recipe: create a temp file in the target's directory (mode 0600, `O_EXCL`, named
 //! `.<name>.tmp-<pid>-<random>`), write, `fsync` it, `rename` it over the target, `fsync` the
-//! directory so the rename itself is durable. Any failure before the rename removes the temp file
+//! directory so the rename itself is durable. Every step after the directory is opened goes
+//! through that one directory descriptor (`openat`, `renameat`, `unlinkat`, `fsync`), so a
+//! directory swapped for a symlink meanwhile changes nothing; [`AtomicFile::create_in`] takes
+//! a directory the path resolver ([`crate::access::paths`]) opened for a caller. Any failure before the rename removes the temp file
 //! and leaves the target as it was. The file is always created 0600 (the daemon's files are
 //! private; the target's previous mode is not carried over), and a symlink at the target is
 //! replaced by a regular file rather than followed.
 
-use std::ffi::OsString;
-use std::fs::{File, OpenOptions};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, Mode, OFlags, CWD};
 
 /// Mode of every file the daemon writes: readable and writable by its owner only.
 const FILE_MODE: u32 = 0o600;
@@ -28,7 +33,10 @@ const NAME_ATTEMPTS: u32 = 16;
 #[derive(Debug)]
 pub struct AtomicFile {
     target: PathBuf,
-    dir: PathBuf,
+    /// The directory everything happens in, opened once.
+    dir: OwnedFd,
+    name: OsString,
+    temp_name: OsString,
     temp: PathBuf,
     /// `None` once committed (or while committing), so `Drop` knows there is nothing to clean.
     file: Option<BufWriter<File>>,
@@ -53,36 +61,74 @@ impl AtomicFile {
                 format!("{} does not name a file", target.display()),
             )
         })?;
-        let dir = match target.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-            _ => PathBuf::from("."),
+        let dir_path = match target.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
         };
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let dir = rustix::fs::openat(CWD, dir_path, flags, Mode::empty())?;
+        Self::create_at(dir, name.to_owned(), target)
+    }
+
+    /// Starts writing a replacement for the entry `name` of a directory the path resolver
+    /// opened (for a caller): every step goes through that directory's descriptor.
+    pub fn create_in(dir: &crate::access::paths::Dir, name: &OsStr) -> io::Result<AtomicFile> {
+        let target = dir.path().join(name);
+        let bytes = name.as_encoded_bytes();
+        if bytes.is_empty() || bytes == b"." || bytes == b".." || bytes.contains(&b'/') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} does not name a file", target.display()),
+            ));
+        }
+        Self::create_at(dir.try_clone_fd()?, name.to_owned(), target)
+    }
+
+    fn create_at(dir: OwnedFd, name: OsString, target: PathBuf) -> io::Result<AtomicFile> {
         let mut last_err = None;
         for _ in 0..NAME_ATTEMPTS {
-            let temp = dir.join(temp_name(name)?);
+            let temp_name = temp_name(&name)?;
             // Readable too, so a writer may map what it wrote to check it before committing.
-            match OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .mode(FILE_MODE)
-                .open(&temp)
-            {
-                Ok(file) => {
+            let flags = OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
+            match rustix::fs::openat(
+                &dir,
+                &temp_name,
+                flags | OFlags::CLOEXEC,
+                Mode::from_raw_mode(FILE_MODE),
+            ) {
+                Ok(fd) => {
+                    let temp = target.with_file_name(&temp_name);
                     return Ok(AtomicFile {
                         target,
                         dir,
+                        name,
+                        temp_name,
                         temp,
-                        file: Some(BufWriter::with_capacity(BUFFER_BYTES, file)),
+                        file: Some(BufWriter::with_capacity(BUFFER_BYTES, File::from(fd))),
                         #[cfg(test)]
                         fail_before: None,
                     });
                 }
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_err = Some(err),
-                Err(err) => return Err(err),
+                Err(rustix::io::Errno::EXIST) => {
+                    last_err = Some(io::Error::from(rustix::io::Errno::EXIST))
+                }
+                Err(err) => return Err(err.into()),
             }
         }
         Err(last_err.unwrap_or_else(|| io::Error::other("could not pick a temp file name")))
+    }
+
+    /// Gives the new file `mode` and, when the daemon is root, `owner` (uid, gid), through its
+    /// descriptor, before it replaces the target: an app's live file stays the app's.
+    pub fn set_mode_and_owner(&mut self, mode: u32, owner: Option<(u32, u32)>) -> io::Result<()> {
+        let file = self.file()?;
+        rustix::fs::fchmod(&*file, Mode::from_raw_mode(mode & 0o7777))?;
+        if let Some((uid, gid)) = owner.filter(|_| rustix::process::geteuid().is_root()) {
+            let uid = rustix::process::Uid::from_raw(uid);
+            let gid = rustix::process::Gid::from_raw(gid);
+            rustix::fs::fchown(&*file, Some(uid), Some(gid))?;
+        }
+        Ok(())
     }
 
     /// The path that will be replaced on commit.
@@ -115,10 +161,10 @@ impl AtomicFile {
         };
         if let Err(err) = self.finish_temp(writer) {
             // `file` is None now, so remove the temp file here rather than in Drop.
-            let _ = std::fs::remove_file(&self.temp);
+            let _ = rustix::fs::unlinkat(&self.dir, &self.temp_name, AtFlags::empty());
             return Err(err);
         }
-        sync_dir(&self.dir).map_err(|err| {
+        rustix::fs::fsync(&self.dir).map_err(io::Error::from).map_err(|err| {
             io::Error::new(
                 err.kind(),
                 format!(
@@ -137,7 +183,8 @@ impl AtomicFile {
         file.sync_all()?;
         drop(file);
         self.inject(Step::Rename)?;
-        std::fs::rename(&self.temp, &self.target)
+        rustix::fs::renameat(&self.dir, &self.temp_name, &self.dir, &self.name)?;
+        Ok(())
     }
 
     #[cfg(test)]
@@ -184,7 +231,7 @@ impl Drop for AtomicFile {
         if let Some(writer) = self.file.take() {
             // Close before unlinking; nothing useful can be done with an error here.
             drop(writer.into_parts());
-            let _ = std::fs::remove_file(&self.temp);
+            let _ = rustix::fs::unlinkat(&self.dir, &self.temp_name, AtFlags::empty());
         }
     }
 }
@@ -204,11 +251,6 @@ fn temp_name(name: &std::ffi::OsStr) -> io::Result<OsString> {
     out.push(name);
     out.push(format!(".tmp-{}-{:016x}", std::process::id(), u64::from_le_bytes(random)));
     Ok(out)
-}
-
-/// Makes a rename in `dir` durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

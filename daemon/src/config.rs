@@ -25,8 +25,11 @@ const ENV_KEYS: &[&str] = &[
     "state_dir",
     "max_frame_bytes",
     "max_connections",
+    "max_connections_per_user",
+    "admin_reserved_connections",
     "subscriber_queue",
     "handshake_timeout",
+    "idle_timeout",
     "drain_timeout",
     "auto_create_namespaces",
     "admin_group",
@@ -179,12 +182,22 @@ pub struct Config {
     pub max_frame_bytes: ByteSize,
     /// Connections served at once; more are told so and closed.
     pub max_connections: usize,
+    /// Connections one user who is not an admin may hold at once, so one uid cannot take
+    /// every slot.
+    pub max_connections_per_user: usize,
+    /// Of `max_connections`, the slots only admins may take (root, the daemon's user,
+    /// `admin_group`), so an admin can always get in.
+    pub admin_reserved_connections: usize,
     /// Events that may wait for one subscriber (`subscribe`) before newer ones are dropped
     /// for it and counted; bounds the memory a slow subscriber can hold.
     pub subscriber_queue: usize,
     /// Time a new connection has to send `hello`.
     #[serde(with = "humantime_serde")]
     pub handshake_timeout: Duration,
+    /// A connection that sends no request for this long is closed (a `subscribe` stream is
+    /// exempt while it streams).
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
     /// Longest a shutdown waits for clients to finish.
     #[serde(with = "humantime_serde")]
     pub drain_timeout: Duration,
@@ -233,8 +246,11 @@ impl Default for Config {
             state_dir: None,
             max_frame_bytes: ByteSize::mib(16),
             max_connections: 1024,
+            max_connections_per_user: 128,
+            admin_reserved_connections: 16,
             subscriber_queue: 1024,
             handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(600),
             drain_timeout: Duration::from_secs(10),
             auto_create_namespaces: true,
             admin_group: None,
@@ -256,6 +272,16 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The connection slots in force with `total` slots (`max_connections` as read at start);
+    /// the reserve always leaves one slot to everyone else.
+    pub fn slot_limits(&self, total: usize) -> crate::access::SlotLimits {
+        crate::access::SlotLimits {
+            total,
+            reserved: self.admin_reserved_connections.min(total.saturating_sub(1)),
+            per_user: self.max_connections_per_user,
+        }
+    }
+
     /// Reads `path` (if given) over the defaults, then the environment over both.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -315,8 +341,14 @@ impl Config {
         if !(1..=1_000_000).contains(&self.subscriber_queue) {
             return Err(range("subscriber_queue", "must be between 1 and 1000000".into()));
         }
+        if self.max_connections_per_user == 0 {
+            return Err(range("max_connections_per_user", "must be at least 1".into()));
+        }
         if self.handshake_timeout.is_zero() {
             return Err(range("handshake_timeout", "must be longer than 0s".into()));
+        }
+        if self.idle_timeout < Duration::from_secs(1) {
+            return Err(range("idle_timeout", "must be at least 1s".into()));
         }
         if self.memory.max_bytes.as_u64() < 1 << 20 {
             return Err(range("memory.max_bytes", "must be at least 1 MiB".into()));

@@ -46,9 +46,17 @@ pub async fn run(args: Args) -> Result<()> {
         None => {
             let (socket, owned_dir) = paths::socket_path(args.socket.clone(), &config);
             if let Some(dir) = socket.parent() {
-                paths::prepare_dir(dir, owned_dir)?;
-                if let (Some(gid), true) = (socket_gid, owned_dir) {
-                    paths::share_dir_with_group(dir, gid)?;
+                let created = paths::prepare_dir(dir, owned_dir)?;
+                if let Some(gid) = socket_gid {
+                    // The socket group must pass every directory the daemon made on the way
+                    // (and a default one it owns); a directory someone else made is theirs.
+                    let mut shared = created;
+                    if owned_dir && !shared.iter().any(|d| d == dir) {
+                        shared.push(dir.to_path_buf());
+                    }
+                    for level in &shared {
+                        paths::share_dir_with_group(level, gid)?;
+                    }
                 }
             }
             socket
@@ -146,9 +154,18 @@ pub async fn run(args: Args) -> Result<()> {
         let run = move |settings: AutodumpSettings| {
             let state = dumper.clone();
             async move {
-                handlers::dumps::write_dump(state, settings.path, settings.ns, settings.pattern)
-                    .await
-                    .map_err(|failure| failure.to_string())
+                let owner =
+                    settings.owner_uid.unwrap_or_else(|| rustix::process::geteuid().as_raw());
+                let principal = crate::access::paths::Principal::of_uid(owner);
+                handlers::dumps::write_dump(
+                    state,
+                    settings.path,
+                    settings.ns,
+                    settings.pattern,
+                    principal,
+                )
+                .await
+                .map_err(|failure| failure.to_string())
             }
         };
         tokio::spawn(schedule.run(run, state.shutdown.clone()));

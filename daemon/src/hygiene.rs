@@ -24,8 +24,15 @@ pub fn is_non_dumpable() -> rustix::io::Result<bool> {
     Ok(rustix::process::dumpable_behavior()? == DumpableBehavior::NotDumpable)
 }
 
-/// [`make_non_dumpable`] for the start of `main`: logs the outcome instead of returning it.
+/// The umask the daemon sets for itself at start, whatever launched it: every file and
+/// directory it creates is private to its user unless it widens one on purpose (the socket
+/// directory for `socket_group`).
+pub const UMASK: u32 = 0o077;
+
+/// Sets [`UMASK`] and [`make_non_dumpable`] for the start of `main`: logs the outcome instead
+/// of returning it.
 pub fn harden_process() {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(UMASK));
     match make_non_dumpable() {
         Ok(()) => tracing::debug!("process marked non-dumpable: no core files, no same-uid ptrace"),
         Err(err) => tracing::warn!("cannot mark the process non-dumpable: {err}"),

@@ -104,15 +104,21 @@ pub fn share_dir_with_group(dir: &Path, gid: u32) -> Result<()> {
         .with_context(|| format!("cannot set the mode of {}", dir.display()))
 }
 
-/// Creates `dir` (mode 0700) if missing. When `private`, refuses a directory owned by another
-/// user or writable by group/others, since whoever can write there can replace our files.
-pub fn prepare_dir(dir: &Path, private: bool) -> Result<()> {
-    if !dir.exists() {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+/// Creates `dir` (mode 0700) and its missing parents, and returns the directories it
+/// created, outermost first. When `private`, refuses a directory owned by another user or
+/// writable by group/others, since whoever can write there can replace our files.
+pub fn prepare_dir(dir: &Path, private: bool) -> Result<Vec<PathBuf>> {
+    let mut created = Vec::new();
+    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+    for level in missing.into_iter().rev() {
+        match DirBuilder::new().mode(0o700).create(level) {
+            Ok(()) => created.push(level.to_path_buf()),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(err) => {
+                return Err(err)
+                    .with_context(|| format!("cannot create directory {}", level.display()))
+            }
+        }
     }
     let meta =
         fs::symlink_metadata(dir).with_context(|| format!("cannot read {}", dir.display()))?;
@@ -143,5 +149,5 @@ pub fn prepare_dir(dir: &Path, private: bool) -> Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(created)
 }

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 
 use bytes::{BufMut, BytesMut};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec, LengthDelimitedCodecError};
 
 use crate::request::Request;
@@ -68,21 +68,14 @@ impl DecodeError {
     }
 }
 
-#[derive(Deserialize)]
-struct IdOnly {
-    id: u64,
-}
-
 /// Decodes one frame into a request, recovering the id of a request of the wrong shape.
 pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
     if frame.is_empty() {
         return Err(DecodeError::Empty);
     }
-    let request =
-        rmp_serde::from_slice::<Request>(frame).map_err(|err| DecodeError::Malformed {
-            id: rmp_serde::from_slice::<IdOnly>(frame).ok().map(|only| only.id),
-            message: err.to_string(),
-        })?;
+    let request = rmp_serde::from_slice::<Request>(frame).map_err(|err| {
+        DecodeError::Malformed { id: crate::scan::request_id(frame), message: err.to_string() }
+    })?;
     let used = crate::scan::document_len(frame).unwrap_or(frame.len());
     if used < frame.len() {
         return Err(DecodeError::Malformed {

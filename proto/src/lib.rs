@@ -8,6 +8,7 @@
 //! connection into a stream of `event` responses.
 //! `docs/protocol.md` describes the same thing for clients written in other languages.
 
+pub mod access;
 pub mod apps;
 pub mod codec;
 pub mod dirs;
@@ -23,6 +24,7 @@ pub mod scan;
 pub mod socket_path;
 pub mod stats;
 
+pub use access::{Access, Audience, Effect, NamedPath, PathUse};
 pub use apps::{
     AppHealth, AppInfo, AppSettings, AppStrategy, BackupInfo, BackupSource, BadBackup,
     DaemonStatus, JsonNode,

@@ -51,6 +51,46 @@ pub fn document_len(buf: &[u8]) -> Option<usize> {
     Some(pos)
 }
 
+/// The `id` of a request frame (`{"id": n, ...}`, or `[n, ...]` as serde also accepts),
+/// read without decoding the rest, so a request too deep or too odd to decode is still
+/// answered under its own id. Iterative, like [`document_len`].
+pub fn request_id(buf: &[u8]) -> Option<u64> {
+    let marker = *buf.first()?;
+    let (header, entries) = match marker {
+        0x80..=0x8f => (1, usize::from(marker & 0x0f)),
+        0xde => (3, be(buf, 1, 2)?),
+        0xdf => (5, be(buf, 1, 4)?),
+        0x90..=0x9f if marker > 0x90 => return uint(buf.get(1..)?),
+        0xdc => return uint(buf.get(3..)?),
+        0xdd => return uint(buf.get(5..)?),
+        _ => return None,
+    };
+    let mut pos = header;
+    for _ in 0..entries {
+        let key_len = document_len(buf.get(pos..)?)?;
+        let key = buf.get(pos..pos + key_len)?;
+        pos += key_len;
+        if key == [0xa2, b'i', b'd'] {
+            return uint(buf.get(pos..)?);
+        }
+        pos += document_len(buf.get(pos..)?)?;
+    }
+    None
+}
+
+/// A MessagePack unsigned integer at the start of `buf`.
+fn uint(buf: &[u8]) -> Option<u64> {
+    let marker = *buf.first()?;
+    match marker {
+        0x00..=0x7f => Some(u64::from(marker)),
+        0xcc => be(buf, 1, 1).map(|n| n as u64),
+        0xcd => be(buf, 1, 2).map(|n| n as u64),
+        0xce => be(buf, 1, 4).map(|n| n as u64),
+        0xcf => Some(u64::from_be_bytes(buf.get(1..9)?.try_into().ok()?)),
+        _ => None,
+    }
+}
+
 fn be(buf: &[u8], at: usize, width: usize) -> Option<usize> {
     let bytes = buf.get(at..at.checked_add(width)?)?;
     Some(bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b)))
@@ -58,7 +98,26 @@ fn be(buf: &[u8], at: usize, width: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::document_len;
+    use super::{document_len, request_id};
+
+    #[test]
+    fn finds_the_id_behind_any_depth() {
+        let mut deep = vec![0x82, 0xa4, b'b', b'o', b'd', b'y'];
+        deep.extend(std::iter::repeat_n(0x91, 100_000));
+        deep.push(0xc0);
+        deep.extend([0xa2, b'i', b'd', 0xcd, 0x12, 0x34]);
+        assert_eq!(request_id(&deep), Some(0x1234));
+        let plain = rmp_serde::to_vec_named(&crate::Request {
+            id: u64::MAX - 1,
+            body: crate::RequestBody::Ping {},
+        })
+        .expect("encode");
+        assert_eq!(request_id(&plain), Some(u64::MAX - 1));
+        assert_eq!(request_id(&[0x92, 0x07, 0xc0]), Some(7), "array form");
+        assert_eq!(request_id(&[0x81, 0xa2, b'i', b'd', 0xff]), None, "negative id");
+        assert_eq!(request_id(&[0x81, 0xa2, b'i', b'x', 0x01]), None, "no id");
+        assert_eq!(request_id(&deep[..50]), None, "truncated before the id");
+    }
 
     #[test]
     fn measures_nested_documents_and_rejects_truncation() {

@@ -48,7 +48,7 @@ fn another_user_is_kept_to_what_the_rules_allow() {
     assert_eq!(meta.gid(), SOCKET_GROUP);
 
     // As root (an admin): a private namespace of root, a team namespace, an open one.
-    daemon.ctl_ok(&["set", "user:root", "secret", "root's value"]);
+    daemon.ctl_ok(&["set", "user:0", "secret", "root's value"]);
     daemon.ctl_ok(&["set", "team", "plan", "team value"]);
     daemon.ctl_ok(&["set", "open", "k", "open value"]);
 
@@ -73,23 +73,23 @@ fn another_user_is_kept_to_what_the_rules_allow() {
     assert_eq!(ok(&user, &["get", "open", "k"]), "open value");
     ok(&user, &["set", "open", "k2", "from nobody"]);
     // Their own private namespace.
-    ok(&user, &["set", "user:nobody", "mine", "nobody's value"]);
-    assert_eq!(ok(&user, &["get", "user:nobody", "mine"]), "nobody's value");
+    ok(&user, &["set", "user:65534", "mine", "nobody's value"]);
+    assert_eq!(ok(&user, &["get", "user:65534", "mine"]), "nobody's value");
     // Someone else's: refused by name, the same whether the key exists or not.
-    let existing = denied(&user, &["get", "user:root", "secret"]);
-    let missing = denied(&user, &["get", "user:root", "no-such-key"]);
+    let existing = denied(&user, &["get", "user:0", "secret"]);
+    let missing = denied(&user, &["get", "user:0", "no-such-key"]);
     assert_eq!(existing, missing, "a refusal must not tell whether the key exists");
-    assert!(existing.contains("user:root"), "{existing}");
-    denied(&user, &["set", "user:root", "secret", "overwrite"]);
-    denied(&user, &["keys", "user:root"]);
+    assert!(existing.contains("user:0"), "{existing}");
+    denied(&user, &["set", "user:0", "secret", "overwrite"]);
+    denied(&user, &["keys", "user:0"]);
     // The team namespace: readers by group, writers only root.
     denied(&user, &["get", "team", "plan"]);
     assert_eq!(ok(&[SOCKET_GROUP, TEAM_READERS], &["get", "team", "plan"]), "team value");
     denied(&[SOCKET_GROUP, TEAM_READERS], &["set", "team", "plan", "changed"]);
     // Listings show only what they may read.
     let stats = ok(&user, &["--json", "stats"]);
-    assert!(stats.contains("\"open\"") && stats.contains("user:nobody"), "{stats}");
-    assert!(!stats.contains("user:root") && !stats.contains("\"team\""), "{stats}");
+    assert!(stats.contains("\"open\"") && stats.contains("user:65534"), "{stats}");
+    assert!(!stats.contains("user:0") && !stats.contains("\"team\""), "{stats}");
     // Management is for admins.
     for args in [
         &["clear", "--all"][..],
@@ -103,11 +103,11 @@ fn another_user_is_kept_to_what_the_rules_allow() {
     }
     // A member of admin_group is an admin.
     let admin = [SOCKET_GROUP, ADMIN_GROUP];
-    assert_eq!(ok(&admin, &["get", "user:root", "secret"]), "root's value");
+    assert_eq!(ok(&admin, &["get", "user:0", "secret"]), "root's value");
     ok(&admin, &["key", "status"]);
     ok(&admin, &["clear", "team"]);
     assert_eq!(daemon.ctl(&["get", "team", "plan"]).status.code(), Some(1), "cleared by the admin");
-    assert_eq!(daemon.ctl_ok(&["get", "user:root", "secret"]), "root's value", "untouched");
+    assert_eq!(daemon.ctl_ok(&["get", "user:0", "secret"]), "root's value", "untouched");
 }
 
 #[test]
@@ -142,11 +142,17 @@ fn apps_belong_to_the_user_who_added_them() {
     let files = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(files.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let roots = files.path().join("root-app.json");
-    let nobodys = files.path().join("nobody-app.json");
+    // A user's app file lives in a folder of theirs (the daemon writes beside it).
+    let own_dir = files.path().join("nobody");
+    std::fs::create_dir(&own_dir).expect("nobody's folder");
+    let nobodys = own_dir.join("nobody-app.json");
     for file in [&roots, &nobodys] {
         std::fs::write(file, br#"{"theme": "dark"}"#).expect("write app file");
     }
-    rustix::fs::chown(&nobodys, Some(rustix::process::Uid::from_raw(NOBODY)), None).expect("chown");
+    for owned in [&own_dir, &nobodys] {
+        rustix::fs::chown(owned, Some(rustix::process::Uid::from_raw(NOBODY)), None)
+            .expect("chown");
+    }
     let config = format!("{CONFIG}\n[apps]\nallowed_dirs = [\"{}\"]\n", files.path().display());
     let mut daemon = Daemon::prepare(&config);
     daemon.spawn();
@@ -163,7 +169,7 @@ fn apps_belong_to_the_user_who_added_them() {
     let (code, _, err) =
         run(&user, &["app", "add", "stolen", "--path", &roots, "--strategy", "none"]);
     assert_eq!(code, Some(4), "{err}");
-    assert!(err.contains("permission denied") && err.contains("own"), "{err}");
+    assert!(err.starts_with("error (permission_denied)") && err.contains("own"), "{err}");
     let (code, _, err) =
         run(&user, &["app", "add", "mine", "--path", &nobodys, "--strategy", "none"]);
     assert_eq!(code, Some(0), "{err}");
@@ -211,7 +217,7 @@ fn a_user_hears_only_what_they_may_read_and_only_admins_write_broadcast() {
     watcher.drain();
 
     // Changes nobody may not read come first; then two it may read.
-    daemon.ctl_ok(&["set", "user:root", "secret", "root's value"]);
+    daemon.ctl_ok(&["set", "user:0", "secret", "root's value"]);
     daemon.ctl_ok(&["set", "team", "plan", "team value"]);
     daemon.ctl_ok(&["set", "broadcast", "motd", "maintenance at 6"]);
     daemon.ctl_ok(&["set", "open", "last", "x"]);
@@ -223,7 +229,7 @@ fn a_user_hears_only_what_they_may_read_and_only_admins_write_broadcast() {
             event["ns"].as_str().expect("ns").to_owned()
         })
         .collect();
-    assert_eq!(namespaces, ["broadcast", "open"], "events of user:root and team stay hidden");
+    assert_eq!(namespaces, ["broadcast", "open"], "events of user:0 and team stay hidden");
 
     // Everyone reads broadcast; only admins write it.
     let (code, out, _) =
@@ -240,7 +246,7 @@ fn a_user_hears_only_what_they_may_read_and_only_admins_write_broadcast() {
     ));
     assert_eq!(code, Some(0));
     // Subscribing to a namespace one may not read is refused by name.
-    let (code, _, err) = text(&ctl_as_nobody(&daemon, &[SOCKET_GROUP], &["watch", "user:root"]));
+    let (code, _, err) = text(&ctl_as_nobody(&daemon, &[SOCKET_GROUP], &["watch", "user:0"]));
     assert_eq!(code, Some(4), "{err}");
-    assert!(err.contains("permission denied") && err.contains("user:root"), "{err}");
+    assert!(err.contains("permission denied") && err.contains("user:0"), "{err}");
 }

@@ -35,5 +35,6 @@ mod schedule;
 mod sd_notify;
 mod shell;
 mod tamper;
+mod trust_boundary;
 mod ttl;
 mod watch;

@@ -156,11 +156,11 @@ fn metrics_keep_a_user_to_their_own_namespaces_and_apps() {
     for dir in [daemon.dir.path(), run_dir.as_path()] {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o711)).expect("chmod");
     }
-    daemon.ctl_ok(&["set", "user:root", "secret", "root's value"]);
+    daemon.ctl_ok(&["set", "user:0", "secret", "root's value"]);
     daemon.ctl_ok(&["set", "open", "k", "v"]);
     let path = live.display().to_string();
     daemon.ctl_ok(&["app", "add", "roots", "--path", &path, "--strategy", "none"]);
-    let out = ctl_as_nobody(&daemon, &[SOCKET_GROUP], &["set", "user:nobody", "mine", "x"]);
+    let out = ctl_as_nobody(&daemon, &[SOCKET_GROUP], &["set", "user:65534", "mine", "x"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let out = ctl_as_nobody(&daemon, &[SOCKET_GROUP], &["stats", "--format", "prometheus"]);
@@ -169,19 +169,19 @@ fn metrics_keep_a_user_to_their_own_namespaces_and_apps() {
     let theirs = parse(&text);
     let namespaces = label_values(&theirs, "cachemgr_namespace_sets_total", "namespace");
     assert!(namespaces.contains(&"open".to_owned()), "{namespaces:?}");
-    assert!(namespaces.contains(&"user:nobody".to_owned()), "{namespaces:?}");
-    assert!(!text.contains("user:root"), "uid {NOBODY} sees root's namespace:\n{text}");
+    assert!(namespaces.contains(&"user:65534".to_owned()), "{namespaces:?}");
+    assert!(!text.contains("user:0"), "uid {NOBODY} sees root's namespace:\n{text}");
     assert!(!text.contains("roots"), "uid {NOBODY} sees root's app:\n{text}");
     assert!(label_values(&theirs, "cachemgr_app_backups", "app").is_empty());
     assert_eq!(
-        value(&theirs, "cachemgr_namespace_sets_total", &[("namespace", "user:nobody")]),
+        value(&theirs, "cachemgr_namespace_sets_total", &[("namespace", "user:65534")]),
         Some(1.0)
     );
 
     // An admin sees everything.
     let all = metrics(&daemon);
     let namespaces = label_values(&all, "cachemgr_namespace_sets_total", "namespace");
-    assert!(namespaces.contains(&"user:root".to_owned()), "{namespaces:?}");
+    assert!(namespaces.contains(&"user:0".to_owned()), "{namespaces:?}");
     // Root's app and the daemon's own state (an app of the daemon's user).
     let mut apps = label_values(&all, "cachemgr_app_backups", "app");
     apps.sort();

@@ -18,6 +18,7 @@ pub mod as_user;
 pub mod prometheus;
 pub mod python_keyring;
 pub mod redis_server;
+pub mod users;
 pub mod watcher;
 
 /// How long a daemon may take to start listening.
@@ -94,6 +95,21 @@ impl Daemon {
     pub fn spawn_with_env(&mut self, env: &[(&str, &str)]) {
         let child = self.command().envs(env.iter().copied()).spawn().expect("spawn cachemgrd");
         self.child = Some(child);
+        self.wait_ready();
+    }
+
+    /// Like [`Daemon::spawn`], started with the umask `mask` (whatever the daemon then sets).
+    pub fn spawn_with_umask(&mut self, mask: u32) {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = self.command();
+        // SAFETY: umask is async-signal-safe and touches nothing but the child's own mask.
+        unsafe {
+            cmd.pre_exec(move || {
+                rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
+                Ok(())
+            });
+        }
+        self.child = Some(cmd.spawn().expect("spawn cachemgrd"));
         self.wait_ready();
     }
 

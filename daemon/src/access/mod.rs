@@ -4,8 +4,13 @@
 pub mod caller;
 pub mod filter;
 pub mod names;
+pub mod paths;
 pub mod policy;
+#[cfg(test)]
+mod policy_model_tests;
+pub mod slots;
 pub mod visibility;
 
 pub use caller::Caller;
 pub use policy::{check, may_use, Refusal};
+pub use slots::{Slot, SlotLimits, SlotRefusal, Slots};

@@ -1,41 +1,13 @@
-//! What each request needs: a role, a namespace right, an app of one's own; and read-only
-//! mode. Checked before any handler runs, so a refusal never depends on (or reveals) data.
+//! The one access decision: the request table of `cachemgr_proto::access` (who may send each
+//! request, what it changes) applied to the caller and the config, before any handler runs,
+//! so a refusal never depends on (or reveals) data. Paths a request names are decided by the
+//! path resolver ([`super::paths`]) when they are opened.
 
-use cachemgr_proto::RequestBody;
+use cachemgr_proto::{Audience, Effect, RequestBody};
 
 use super::caller::Caller;
 use super::names::{group_id, user_id};
 use crate::config::Config;
-
-/// What a request needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need<'a> {
-    /// Anyone who may connect.
-    Anyone,
-    /// Reading the namespace.
-    Read(&'a str),
-    /// Changing the namespace (`management`: also refused in read-only mode).
-    Write {
-        /// The namespace.
-        ns: &'a str,
-        /// A management operation rather than ordinary cache traffic.
-        management: bool,
-    },
-    /// An admin (`mutating`: refused in read-only mode).
-    Admin {
-        /// Whether it changes anything.
-        mutating: bool,
-    },
-    /// The caller's own app, or an admin.
-    App {
-        /// The app.
-        name: &'a str,
-        /// Whether it changes anything.
-        mutating: bool,
-    },
-    /// Registering an app: its file must be the caller's own (unless an admin).
-    AddApp(Option<&'a str>),
-}
 
 /// Why a request was refused; the message names the caller and the object, never data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,58 +18,6 @@ pub enum Refusal {
     ReadOnly(String),
 }
 
-fn write(ns: &str) -> Need<'_> {
-    Need::Write { ns, management: false }
-}
-
-/// The need of each request.
-pub fn need(body: &RequestBody) -> Need<'_> {
-    use RequestBody as R;
-    let admin = |mutating| Need::Admin { mutating };
-    match body {
-        R::Hello { .. } | R::Ping {} | R::Info {} | R::Status {} | R::ListNamespaces {} => {
-            Need::Anyone
-        }
-        R::Stats { ns: None } | R::AppList {} | R::PressureStatus {} | R::ScheduleList {} => {
-            Need::Anyone
-        }
-        R::DirList {} | R::Subscribe { ns: None, .. } => Need::Anyone,
-        R::Subscribe { ns: Some(ns), .. } => Need::Read(ns),
-        // Like `stats`: anyone, the answer trimmed to what the caller may see.
-        R::Metrics {} => Need::Anyone,
-        R::Stats { ns: Some(ns) } => Need::Read(ns),
-        R::Get { ns, .. } | R::Exists { ns, .. } | R::Ttl { ns, .. } | R::GetMany { ns, .. } => {
-            Need::Read(ns)
-        }
-        R::Keys { ns, .. } | R::PatternStats { ns, .. } => Need::Read(ns),
-        R::Set { ns, .. } | R::Delete { ns, .. } | R::Expire { ns, .. } => write(ns),
-        R::SetMany { ns, .. } | R::DeletePattern { ns, .. } | R::ExpirePattern { ns, .. } => {
-            write(ns)
-        }
-        R::Clear { ns } => Need::Write { ns, management: true },
-        R::ClearAll {} | R::Reload {} | R::Shutdown {} | R::KeyRotate { .. } => admin(true),
-        R::Restore { .. } | R::AutodumpStart { .. } | R::AutodumpChange { .. } => admin(true),
-        R::AutodumpStop {} | R::AppImport { .. } | R::PressureCheck {} => admin(true),
-        R::DirAdd { .. } | R::DirRemove { .. } | R::DirClear { .. } | R::DirTrim { .. } => {
-            admin(true)
-        }
-        R::KeyStatus {} | R::Dump { .. } | R::AutodumpStatus {} => admin(false),
-        R::BackupVerify { app: None } => admin(false),
-        R::AppAdd { settings, .. } => Need::AddApp(settings.path.as_deref()),
-        R::AppShow { name } | R::AppInspect { name, .. } => Need::App { name, mutating: false },
-        R::AppEdit { name, .. } | R::AppRemove { name, .. } | R::AppSet { name, .. } => {
-            Need::App { name, mutating: true }
-        }
-        R::AppMigrate { name, .. } => Need::App { name, mutating: true },
-        R::BackupList { app } | R::BackupVerify { app: Some(app) } => {
-            Need::App { name: app, mutating: false }
-        }
-        R::BackupCreate { app, .. } | R::BackupPrune { app, .. } | R::BackupRestore { app, .. } => {
-            Need::App { name: app, mutating: true }
-        }
-    }
-}
-
 /// Checks `body` for `caller`; `owner_of` tells an app's owner uid (`None`: no such app).
 pub fn check(
     caller: &Caller,
@@ -105,64 +25,33 @@ pub fn check(
     config: &Config,
     owner_of: impl Fn(&str) -> Option<u32>,
 ) -> Result<(), Refusal> {
-    let who = || caller.describe();
-    let read_only = |what: &str| {
-        Refusal::ReadOnly(format!(
-            "read-only mode: {what} is refused while `read_only = true` (reads and cache traffic go on)"
-        ))
-    };
-    match need(body) {
-        Need::Anyone => Ok(()),
-        Need::Read(ns) => namespace_right(caller, ns, false, config),
-        Need::Write { ns, management } => {
-            if management && config.read_only {
-                return Err(read_only(body.name()));
-            }
-            namespace_right(caller, ns, true, config)
-        }
-        Need::Admin { mutating } => {
-            if mutating && config.read_only {
-                return Err(read_only(body.name()));
-            }
-            if caller.admin {
-                return Ok(());
-            }
-            Err(Refusal::Denied(format!(
-                "permission denied: {} is for admins (root, the daemon's user, or members of admin_group); {} is not one",
-                body.name(),
-                who()
-            )))
-        }
-        Need::App { name, mutating } => {
-            if mutating && config.read_only {
-                return Err(read_only(body.name()));
-            }
-            match owner_of(name) {
-                Some(owner) if owner != caller.peer.uid && !caller.admin => Err(Refusal::Denied(
-                    format!("permission denied: app {name:?} belongs to another user; {} may only manage their own apps", who()),
-                )),
-                _ => Ok(()),
-            }
-        }
-        Need::AddApp(path) => {
-            if config.read_only {
-                return Err(read_only(body.name()));
-            }
-            if caller.admin {
-                return Ok(());
-            }
-            let owner = path.and_then(|path| std::fs::metadata(path).ok()).map(|m| {
-                use std::os::unix::fs::MetadataExt;
-                m.uid()
-            });
-            match owner {
-                Some(owner) if owner != caller.peer.uid => Err(Refusal::Denied(format!(
-                    "permission denied: {} may only register files they own",
-                    who()
-                ))),
-                _ => Ok(()),
-            }
-        }
+    let access = body.access();
+    if config.read_only && access.effect == Effect::State {
+        return Err(Refusal::ReadOnly(format!(
+            "read-only mode: {} is refused while `read_only = true` (reads and cache traffic go on)",
+            body.name()
+        )));
+    }
+    match access.audience {
+        Audience::Anyone => Ok(()),
+        Audience::Reader(ns) => namespace_right(caller, ns, false, config),
+        Audience::Writer(ns) => namespace_right(caller, ns, true, config),
+        Audience::Admin if caller.admin => Ok(()),
+        Audience::Admin => Err(Refusal::Denied(format!(
+            "permission denied: {} is for admins (root, the daemon's user, or members of admin_group); {} is not one",
+            body.name(),
+            caller.describe()
+        ))),
+        Audience::AppOwner(name) => match owner_of(name) {
+            Some(owner) if owner != caller.peer.uid && !caller.admin => Err(Refusal::Denied(
+                format!(
+                    "permission denied: app {name:?} belongs to another user; {} may only manage their own apps",
+                    caller.describe()
+                ),
+            )),
+            // No such app: the handler says so (the same for every caller).
+            _ => Ok(()),
+        },
     }
 }
 
@@ -170,7 +59,9 @@ pub fn check(
 /// the config names its writers.
 pub const BROADCAST_NAMESPACE: &str = "broadcast";
 
-/// Whether `caller` may read (or write) `ns`: admins always; `user:<name>` only its user;
+/// Whether `caller` may read (or write) `ns`: admins always; `user:<uid>` only the user with
+/// that numeric uid, as the kernel reports it (one meaning: never a login name, so no name
+/// made of digits and no user database can point it at another uid);
 /// a configured namespace's `readers`/`writers` when it names them; `broadcast` is written
 /// by admins only unless it names writers; else everyone.
 pub fn may_use(caller: &Caller, ns: &str, write: bool, config: &Config) -> bool {
@@ -178,7 +69,7 @@ pub fn may_use(caller: &Caller, ns: &str, write: bool, config: &Config) -> bool 
         return true;
     }
     if let Some(owner) = ns.strip_prefix("user:") {
-        return caller.name.as_deref() == Some(owner) || owner == caller.peer.uid.to_string();
+        return owner == caller.peer.uid.to_string();
     }
     let open_to_writers = ns != BROADCAST_NAMESPACE;
     let Some(settings) = config.namespaces.get(ns) else { return !write || open_to_writers };

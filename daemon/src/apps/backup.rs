@@ -14,7 +14,10 @@ use super::live::{read_verified, sha256_hex, LiveError, VerifiedCopy};
 use super::naming::safe_name;
 use super::registry::AppRecord;
 use super::service::{AppService, LiveProblem};
-use super::store::{commit_staged, free_name, prune, remove_backup_files, write_backup, NewBackup};
+use super::store::{
+    commit_staged, free_name, prune, remove_backup_files, write_backup, ExternalDir, NewBackup,
+};
+use crate::access::paths::{self, Place, Principal};
 use crate::store::clock::unix_ms_now;
 
 /// Receives progress: what (app), units done, units in all, the unit (`bytes`, `files`,
@@ -102,18 +105,24 @@ impl AppService {
             let copy = self.take_copy(app, codec)?;
             return self.store_copy(app, &copy, request, progress);
         }
-        self.check_live_path(app)?;
+        let place = self.live_place(app)?;
         let dir = self.backup_dir(app);
         let mut catalog = self.catalog(app)?;
         let cannot_write = |err| cannot_write(app, &dir, err);
         std::fs::create_dir_all(&dir).map_err(cannot_write)?;
         let created_unix_ms = unix_ms_now();
-        let external = app.external_dir.as_deref();
-        let name = free_name(&dir, &safe_name(&app.name), &catalog, created_unix_ms, external);
+        let external = self.external_dir(app);
+        let name = free_name(
+            &dir,
+            &safe_name(&app.name),
+            &catalog,
+            created_unix_ms,
+            external.map(|e| e.path),
+        );
         let label = app.name.clone();
         let mut report = |done: u64, total: u64| progress(&label, done, total, "bytes");
         let staged =
-            stage_verified(&app.path, &dir.join(&name), codec, self.read_policy(), &mut report);
+            stage_verified(&place, &dir.join(&name), codec, self.read_policy(), &mut report);
         let staged = match staged {
             Ok(staged) => {
                 self.note_read(app, Ok(staged.bad_reads));
@@ -144,36 +153,39 @@ impl AppService {
             let sha256 = sha256_hex(&bytes);
             return Ok(VerifiedCopy { bytes, sha256, bad_reads: 0 });
         }
-        self.check_live_path(app)?;
-        let result = read_verified(&app.path, codec, self.read_policy());
+        let place = self.live_place(app)?;
+        let result = read_verified(&place, codec, self.read_policy());
         self.note_read(app, result.as_ref().map(|copy| copy.bad_reads));
         result.map_err(AppError::Live)
     }
 
-    /// Refuses to read an app's file that now resolves outside the allowed places: a
-    /// symlink swapped in after `app add` must not make the daemon copy, decrypt or replace
-    /// a file it would not have registered. (A swap between this check and the open is
-    /// not caught; the copy must still decrypt with the app's keys to be kept.)
-    pub fn check_live_path(&self, app: &AppRecord) -> Result<(), AppError> {
-        if app.builtin {
-            return Ok(());
+    /// An app's external backup folder, written as its owner.
+    pub fn external_dir<'a>(&self, app: &'a AppRecord) -> Option<ExternalDir<'a>> {
+        let owner = Principal::of_uid(app.owner_uid);
+        app.external_dir.as_deref().map(|path| ExternalDir { path, owner })
+    }
+
+    /// Opens the directory of an app's live file through the path resolver, as the app's
+    /// owner: no symlink in any component, the owner's own directory (unless the owner is root
+    /// or the daemon's user), and inside the allowed places. Every read and replacement of the
+    /// live file goes through the place this returns, so a symlink or directory swapped in
+    /// after `app add` can neither redirect nor widen what the daemon touches.
+    pub fn live_place(&self, app: &AppRecord) -> Result<Place, AppError> {
+        let refused = |err: AppError| {
+            tracing::warn!(app = %app.name, "refused to use the app's file: {err}");
+            self.runtime(&app.name)
+                .observe(|o| o.live_problem = Some(LiveProblem::Unreadable(err.to_string())));
+            err
+        };
+        if let Some(why) = self.config.refuse(&app.path) {
+            return Err(refused(AppError::Invalid(format!(
+                "refused to use {} for app {:?}: {why}",
+                app.path.display(),
+                app.name
+            ))));
         }
-        // A missing file is reported by the read itself.
-        let Ok(canonical) = std::fs::canonicalize(&app.path) else { return Ok(()) };
-        match self.config.refuse(&canonical) {
-            None => Ok(()),
-            Some(why) => {
-                let err = AppError::Invalid(format!(
-                    "refused to read {} for app {:?}: {why}",
-                    app.path.display(),
-                    app.name
-                ));
-                tracing::warn!(app = %app.name, "{err}");
-                self.runtime(&app.name)
-                    .observe(|o| o.live_problem = Some(LiveProblem::Unreadable(err.to_string())));
-                Err(err)
-            }
-        }
+        paths::place(Principal::of_uid(app.owner_uid), &app.path)
+            .map_err(|err| refused(AppError::Path(err)))
     }
 
     /// Records what a read of the live file saw, for `app list`: torn reads, or why no good
@@ -228,7 +240,7 @@ impl AppService {
             &mut catalog,
             &copy.bytes,
             backup,
-            app.external_dir.as_deref(),
+            self.external_dir(app),
             &mut report,
         )
         .map_err(|err| cannot_write(app, &dir, err))?;

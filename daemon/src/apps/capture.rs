@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use super::codec::{AppCodec, CodecError};
 use super::encfile::MAX_HEADER_LEN;
 use super::live::{hex, open_live, retry_until_verified, Attempt, LiveError, ReadPolicy};
+use crate::access::paths::Place;
 use crate::atomic_file::AtomicFile;
 
 /// Bytes copied between two progress reports, and how far the check and the hash trail
@@ -68,13 +69,13 @@ pub enum CaptureError {
 /// Copies `live` into a temp file for `target` until a copy verifies under `codec`, or the
 /// policy's attempts run out. Reports bytes copied as (done, expected). Blocking.
 pub fn stage_verified(
-    live: &Path,
+    live: &Place,
     target: &Path,
     codec: &AppCodec,
     policy: ReadPolicy,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<StagedCopy, CaptureError> {
-    let (staged, bad_reads) = retry_until_verified(live, policy, || {
+    let (staged, bad_reads) = retry_until_verified(live.path(), policy, || {
         stage_once(live, target, codec, policy.max_bytes, progress)
     })?;
     let (file, size, sha256) = staged;
@@ -83,7 +84,7 @@ pub fn stage_verified(
 
 /// One copy and its check.
 fn stage_once(
-    live: &Path,
+    live: &Place,
     target: &Path,
     codec: &AppCodec,
     max_bytes: u64,
@@ -97,7 +98,7 @@ fn stage_once(
         return Ok(Attempt::Empty);
     }
     let copy_err = |source: io::Error| CaptureError::Copy {
-        from: live.to_path_buf(),
+        from: live.path().to_path_buf(),
         to: target.to_path_buf(),
         source,
     };

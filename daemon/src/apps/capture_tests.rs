@@ -39,6 +39,8 @@ fn stage(bytes: &[u8], codec: &AppCodec) -> (Result<StagedCopy, CaptureError>, t
     std::fs::write(&live, bytes).expect("live");
     let target = dir.path().join("backup.enc");
     let mut reports = Vec::new();
+    let me = crate::access::paths::Principal::of_uid(rustix::process::geteuid().as_raw());
+    let live = crate::access::paths::place(me, &live).expect("resolve the live file");
     let staged = stage_verified(&live, &target, codec, policy(), &mut |done, total| {
         reports.push((done, total))
     });

@@ -90,7 +90,7 @@ impl AppService {
             codec.verify(&sealed).map_err(|e| AppError::corrupt("the re-encrypted cache", &e))?;
             let request = BackupRequest { source: BackupSource::BeforeModify, pin: false, note: Some(format!("before set {pointer}")), skip_unchanged: false };
             let saved = service.store_copy(&app, &copy, request, &no_progress())?.into_record().name;
-            replace_live(&app.path, &sealed)
+            replace_live(&service.live_place(&app)?, &sealed)
                 .map_err(|e| AppError::storage(format!("cannot replace {}", app.path.display()), e))?;
             tracing::info!(app = %app.name, pointer = %pointer, backup = %saved, "app cache value changed");
             Ok(saved)

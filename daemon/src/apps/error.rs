@@ -24,6 +24,12 @@ pub enum AppError {
     /// The live file could not be read.
     #[error(transparent)]
     Live(#[from] LiveError),
+    /// The path resolver refused a path (a symlink on the way, someone else's file).
+    #[error(transparent)]
+    Path(#[from] crate::access::paths::PathError),
+    /// A path that belongs to someone else.
+    #[error("{0}")]
+    Denied(String),
     /// Writing failed (disk full, permissions).
     #[error("{0}")]
     Storage(String),
@@ -36,14 +42,32 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The same failure with what was being done in front of its message (a refused path
+    /// stays refused: only its words change).
+    pub fn context(self, what: impl std::fmt::Display) -> AppError {
+        match self {
+            AppError::Path(err) => {
+                let kind = err.kind();
+                let message = format!("{what}: {err}");
+                match kind {
+                    ErrorKind::PermissionDenied => AppError::Denied(message),
+                    _ => AppError::Invalid(message),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// The wire's class of this failure.
     pub fn kind(&self) -> ErrorKind {
         match self {
             AppError::NotFound(_) | AppError::Invalid(_) => ErrorKind::InvalidArgument,
+            AppError::Denied(_) => ErrorKind::PermissionDenied,
             AppError::Keys(_) => ErrorKind::Unavailable,
             AppError::Corrupt(_) => ErrorKind::Corrupt,
             AppError::Live(LiveError::Unverifiable { .. }) => ErrorKind::Corrupt,
             AppError::Live(LiveError::Io { .. }) => ErrorKind::Storage,
+            AppError::Live(LiveError::Refused(err)) | AppError::Path(err) => err.kind(),
             AppError::Live(_) => ErrorKind::InvalidArgument,
             AppError::Storage(_) | AppError::Registry(_) => ErrorKind::Storage,
             AppError::Busy(_) => ErrorKind::Busy,

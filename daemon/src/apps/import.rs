@@ -16,11 +16,12 @@ use super::catalog::BackupRecord;
 use super::codec::AppCodec;
 use super::error::AppError;
 use super::import_meta::{backup_metadata, find_backups, Found};
-use super::live::{read_file, sha256_hex};
+use super::live::{read_live, sha256_hex, LiveError};
 use super::naming::safe_name;
 use super::registry::{AppRecord, DEFAULT_SERVICE};
 use super::service::AppService;
 use super::store::write_with_progress;
+use crate::access::paths::{self, Principal};
 use crate::store::clock::unix_ms_now;
 
 /// The Cache Manager's keyring app identifier.
@@ -52,7 +53,8 @@ impl AppService {
         };
         let codec =
             AppCodec::Encrypted(self.keys.pair(DEFAULT_SERVICE, CACHE_MANAGER_APP_ID).await?);
-        let bytes = read_file(&cache, self.config.max_file_bytes.as_u64())?;
+        let place = paths::place(Principal::of_uid(owner_uid), &cache)?;
+        let bytes = read_live(&place, self.config.max_file_bytes.as_u64())?;
         let plain = codec.open(&bytes).map_err(|e| AppError::corrupt(cache.display(), &e))?;
         let list: Value = serde_json::from_slice(&plain).map_err(|e| {
             AppError::Corrupt(format!("{} decrypts but is not JSON: {e}", cache.display()))
@@ -164,7 +166,11 @@ impl AppService {
         let mut adopted = 0;
         let mut skipped = Vec::new();
         for file in found {
-            let bytes = match read_file(&file.path, self.config.max_file_bytes.as_u64()) {
+            let owner = Principal::of_uid(app.owner_uid);
+            let read = paths::place(owner, &file.path)
+                .map_err(LiveError::Refused)
+                .and_then(|place| read_live(&place, self.config.max_file_bytes.as_u64()));
+            let bytes = match read {
                 Ok(bytes) => bytes,
                 Err(err) => {
                     skipped.push(format!("{}: {err}", file.path.display()));

@@ -13,6 +13,10 @@ use serde_json::Value;
 /// by its parents' sizes and counts).
 pub const MAX_NODES: usize = 5_000;
 
+/// Most bytes of pointers and shown values one answer carries, checked while it is built (a
+/// document of long strings must not make one answer the size of the file).
+pub const MAX_ANSWER_BYTES: usize = 4 << 20;
+
 /// Serialises `value` like Python's `json.dumps(value)`.
 pub fn to_python_json(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
@@ -128,7 +132,9 @@ pub fn describe(
 }
 
 fn walk(value: &Value, pointer: String, depth: u32, show_values: bool, out: &mut Vec<JsonNode>) {
-    if out.len() >= MAX_NODES {
+    let used: usize =
+        out.iter().map(|n| n.pointer.len() + n.value.as_ref().map_or(0, String::len)).sum();
+    if out.len() >= MAX_NODES || used >= MAX_ANSWER_BYTES {
         return;
     }
     let (kind, items) = match value {
@@ -142,7 +148,8 @@ fn walk(value: &Value, pointer: String, depth: u32, show_values: bool, out: &mut
     let bytes = to_python_json(value).len() as u64;
     let scalar = items.is_none();
     let shown = (show_values && scalar)
-        .then(|| String::from_utf8_lossy(&to_python_json(value)).into_owned());
+        .then(|| String::from_utf8_lossy(&to_python_json(value)).into_owned())
+        .filter(|shown| used + pointer.len() + shown.len() <= MAX_ANSWER_BYTES);
     out.push(JsonNode {
         pointer: pointer.clone(),
         kind: kind.to_owned(),

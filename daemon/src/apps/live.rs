@@ -11,6 +11,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::codec::{AppCodec, CodecError};
+use crate::access::paths::{PathError, Place};
 
 /// How hard to try.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +65,9 @@ pub enum LiveError {
         /// The failure.
         source: io::Error,
     },
+    /// The path resolver refused the file (a symlink on the way, someone else's file, ...).
+    #[error("{0}")]
+    Refused(PathError),
     /// Every read was torn or undecryptable.
     #[error("{} did not verify after {attempts} reads (torn by a writer, or damaged): {last}", path.display())]
     Unverifiable {
@@ -126,14 +130,15 @@ pub fn retry_until_verified<T, E: From<LiveError>>(
     }
 }
 
-/// Reads `path` until a copy verifies under `codec`, or the attempts run out. Blocking.
+/// Reads the live file at `place` until a copy verifies under `codec`, or the attempts run
+/// out. Blocking.
 pub fn read_verified(
-    path: &Path,
+    place: &Place,
     codec: &AppCodec,
     policy: ReadPolicy,
 ) -> Result<VerifiedCopy, LiveError> {
-    let (bytes, bad_reads) = retry_until_verified(path, policy, || {
-        let bytes = match read_file(path, policy.max_bytes) {
+    let (bytes, bad_reads) = retry_until_verified(place.path(), policy, || {
+        let bytes = match read_live(place, policy.max_bytes) {
             Err(LiveError::Empty(_)) => return Ok(Attempt::Empty),
             other => other?,
         };
@@ -146,17 +151,30 @@ pub fn read_verified(
     Ok(VerifiedCopy { bytes, sha256, bad_reads })
 }
 
-/// Opens the live file for reading with its size, refusing what cannot be an app cache
-/// (not a regular file, over `max_bytes`) before anything is read.
-pub fn open_live(path: &Path, max_bytes: u64) -> Result<(File, u64), LiveError> {
-    let io_err = |source: io::Error| live_io_error(path, source);
-    // Non-blocking open: a FIFO put in the file's place must not hang the reader.
+/// Opens an app's live file for reading through the path resolver (no symlink anywhere, the
+/// owner checked on the open descriptor, no blocking on a FIFO) with its size, refusing what
+/// cannot be an app cache before anything is read.
+pub fn open_live(place: &Place, max_bytes: u64) -> Result<(File, u64), LiveError> {
+    let file = place.open_read().map_err(|err| match err {
+        PathError::NotFound(path) => LiveError::Missing(path),
+        err => LiveError::Refused(err),
+    })?;
+    sized(file, place.path(), max_bytes)
+}
+
+/// Opens one of the daemon's own files (a stored backup) like [`open_live`].
+fn open_own(path: &Path, max_bytes: u64) -> Result<(File, u64), LiveError> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .open(path)
-        .map_err(io_err)?;
-    let meta = file.metadata().map_err(io_err)?;
+        .map_err(|source| live_io_error(path, source))?;
+    sized(file, path, max_bytes)
+}
+
+/// The size of an opened file, refusing what is not a regular file or is over `max_bytes`.
+fn sized(file: File, path: &Path, max_bytes: u64) -> Result<(File, u64), LiveError> {
+    let meta = file.metadata().map_err(|source| live_io_error(path, source))?;
     if !meta.is_file() {
         return Err(LiveError::NotAFile(path.to_path_buf()));
     }
@@ -170,9 +188,22 @@ pub fn open_live(path: &Path, max_bytes: u64) -> Result<(File, u64), LiveError> 
     Ok((file, meta.len()))
 }
 
-/// The whole file, refusing what cannot be an app cache before reading it.
+/// The whole of one of the daemon's own files (a stored backup), refusing what cannot be an
+/// app cache before reading it.
 pub fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, LiveError> {
-    let (mut file, len) = open_live(path, max_bytes)?;
+    read_all(open_own(path, max_bytes)?, path, max_bytes)
+}
+
+/// The whole live file of an app, opened through the path resolver (see [`open_live`]).
+pub fn read_live(place: &Place, max_bytes: u64) -> Result<Vec<u8>, LiveError> {
+    read_all(open_live(place, max_bytes)?, place.path(), max_bytes)
+}
+
+fn read_all(
+    (mut file, len): (File, u64),
+    path: &Path,
+    max_bytes: u64,
+) -> Result<Vec<u8>, LiveError> {
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     // Bounded even if the file grows while it is read.
     file.by_ref()

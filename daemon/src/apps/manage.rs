@@ -12,7 +12,9 @@ use super::naming::{check_name, default_app_id, safe_name};
 use super::registry::{AppRecord, DEFAULT_SERVICE, DEFAULT_STALE_AFTER_MS};
 use super::retention::RetentionPolicy;
 use super::service::AppService;
+use crate::access::paths::{self, PathError, Place, Principal};
 use crate::store::clock::unix_ms_now;
+use rustix::fs::FileType;
 
 impl AppService {
     /// Registers an app after checking its file opens.
@@ -41,7 +43,7 @@ impl AppService {
         };
         // The file first: a wrong path is the clearer error, and asking the keyring about
         // an app whose file cannot be registered anyway would only hide it.
-        check_path(&self.config, Path::new(path))?;
+        check_path(&self.config, Principal::of_uid(owner_uid), Path::new(path))?;
         let service = settings.service.clone().unwrap_or_else(|| DEFAULT_SERVICE.to_owned());
         let app_id = settings.app_id.clone().unwrap_or_else(|| default_app_id(name));
         let strategy = match settings.strategy {
@@ -91,12 +93,24 @@ impl AppService {
             || record.service != old.service
             || record.app_id != old.app_id
             || record.strategy != old.strategy;
-        if reopen {
-            self.keys.forget(&old.service, &old.app_id);
+        if reopen || record.external_dir != old.external_dir {
+            // A new file or folder is checked exactly as at `app add`, as the app's owner
+            // (whoever sends the edit): its own, no symlink, in an allowed place.
+            if reopen {
+                self.keys.forget(&old.service, &old.app_id);
+            }
             self.check_registrable(&record).await?;
         }
         self.with_registry(|r| r.put(record.clone()))?;
         self.changed.notify_one();
+        tracing::info!(
+            app = %record.name,
+            file = %record.path.display(),
+            path_changed = record.path != old.path,
+            external_dir_changed = record.external_dir != old.external_dir,
+            keys_changed = reopen && record.path == old.path,
+            "app settings changed"
+        );
         Ok(record)
     }
 
@@ -128,7 +142,8 @@ impl AppService {
 
     /// Refuses a record whose file is not a readable, allowed regular file that opens.
     async fn check_registrable(&self, record: &AppRecord) -> Result<(), AppError> {
-        check_path(&self.config, &record.path)?;
+        let owner = Principal::of_uid(record.owner_uid);
+        let place = check_path(&self.config, owner, &record.path)?;
         if let Some(other) =
             self.records().into_iter().find(|a| a.path == record.path && a.name != record.name)
         {
@@ -139,12 +154,13 @@ impl AppService {
             )));
         }
         if let Some(dir) = &record.external_dir {
-            check_external_dir(dir)?;
+            paths::ensure_dir(owner, dir).map_err(|err| {
+                AppError::Path(err).context(format!("the external dir {}", dir.display()))
+            })?;
         }
         let codec = self.codec(record).await?;
-        let path = record.path.clone();
         let policy = self.read_policy();
-        tokio::task::spawn_blocking(move || read_verified(&path, &codec, policy))
+        tokio::task::spawn_blocking(move || read_verified(&place, &codec, policy))
             .await
             .map_err(|e| AppError::Storage(format!("the check of the file failed: {e}")))??;
         Ok(())
@@ -222,51 +238,42 @@ fn apply(record: &mut AppRecord, settings: &AppSettings) -> Result<(), AppError>
     Ok(())
 }
 
-/// A registered file must be an existing regular file (after symlinks) in an allowed place.
-pub fn check_path(config: &super::config::AppsConfig, path: &Path) -> Result<(), AppError> {
+/// A registered file must be an existing regular file of its owner (`principal`), named with
+/// no symlink anywhere, in an allowed place; returns where it is, opened by the resolver.
+pub fn check_path(
+    config: &super::config::AppsConfig,
+    principal: Principal,
+    path: &Path,
+) -> Result<Place, AppError> {
     if !path.is_absolute() {
         return Err(AppError::Invalid(format!(
             "cannot register {}: the path must be absolute (cachectl makes it so)",
             path.display()
         )));
     }
-    let meta = std::fs::metadata(path)
-        .map_err(|err| AppError::Invalid(format!("cannot register {}: {err}", path.display())))?;
-    if meta.is_dir() {
-        return Err(AppError::Invalid(format!(
-            "{} is a directory; register the cache file inside it",
-            path.display()
-        )));
+    if let Some(why) = config.refuse(path) {
+        return Err(AppError::Invalid(format!("refused: {why}")));
     }
-    if !meta.is_file() {
-        return Err(AppError::Invalid(format!("{} is not a regular file", path.display())));
-    }
-    let canonical = std::fs::canonicalize(path)
-        .map_err(|err| AppError::Invalid(format!("cannot resolve {}: {err}", path.display())))?;
-    if let Some(why) = config.refuse(&canonical) {
-        let via = if canonical != path {
-            format!(" (via the symlink {})", path.display())
-        } else {
-            String::new()
-        };
-        return Err(AppError::Invalid(format!("refused{via}: {why}")));
-    }
-    Ok(())
-}
-
-fn check_external_dir(dir: &Path) -> Result<(), AppError> {
-    match std::fs::metadata(dir) {
-        Ok(meta) if meta.is_dir() => Ok(()),
-        Ok(_) => {
-            Err(AppError::Invalid(format!("the external dir {} is not a directory", dir.display())))
+    let refused = |err: PathError| AppError::Path(err).context("cannot register the file");
+    let place = paths::place(principal, path).map_err(refused)?;
+    match place.stat().map_err(refused)? {
+        None => return Err(refused(PathError::NotFound(path.to_path_buf()))),
+        Some(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink => {
+            let link = path.to_path_buf();
+            return Err(refused(PathError::Symlink { path: link.clone(), link }));
         }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir)
-            .map_err(|err| {
-                AppError::Invalid(format!(
-                    "cannot create the external dir {}: {err}",
-                    dir.display()
-                ))
-            }),
-        Err(err) => Err(AppError::Invalid(format!("the external dir {}: {err}", dir.display()))),
+        Some(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Directory => {
+            return Err(AppError::Invalid(format!(
+                "{} is a directory; register the cache file inside it",
+                path.display()
+            )))
+        }
+        Some(stat) if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile => {
+            return Err(AppError::Invalid(format!("{} is not a regular file", path.display())))
+        }
+        Some(_) => {}
     }
+    // The owner, checked on the opened file itself.
+    place.open_read().map_err(refused)?;
+    Ok(place)
 }

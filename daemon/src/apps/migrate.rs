@@ -172,8 +172,7 @@ impl AppService {
                 .map_err(|e| AppError::corrupt(format!("{what} re-encrypted"), &e))?;
             Ok(sealed)
         };
-        self.check_live_path(app)?;
-        let live = read_verified(&app.path, old, self.read_policy())?;
+        let live = read_verified(&self.live_place(app)?, old, self.read_policy())?;
         let new_live = reseal(&live.bytes, &app.path.display().to_string())?;
         let mut targets = vec![Target {
             path: app.path.clone(),

@@ -2,7 +2,6 @@
 //! live file (as a `before_restore` backup, or in quarantine when it does not decrypt).
 
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,11 +10,12 @@ use cachemgr_proto::BackupSource;
 use super::backup::{no_progress, BackupRequest};
 use super::codec::AppCodec;
 use super::error::AppError;
-use super::live::{read_file, sha256_hex, VerifiedCopy};
+use super::live::{read_file, read_live, sha256_hex, VerifiedCopy};
 use super::naming::stamp;
 use super::registry::AppRecord;
 use super::service::AppService;
 use super::store::backup_path;
+use crate::access::paths::{self, Place, Principal};
 use crate::atomic_file::AtomicFile;
 use crate::store::clock::unix_ms_now;
 
@@ -78,8 +78,9 @@ impl AppService {
         codec
             .verify(&bytes)
             .map_err(|err| AppError::corrupt(format!("backup {}", record.name), &err))?;
-        let (saved_as, quarantined) = self.save_live_before(app, codec, &dir)?;
-        replace_live(&app.path, &bytes).map_err(|err| {
+        let place = self.live_place(app)?;
+        let (saved_as, quarantined) = self.save_live_before(app, &place, codec, &dir)?;
+        replace_live(&place, &bytes).map_err(|err| {
             AppError::storage(format!("cannot replace {}", app.path.display()), err)
         })?;
         tracing::info!(app = %app.name, backup = %record.name, "backup restored");
@@ -88,14 +89,14 @@ impl AppService {
 
     /// Saves the live file before it is replaced: as a backup when it decrypts, else moved to
     /// `<backup dir>/quarantine/`. Nothing to save when it does not exist.
-    fn save_live_before(
+    pub(super) fn save_live_before(
         &self,
         app: &AppRecord,
+        place: &Place,
         codec: &AppCodec,
         dir: &Path,
     ) -> Result<(Option<String>, Option<PathBuf>), AppError> {
-        self.check_live_path(app)?;
-        let bytes = match read_file(&app.path, self.config.max_file_bytes.as_u64()) {
+        let bytes = match read_live(place, self.config.max_file_bytes.as_u64()) {
             Ok(bytes) => bytes,
             Err(err) if err.is_missing() => return Ok((None, None)),
             Err(super::live::LiveError::Empty(_)) => Vec::new(),
@@ -129,30 +130,30 @@ impl AppService {
     }
 }
 
-/// Replaces `path` atomically with `bytes`: as the app's live file (see [`replace_live`])
-/// or as one of the daemon's own files.
+/// Replaces `path` atomically with `bytes`: as an app's live file (see [`replace_live`]; the
+/// path was checked for its owner when the operation began, and is opened again without
+/// following a symlink anywhere) or as one of the daemon's own files.
 pub fn replace_file(path: &Path, live: bool, bytes: &[u8]) -> std::io::Result<()> {
     if live {
-        replace_live(path, bytes)
+        replace_live(&paths::place(Principal::CHECKED, path)?, bytes)
     } else {
         crate::atomic_file::write_atomic(path, bytes)
     }
 }
 
-/// Replaces an app's live file atomically, keeping its mode and owner (so the app can still
-/// write it when the daemon runs as another user).
-pub fn replace_live(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let before = std::fs::metadata(path).ok();
-    let mut file = AtomicFile::create(path)?;
-    if let Some(meta) = &before {
-        std::fs::set_permissions(
-            file.temp_path(),
-            std::fs::Permissions::from_mode(meta.mode() & 0o7777),
-        )?;
-        if rustix::process::geteuid().is_root() {
-            std::os::unix::fs::chown(file.temp_path(), Some(meta.uid()), Some(meta.gid()))?;
+/// Replaces an app's live file atomically through the directory the path resolver opened,
+/// keeping its mode and owner (so the app can still write it when the daemon runs as another
+/// user; a new file gets the directory's owner and mode 0600).
+pub fn replace_live(place: &Place, bytes: &[u8]) -> std::io::Result<()> {
+    let (mode, owner) = match place.stat()? {
+        Some(stat) => (stat.st_mode & 0o7777, (stat.st_uid, stat.st_gid)),
+        None => {
+            let dir = rustix::fs::fstat(place.dir().fd())?;
+            (0o600, (dir.st_uid, dir.st_gid))
         }
-    }
+    };
+    let mut file = AtomicFile::create_in(place.dir(), place.name())?;
+    file.set_mode_and_owner(mode, Some(owner))?;
     file.write_all(bytes)?;
     file.commit()
 }

@@ -12,6 +12,7 @@ use jiff::tz::TimeZone;
 use super::catalog::{BackupRecord, Catalog};
 use super::naming::backup_file_name;
 use super::retention::{keep_reasons, Candidate, RetentionPolicy};
+use crate::access::paths::{self, Principal};
 use crate::atomic_file::AtomicFile;
 
 /// Bytes written between two progress reports.
@@ -34,6 +35,16 @@ pub struct NewBackup {
     pub note: Option<String>,
 }
 
+/// An app's external backup folder, with the user it is written for: it is opened (and
+/// created) through the path resolver as that user.
+#[derive(Debug, Clone, Copy)]
+pub struct ExternalDir<'a> {
+    /// The folder.
+    pub path: &'a Path,
+    /// The app's owner.
+    pub owner: Principal,
+}
+
 /// Writes verified `bytes` as a backup into `dir` under the first free name for `safe` at
 /// its time, records it in `catalog` (not yet saved) and copies it to `external` when
 /// given. A failed external copy is reported in the second value; the backup itself is kept.
@@ -43,14 +54,17 @@ pub fn write_backup(
     catalog: &mut Catalog,
     bytes: &[u8],
     backup: NewBackup,
-    external: Option<&Path>,
+    external: Option<ExternalDir<'_>>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> io::Result<(BackupRecord, Option<String>)> {
     std::fs::create_dir_all(dir)?;
-    let name = free_name(dir, safe, catalog, backup.created_unix_ms, external);
+    let name = free_name(dir, safe, catalog, backup.created_unix_ms, external.map(|e| e.path));
     write_with_progress(&dir.join(&name), bytes, progress)?;
     let copied = external.map(|ext| {
-        copy_external(ext, &name, |path| write_with_progress(path, bytes, &mut |_, _| {}))
+        copy_external(ext, &name, |mut out| {
+            out.write_all(bytes)?;
+            out.commit()
+        })
     });
     Ok(record_backup(catalog, name, backup, copied))
 }
@@ -63,31 +77,37 @@ pub fn commit_staged(
     catalog: &mut Catalog,
     staged: AtomicFile,
     backup: NewBackup,
-    external: Option<&Path>,
+    external: Option<ExternalDir<'_>>,
 ) -> io::Result<(BackupRecord, Option<String>)> {
     staged.commit()?;
     let copied =
-        external.map(|ext| copy_external(ext, &name, |path| copy_file(&dir.join(&name), path)));
+        external.map(|ext| copy_external(ext, &name, |out| copy_file(&dir.join(&name), out)));
     Ok(record_backup(catalog, name, backup, copied))
 }
 
-/// Writes the external copy `ext/name` with `write`: its path, or why it failed.
+/// Writes the external copy `ext/name` with `write` (given the new file, to commit): its
+/// path, or why it failed. The folder is opened, or created, as the app's owner.
 fn copy_external(
-    ext: &Path,
+    ext: ExternalDir<'_>,
     name: &str,
-    write: impl FnOnce(&Path) -> io::Result<()>,
+    write: impl FnOnce(AtomicFile) -> io::Result<()>,
 ) -> Result<PathBuf, String> {
-    let path = ext.join(name);
-    match std::fs::create_dir_all(ext).and_then(|()| write(&path)) {
-        Ok(()) => Ok(path),
-        Err(err) => Err(format!("the copy to {} failed: {err}", ext.display())),
+    let written = paths::ensure_dir(ext.owner, ext.path).map_err(io::Error::from).and_then(|dir| {
+        let mut out = AtomicFile::create_in(&dir, name.as_ref())?;
+        // The copy is the owner's, like the folder it is in.
+        let gid = rustix::fs::fstat(dir.fd())?.st_gid;
+        out.set_mode_and_owner(0o600, Some((ext.owner.uid, gid)))?;
+        write(out)
+    });
+    match written {
+        Ok(()) => Ok(ext.path.join(name)),
+        Err(err) => Err(format!("the copy to {} failed: {err}", ext.path.display())),
     }
 }
 
-/// Atomically copies `from` to `to` (in the kernel where the filesystems allow it).
-fn copy_file(from: &Path, to: &Path) -> io::Result<()> {
+/// Atomically copies `from` into `out` (in the kernel where the filesystems allow it).
+fn copy_file(from: &Path, mut out: AtomicFile) -> io::Result<()> {
     let mut source = File::open(from)?;
-    let mut out = AtomicFile::create(to)?;
     io::copy(&mut source, out.file()?)?;
     out.commit()
 }
@@ -242,7 +262,14 @@ pub fn remove_backup_files(dir: &Path, record: &BackupRecord) -> io::Result<()> 
     };
     gone_ok(std::fs::remove_file(dir.join(&record.name)))?;
     if let Some(ext) = &record.external_path {
-        if let Err(err) = gone_ok(std::fs::remove_file(ext)) {
+        // Never through a symlink: the folder was the owner's when the copy was made, and a
+        // link swapped in since must not point the unlink elsewhere.
+        let removed =
+            paths::place(Principal::of_uid(0), ext).map_err(io::Error::from).and_then(|place| {
+                rustix::fs::unlinkat(place.dir().fd(), place.name(), rustix::fs::AtFlags::empty())
+                    .map_err(io::Error::from)
+            });
+        if let Err(err) = gone_ok(removed) {
             tracing::warn!(file = %ext.display(), "cannot remove the external copy: {err}");
         }
     }

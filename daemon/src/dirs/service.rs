@@ -15,6 +15,7 @@ use super::registry::{DirRecord, DirRegistry};
 use super::remove::Removal;
 use super::safety::{home_of, refusal, resolved, Protected};
 use super::work::{self, Job};
+use crate::access::paths::{self, PathError};
 use crate::store::clock::unix_ms_now;
 
 /// What a trim or clear freed in one directory.
@@ -131,32 +132,34 @@ impl DirService {
         Ok(info_of(record, &self.stopping).await)
     }
 
-    /// The canonical, UTF-8 form of `path` once every rule allows it.
+    /// The UTF-8 form of `path` once every rule allows it: opened by the path resolver as the
+    /// caller (no symlink in any component; the caller's own directory unless root or the
+    /// daemon's user), and not a protected place.
     fn checked(&self, path: &str, caller_uid: u32) -> Result<String, DirsError> {
-        use std::os::unix::fs::MetadataExt;
         if !Path::new(path).is_absolute() {
             return Err(DirsError::Relative(path.to_owned()));
         }
-        let canonical = std::fs::canonicalize(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => DirsError::Missing(path.to_owned()),
-            _ => DirsError::Inspect { path: path.to_owned(), source },
+        let principal = paths::Principal::of_uid(caller_uid);
+        let opened = paths::open_dir(principal, Path::new(path)).map_err(|err| match err {
+            PathError::NotFound(_) => DirsError::Missing(path.to_owned()),
+            PathError::NotADirectory(_) => {
+                let file = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file());
+                let kind = if file { "a regular file" } else { "not a directory" };
+                DirsError::NotADirectory { path: path.to_owned(), kind }
+            }
+            PathError::NotOwned { owner, .. } => {
+                DirsError::NotOwner { path: path.to_owned(), owner, caller: caller_uid }
+            }
+            other => DirsError::Refused { path: path.to_owned(), reason: other.to_string() },
         })?;
-        let meta = std::fs::metadata(&canonical)
-            .map_err(|source| DirsError::Inspect { path: path.to_owned(), source })?;
-        if !meta.is_dir() {
-            let kind = if meta.is_file() { "a regular file" } else { "not a directory" };
-            return Err(DirsError::NotADirectory { path: path.to_owned(), kind });
-        }
+        let canonical = opened.path();
         let shown = canonical.display().to_string();
         let Some(dir) = canonical.to_str().map(str::to_owned) else {
             let reason = "its path is not valid UTF-8".to_owned();
             return Err(DirsError::Refused { path: shown, reason });
         };
-        if let Some(reason) = refusal(&canonical, &self.protected(caller_uid)) {
+        if let Some(reason) = refusal(canonical, &self.protected(caller_uid)) {
             return Err(DirsError::Refused { path: dir, reason });
-        }
-        if caller_uid != 0 && meta.uid() != caller_uid {
-            return Err(DirsError::NotOwner { path: dir, owner: meta.uid(), caller: caller_uid });
         }
         Ok(dir)
     }

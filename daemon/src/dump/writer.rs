@@ -92,9 +92,30 @@ impl DumpWriter {
         Self::create_with(path, root_key, HeaderInputs::fresh(path)?)
     }
 
+    /// [`create`](Self::create) for a place the path resolver opened for a caller: the file
+    /// is created and renamed through that directory's descriptor.
+    pub fn create_in(
+        place: &crate::access::paths::Place,
+        root_key: &[u8; 32],
+    ) -> Result<DumpWriter, DumpError> {
+        let file = AtomicFile::create_in(place.dir(), place.name())
+            .map_err(|err| DumpError::io(place.path(), err))?;
+        Self::with_file(place.path(), file, root_key, HeaderInputs::fresh(place.path())?)
+    }
+
     /// [`create`](Self::create) with given salt, nonce prefix and time.
     pub(crate) fn create_with(
         path: &Path,
+        root_key: &[u8; 32],
+        inputs: HeaderInputs,
+    ) -> Result<DumpWriter, DumpError> {
+        let file = AtomicFile::create(path).map_err(|err| DumpError::io(path, err))?;
+        Self::with_file(path, file, root_key, inputs)
+    }
+
+    fn with_file(
+        path: &Path,
+        file: AtomicFile,
         root_key: &[u8; 32],
         inputs: HeaderInputs,
     ) -> Result<DumpWriter, DumpError> {
@@ -107,7 +128,6 @@ impl DumpWriter {
             key_check: keys.key_check,
         }
         .encode();
-        let file = AtomicFile::create(path).map_err(|err| DumpError::io(path, err))?;
         let mut writer = DumpWriter {
             path: path.to_path_buf(),
             file,

@@ -10,6 +10,7 @@ use cachemgr_proto::{AutodumpInfo, Entry, ErrorKind, KeyPattern, ResponseBody, R
 use serde_bytes::ByteBuf;
 
 use super::{error, store_error};
+use crate::access::paths::{self, PathError, Principal};
 use crate::dump::{self, DumpError, DumpRecord, DumpSummary, DumpWriter};
 use crate::jobs::autodump::{AutodumpSettings, AutodumpStatus};
 use crate::state::AppState;
@@ -35,6 +36,9 @@ pub enum DumpFailure {
     /// Writing or reading the file failed.
     #[error("{0}")]
     File(#[from] DumpError),
+    /// The path resolver refused the path.
+    #[error(transparent)]
+    Path(PathError),
 }
 
 impl DumpFailure {
@@ -44,19 +48,23 @@ impl DumpFailure {
             DumpFailure::Corrupt(message) => error(ErrorKind::Corrupt, message),
             DumpFailure::Store(err) => store_error(err),
             DumpFailure::File(err) => error(ErrorKind::Storage, err.to_string()),
+            DumpFailure::Path(err) => error(err.kind(), err.to_string()),
         }
     }
 }
 
-/// Writes a dump of `ns` (or every namespace) to `path`, off the async workers.
+/// Writes a dump of `ns` (or every namespace) to `path`, off the async workers, as
+/// `principal`: the file's directory is opened by the path resolver (no symlink anywhere;
+/// the principal's own unless it is root or the daemon's user).
 pub async fn write_dump(
     state: Arc<AppState>,
     path: PathBuf,
     ns: Option<String>,
     pattern: Option<KeyPattern>,
+    principal: Principal,
 ) -> Result<DumpSummary, DumpFailure> {
     let task = tokio::task::spawn_blocking(move || {
-        dump_blocking(&state, &path, ns.as_deref(), pattern.as_ref())
+        dump_blocking(&state, &path, ns.as_deref(), pattern.as_ref(), principal)
     });
     task.await.map_err(|e| DumpFailure::Invalid(format!("the dump task failed: {e}")))?
 }
@@ -66,8 +74,10 @@ fn dump_blocking(
     path: &Path,
     ns: Option<&str>,
     pattern: Option<&KeyPattern>,
+    principal: Principal,
 ) -> Result<DumpSummary, DumpFailure> {
     absolute(path)?;
+    let place = paths::place(principal, path).map_err(DumpFailure::Path)?;
     let matcher = KeyMatcher::compile(pattern).map_err(|e| DumpFailure::Invalid(e.to_string()))?;
     let mut names: Vec<String> = state.store.all().iter().map(|n| n.name().to_owned()).collect();
     if let Some(only) = ns {
@@ -77,7 +87,7 @@ fn dump_blocking(
         names.retain(|n| n == only);
     }
     names.sort();
-    let mut writer = DumpWriter::create(path, state.key.dump_root.as_bytes())?;
+    let mut writer = DumpWriter::create_in(&place, state.key.dump_root.as_bytes())?;
     for name in names {
         let mut cursor = 0;
         loop {
@@ -106,15 +116,16 @@ fn dump_blocking(
     Ok(summary)
 }
 
-/// Answer to `dump`.
+/// Answer to `dump`, written as `principal`.
 pub async fn dump(
     state: Arc<AppState>,
     path: String,
     ns: Option<String>,
     pattern: Option<KeyPattern>,
+    principal: Principal,
 ) -> ResponseBody {
     let target = PathBuf::from(&path);
-    match write_dump(state, target, ns, pattern).await {
+    match write_dump(state, target, ns, pattern, principal).await {
         Ok(summary) => {
             ResponseBody::Dumped { path, entries: summary.entries, bytes: summary.bytes }
         }
@@ -214,8 +225,8 @@ fn absolute(path: &Path) -> Result<(), DumpFailure> {
     }
 }
 
-/// Answer to the four auto-dump requests.
-pub fn autodump(state: &AppState, request: AutodumpRequest) -> ResponseBody {
+/// Answer to the four auto-dump requests; the schedule's runs write as `principal`.
+pub fn autodump(state: &AppState, request: AutodumpRequest, principal: Principal) -> ResponseBody {
     let Some(schedule) = &state.autodump else {
         return error(
             ErrorKind::Unavailable,
@@ -229,11 +240,14 @@ pub fn autodump(state: &AppState, request: AutodumpRequest) -> ResponseBody {
                 every: Duration::from_millis(every_ms),
                 ns,
                 pattern,
+                owner_uid: Some(principal.uid),
             })
         }
-        AutodumpRequest::Change { every_ms, path } => {
-            schedule.change(every_ms.map(Duration::from_millis), path.map(PathBuf::from))
-        }
+        AutodumpRequest::Change { every_ms, path } => schedule.change(
+            every_ms.map(Duration::from_millis),
+            path.map(PathBuf::from),
+            principal.uid,
+        ),
         AutodumpRequest::Stop => schedule.stop(),
         AutodumpRequest::Status => Ok(schedule.status()),
     };

@@ -5,6 +5,7 @@ use serde_bytes::ByteBuf;
 
 use super::store_error;
 use crate::state::AppState;
+use crate::store::budget::Budget;
 use crate::store::memory::WriteCondition;
 use crate::store::StoreError;
 
@@ -63,7 +64,8 @@ pub async fn expire(state: &AppState, ns: &str, key: &str, ttl_ms: Option<u64>) 
 }
 
 pub async fn get_many(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody {
-    answer(state.store.fetch_many(ns, keys).await, |values| ResponseBody::Values {
+    let mut budget = Budget::new(state.config().max_frame());
+    answer(state.store.fetch_many(ns, keys, &mut budget).await, |values| ResponseBody::Values {
         values: values.into_iter().map(|v| v.map(ByteBuf::from)).collect(),
     })
 }

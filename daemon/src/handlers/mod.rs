@@ -15,13 +15,19 @@ use std::sync::Arc;
 
 use cachemgr_proto::{ErrorKind, RequestBody, ResponseBody};
 
+use crate::access::paths::Principal;
 use crate::state::AppState;
 use crate::store::disk::DiskError;
 use crate::store::memory::CacheError;
 use crate::store::StoreError;
 
-/// Answers one request (the handshake is handled by the connection, not here).
-pub async fn handle(state: &Arc<AppState>, body: RequestBody) -> ResponseBody {
+/// Answers one request (the handshake is handled by the connection, not here); files a
+/// request names are opened as `principal` (see [`crate::access::paths`]).
+pub async fn handle(
+    state: &Arc<AppState>,
+    body: RequestBody,
+    principal: Principal,
+) -> ResponseBody {
     match body {
         RequestBody::Hello { .. } => {
             error(ErrorKind::InvalidArgument, "hello was already accepted on this connection")
@@ -59,17 +65,22 @@ pub async fn handle(state: &Arc<AppState>, body: RequestBody) -> ResponseBody {
             error(ErrorKind::Internal, "key_rotate is streamed by the connection, not here")
         }
         RequestBody::Dump { path, ns, pattern } => {
-            dumps::dump(state.clone(), path, ns, pattern).await
+            dumps::dump(state.clone(), path, ns, pattern, principal).await
         }
         RequestBody::Restore { path, ns, mode } => dumps::restore(state, path, ns, mode).await,
         RequestBody::AutodumpStart { path, every_ms, ns, pattern } => {
-            dumps::autodump(state, dumps::AutodumpRequest::Start { path, every_ms, ns, pattern })
+            let request = dumps::AutodumpRequest::Start { path, every_ms, ns, pattern };
+            dumps::autodump(state, request, principal)
         }
         RequestBody::AutodumpChange { every_ms, path } => {
-            dumps::autodump(state, dumps::AutodumpRequest::Change { every_ms, path })
+            dumps::autodump(state, dumps::AutodumpRequest::Change { every_ms, path }, principal)
         }
-        RequestBody::AutodumpStop {} => dumps::autodump(state, dumps::AutodumpRequest::Stop),
-        RequestBody::AutodumpStatus {} => dumps::autodump(state, dumps::AutodumpRequest::Status),
+        RequestBody::AutodumpStop {} => {
+            dumps::autodump(state, dumps::AutodumpRequest::Stop, principal)
+        }
+        RequestBody::AutodumpStatus {} => {
+            dumps::autodump(state, dumps::AutodumpRequest::Status, principal)
+        }
         RequestBody::PressureStatus {} => pressure::status(state),
         RequestBody::PressureCheck {} => pressure::check(state).await,
         RequestBody::ScheduleList {} => pressure::schedules(state),
@@ -91,6 +102,7 @@ fn store_error(err: StoreError) -> ResponseBody {
         StoreError::InvalidNamespace { .. } => ErrorKind::InvalidArgument,
         StoreError::Cache(CacheError::TooLarge { .. }) => ErrorKind::TooLarge,
         StoreError::Cache(CacheError::KeyTooLong(_)) => ErrorKind::TooLarge,
+        StoreError::OverBudget(_) => ErrorKind::TooLarge,
         StoreError::Disk(DiskError::Busy(_)) => ErrorKind::Busy,
         StoreError::Disk(DiskError::Cursor(_)) => ErrorKind::InvalidArgument,
         StoreError::Disk(_) | StoreError::NoDisk(_) => ErrorKind::Storage,

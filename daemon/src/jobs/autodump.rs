@@ -58,6 +58,10 @@ pub struct AutodumpSettings {
     /// Only keys matching this pattern; `None` = every key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<KeyPattern>,
+    /// Who asked for the schedule: each run writes the file as that user would be allowed
+    /// to (through the path resolver); `None` (older state files) = the daemon's own user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_uid: Option<u32>,
 }
 
 /// The scheduler's state as `cachectl autodump status` shows it.
@@ -198,14 +202,19 @@ impl Autodump {
         &self,
         every: Option<Duration>,
         path: Option<PathBuf>,
+        owner_uid: u32,
     ) -> Result<AutodumpStatus, AutodumpError> {
         self.update(|state| {
             let settings = state.settings.as_mut().ok_or(AutodumpError::NotStarted)?;
             let new_every = every.unwrap_or(settings.every);
+            let moved = path.is_some();
             let new_path = path.unwrap_or_else(|| settings.path.clone());
             validate(new_every, &new_path)?;
             settings.every = new_every;
             settings.path = new_path;
+            if moved {
+                settings.owner_uid = Some(owner_uid);
+            }
             Ok(())
         })
     }

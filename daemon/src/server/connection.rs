@@ -16,12 +16,12 @@ use cachemgr_proto::{
 };
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use interprocess::local_socket::tokio::Stream;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::codec::Framed;
 
-use super::peer::peer_identity;
+use super::peer::PeerCredentials;
 use super::subscription::{self, SubscribeArgs};
-use crate::access::{Caller, Refusal};
+use crate::access::paths::Principal;
+use crate::access::{Caller, Refusal, Slot, SlotRefusal};
 use crate::config::Config;
 use crate::handlers;
 use crate::state::AppState;
@@ -44,23 +44,25 @@ enum Next {
     Close,
 }
 
-/// Serves one connection to the end; `_permit` holds its place under the connection cap.
-pub async fn serve(stream: Stream, state: Arc<AppState>, _permit: OwnedSemaphorePermit) {
+/// Serves one connection to the end, as the caller whose `creds` the kernel gave at accept;
+/// `_slot` holds its place under the connection limits.
+pub async fn serve(stream: Stream, state: Arc<AppState>, creds: PeerCredentials, _slot: Slot) {
     let _counted = state.track_connection();
-    let peer = match peer_identity(&stream) {
-        Ok(peer) => peer,
-        Err(err) => {
-            tracing::debug!("dropping connection: cannot read peer credentials: {err}");
-            return;
-        }
-    };
+    let peer = creds.identity;
     tracing::debug!(uid = peer.uid, gid = peer.gid, pid = peer.pid, "connection accepted");
     let config = state.config();
+    let resolving = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || Caller::resolve(peer, creds.groups, &config))
+    };
     let mut conn = Framed::new(stream, ServerCodec::new(config.max_frame()));
     if handshake(&mut conn, config.handshake_timeout, peer, config.max_frame()).await
         == Next::Continue
     {
-        let caller = Caller::resolve(peer, &state.config());
+        let Ok(caller) = resolving.await else {
+            tracing::warn!(pid = peer.pid, "the caller's resolution failed; closing");
+            return;
+        };
         tracing::debug!(pid = peer.pid, admin = caller.admin, "caller resolved");
         serve_requests(&mut conn, &state, &caller).await;
     }
@@ -68,11 +70,10 @@ pub async fn serve(stream: Stream, state: Arc<AppState>, _permit: OwnedSemaphore
     tracing::debug!(pid = peer.pid, "connection closed");
 }
 
-/// Tells a client over the connection cap why it is turned away.
-pub async fn refuse_busy(stream: Stream, max_frame: usize, cap: usize) {
+/// Tells a client over a connection limit why it is turned away.
+pub async fn refuse_busy(stream: Stream, max_frame: usize, refusal: SlotRefusal) {
     let mut writer = Framed::new(stream, ServerCodec::new(max_frame));
-    let message =
-        format!("too many connections: the daemon serves at most {cap} at once (max_connections)");
+    let message = refusal.to_string();
     tracing::warn!("{message}");
     let _ = writer.send(Response::error(UNSOLICITED_ID, ErrorKind::Unavailable, message)).await;
 }
@@ -153,13 +154,24 @@ async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>, caller: &Caller)
     }
 }
 
-/// The next frame; once the daemon drains, only frames that arrive promptly are served.
+/// The next frame; once the daemon drains, only frames that arrive promptly are served. A
+/// client quiet for `idle_timeout` is told so and closed.
 async fn next_frame(conn: &mut Conn, state: &AppState, draining: &mut bool) -> Option<Frame> {
     if !*draining {
+        let idle = state.config().idle_timeout;
         tokio::select! {
             biased;
             frame = conn.next() => return frame,
             _ = state.shutdown.cancelled() => *draining = true,
+            () = tokio::time::sleep(idle) => {
+                let message = format!(
+                    "no request for {}; closing (idle_timeout)",
+                    humantime::format_duration(idle)
+                );
+                tracing::debug!("{message}");
+                let _ = conn.send(Response::error(UNSOLICITED_ID, ErrorKind::Timeout, message)).await;
+                return None;
+            }
         }
     }
     tokio::time::timeout(DRAIN_IDLE, conn.next()).await.ok().flatten()
@@ -206,7 +218,7 @@ async fn process(frame: Frame, writer: &mut Conn, state: &Arc<AppState>, caller:
         }
         body if handlers::dirs::owns(&body) => handlers::dirs::handle(state, body, peer).await,
         RequestBody::Metrics {} => handlers::metrics::answer(state, caller),
-        body => handlers::handle(state, body).await,
+        body => handlers::handle(state, body, Principal::of_caller(caller)).await,
     };
     let body = crate::access::filter::visible(caller, &config, body);
     match writer.feed(Response { id, body }).await {

@@ -10,19 +10,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use interprocess::local_socket::tokio::Stream;
 use interprocess::local_socket::traits::tokio::Listener as _;
-use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
+use crate::access::Slots;
 use crate::state::AppState;
 use listener::BoundSocket;
 
 /// Accepts until shutdown, then removes the socket and waits (up to `drain_timeout`) for
 /// open connections to finish. Returns whether every connection finished in time.
 pub async fn run(bound: BoundSocket, state: Arc<AppState>) -> bool {
-    let config = state.config();
-    let cap = config.max_connections;
-    let permits = Arc::new(Semaphore::new(cap));
+    // max_connections is read at start (the open-files limit was checked against it); the
+    // per-user cap and the admin reserve follow reloads.
+    let total = state.config().max_connections;
+    let slots = Arc::new(Slots::default());
+    let mut admins = AdminGroup::default();
     let tracker = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
@@ -30,14 +33,10 @@ pub async fn run(bound: BoundSocket, state: Arc<AppState>) -> bool {
             accepted = bound.listener.accept() => accepted,
         };
         match accepted {
-            Ok(stream) => match permits.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    tracker.spawn(connection::serve(stream, state.clone(), permit));
-                }
-                Err(_) => {
-                    tracker.spawn(connection::refuse_busy(stream, config.max_frame(), cap));
-                }
-            },
+            Ok(stream) => {
+                let admin_gid = admins.gid(&state).await;
+                admit(stream, &state, &slots, admin_gid, total, &tracker);
+            }
             Err(err) => {
                 // EMFILE and friends: back off instead of spinning.
                 tracing::warn!("accept failed: {err}");
@@ -47,11 +46,9 @@ pub async fn run(bound: BoundSocket, state: Arc<AppState>) -> bool {
     }
     // Clients whose connect() already completed sit in the backlog: serve them too (they
     // start in drain mode) rather than resetting them with their requests unanswered.
+    let admin_gid = admins.gid(&state).await;
     while let Some(Ok(stream)) = bound.listener.accept().now_or_never() {
-        match permits.clone().try_acquire_owned() {
-            Ok(permit) => tracker.spawn(connection::serve(stream, state.clone(), permit)),
-            Err(_) => tracker.spawn(connection::refuse_busy(stream, config.max_frame(), cap)),
-        };
+        admit(stream, &state, &slots, admin_gid, total, &tracker);
     }
     let BoundSocket { listener, guard } = bound;
     drop(listener);
@@ -70,4 +67,58 @@ pub async fn run(bound: BoundSocket, state: Arc<AppState>) -> bool {
         );
     }
     finished
+}
+
+/// Takes the caller's credentials from the kernel and a connection slot for them, then serves
+/// the connection (or tells the client which limit turned it away).
+fn admit(
+    stream: Stream,
+    state: &Arc<AppState>,
+    slots: &Arc<Slots>,
+    admin_gid: Option<u32>,
+    total: usize,
+    tracker: &TaskTracker,
+) {
+    let creds = match peer::peer_credentials(&stream) {
+        Ok(creds) => creds,
+        Err(err) => {
+            tracing::debug!("dropping connection: cannot read peer credentials: {err}");
+            return;
+        }
+    };
+    let config = state.config();
+    let privileged = crate::access::caller::privileged(&creds.identity, &creds.groups, admin_gid);
+    match slots.take(creds.identity.uid, privileged, config.slot_limits(total)) {
+        Ok(slot) => {
+            tracker.spawn(connection::serve(stream, state.clone(), creds, slot));
+        }
+        Err(refusal) => {
+            tracker.spawn(connection::refuse_busy(stream, config.max_frame(), refusal));
+        }
+    }
+}
+
+/// The gid of `admin_group`, looked up (off the runtime: NSS) only when the config names a
+/// different group than last time.
+#[derive(Debug, Default)]
+struct AdminGroup {
+    name: Option<String>,
+    gid: Option<u32>,
+}
+
+impl AdminGroup {
+    async fn gid(&mut self, state: &AppState) -> Option<u32> {
+        let wanted = state.config().admin_group.clone();
+        if wanted != self.name {
+            let lookup = wanted.clone();
+            self.gid = tokio::task::spawn_blocking(move || {
+                lookup.as_deref().and_then(crate::access::names::group_id)
+            })
+            .await
+            .ok()
+            .flatten();
+            self.name = wanted;
+        }
+        self.gid
+    }
 }

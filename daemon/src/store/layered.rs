@@ -11,12 +11,16 @@ use std::sync::Arc;
 
 use cachemgr_proto::EventKind;
 
+use super::budget::Budget;
 use super::disk::{unix_now_ms, DiskLayer, DiskNamespace, Op, Outcome};
 use super::layered_write::count;
 use super::memory::{PatternAction, PatternTally, WriteCondition};
 use super::pattern::KeyMatcher;
 use super::tier::Tier;
 use super::{Namespace, Store, StoreError};
+
+/// Slots reserved up front for a many-key answer (more grow as values are charged).
+const MAX_PREALLOCATED: usize = 1024;
 
 /// Keys per disk chunk in pattern operations.
 const DISK_CHUNK: usize = 1024;
@@ -42,15 +46,31 @@ impl Store {
         self.read_through(&namespace, key)
     }
 
-    /// Reads many keys.
-    pub fn get_many(&self, ns: &str, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    /// Reads many keys, charging each value to `budget` as it is copied.
+    pub fn get_many(
+        &self,
+        ns: &str,
+        keys: &[String],
+        budget: &mut Budget,
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut values = Vec::with_capacity(keys.len().min(MAX_PREALLOCATED));
         if let Some(namespace) = self.lookup(ns).filter(|n| n.tier() == Tier::Memory) {
             // Memory only: one lock hold for the whole batch.
             let now = self.clock().now_ms();
             let mut cache = namespace.lock();
-            return Ok(keys.iter().map(|key| cache.get(key, now).map(<[u8]>::to_vec)).collect());
+            for key in keys {
+                let value = cache.get(key, now);
+                budget.charge(value, values.len())?;
+                values.push(value.map(<[u8]>::to_vec));
+            }
+            return Ok(values);
         }
-        keys.iter().map(|key| self.get(ns, key)).collect()
+        for key in keys {
+            let value = self.get(ns, key)?;
+            budget.charge(value.as_deref(), values.len())?;
+            values.push(value);
+        }
+        Ok(values)
     }
 
     /// Writes a value; `ttl_ms` absent = the namespace default, 0 = never expires.

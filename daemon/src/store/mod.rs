@@ -6,6 +6,7 @@
 //! sweeps) work in chunks and release the lock between them.
 
 mod announce;
+pub mod budget;
 pub mod clock;
 pub mod disk;
 mod disk_sweeper;

@@ -37,6 +37,9 @@ pub enum StoreError {
     /// The disk layer failed; nothing was stored.
     #[error(transparent)]
     Disk(#[from] DiskError),
+    /// A many-value answer outgrew its byte budget while it was built.
+    #[error(transparent)]
+    OverBudget(#[from] super::budget::OverBudget),
     /// The namespace has a disk tier but the daemon runs without a disk layer.
     #[error("namespace {0:?} has a disk tier, but the disk layer is not open")]
     NoDisk(String),

@@ -10,6 +10,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use super::budget::Budget;
 use super::memory::WriteCondition;
 use super::pattern::KeyMatcher;
 use super::{Namespace, Store, StoreError};
@@ -17,6 +18,9 @@ use crate::redis::RedisLayer;
 
 /// A Redis-tier namespace and the layer it is shared through.
 type SharedNamespace = (Arc<Namespace>, Arc<RedisLayer>);
+
+/// Keys asked of Redis at once by a many-key read (each value is charged on arrival).
+const REDIS_BATCH: usize = 8;
 
 impl Store {
     /// The namespace and the Redis layer when `ns` has a Redis tier (creating the namespace
@@ -72,46 +76,60 @@ impl Store {
 
     /// Reads many keys through every layer: trusted memory copies first, the rest from
     /// Redis in one pipeline.
+    ///
+    /// Every value is charged to `budget` as it arrives; values missing from memory are asked
+    /// of Redis a few keys at a time, so an answer over budget stops after at most one small
+    /// batch beyond it.
     pub async fn fetch_many(
         &self,
         ns: &str,
         keys: &[String],
+        budget: &mut Budget,
     ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        let Some((namespace, redis)) = self.shared(ns)? else { return self.get_many(ns, keys) };
+        let Some((namespace, redis)) = self.shared(ns)? else {
+            return self.get_many(ns, keys, budget);
+        };
         if !redis.available() {
             redis.note_degraded(ns);
-            return self.get_many(ns, keys);
+            return self.get_many(ns, keys, budget);
         }
         let mut found: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
+        let mut charged = *budget;
         if redis.memory_trusted() {
             let now = self.clock().now_ms();
             let mut cache = namespace.lock();
-            for (slot, key) in found.iter_mut().zip(keys) {
-                *slot = cache.get(key, now).map(<[u8]>::to_vec);
+            for (i, (slot, key)) in found.iter_mut().zip(keys).enumerate() {
+                if let Some(value) = cache.get(key, now) {
+                    charged.charge(Some(value), i)?;
+                    *slot = Some(value.to_vec());
+                }
             }
         }
         let missing: Vec<usize> = (0..keys.len()).filter(|&i| found[i].is_none()).collect();
-        if missing.is_empty() {
-            return Ok(found);
-        }
-        let asked: Vec<String> = missing.iter().map(|&i| keys[i].clone()).collect();
         let epoch = namespace.epoch.load(Ordering::Acquire);
-        match redis.get_many(ns, &asked).await {
-            Ok(fetched) => {
-                for (index, fetched) in missing.into_iter().zip(fetched) {
-                    let Some(fetched) = fetched else { continue };
-                    let key = &keys[index];
-                    let (value, ttl) = (&fetched.value, fetched.ttl_ms);
-                    self.fill_from_redis(&namespace, &redis, key, value, ttl, epoch);
-                    found[index] = Some(fetched.value);
+        for batch in missing.chunks(REDIS_BATCH) {
+            let asked: Vec<String> = batch.iter().map(|&i| keys[i].clone()).collect();
+            let fetched = match redis.get_many(ns, &asked).await {
+                Ok(fetched) => fetched,
+                Err(_) => {
+                    redis.note_degraded(ns);
+                    return self.get_many(ns, keys, budget);
                 }
-                Ok(found)
-            }
-            Err(_) => {
-                redis.note_degraded(ns);
-                self.get_many(ns, keys)
+            };
+            for (&index, fetched) in batch.iter().zip(fetched) {
+                let Some(fetched) = fetched else {
+                    charged.charge(None, index)?;
+                    continue;
+                };
+                charged.charge(Some(&fetched.value), index)?;
+                let key = &keys[index];
+                let (value, ttl) = (&fetched.value, fetched.ttl_ms);
+                self.fill_from_redis(&namespace, &redis, key, value, ttl, epoch);
+                found[index] = Some(fetched.value);
             }
         }
+        *budget = charged;
+        Ok(found)
     }
 
     /// Time to live through every layer (see [`Store::ttl`] for the shape).

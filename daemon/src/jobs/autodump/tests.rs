@@ -26,7 +26,7 @@ fn clock() -> Arc<TokioClock> {
 }
 
 fn settings(dir: &Path, file: &str, every: Duration) -> AutodumpSettings {
-    AutodumpSettings { path: dir.join(file), every, ns: None, pattern: None }
+    AutodumpSettings { path: dir.join(file), every, ns: None, pattern: None, owner_uid: None }
 }
 
 /// The paths and wall-clock times of the dumps the fake was asked for.
@@ -91,18 +91,18 @@ async fn change_takes_effect_at_once() {
     let (calls, token, task) = spawn_fake(&autodump, clock, false);
     sleep_min(5).await;
     // The loop sleeps towards T0+60m; the new interval counts from the start: due at T0+10m.
-    let status = autodump.change(Some(Duration::from_secs(600)), None).unwrap();
+    let status = autodump.change(Some(Duration::from_secs(600)), None, 0).unwrap();
     assert_eq!(status.next_run_unix_ms, Some(T0 + 10 * MIN));
     sleep_min(6).await;
     assert_eq!(times(&calls), [10 * MIN]);
-    autodump.change(None, Some(dir.path().join("b.dump"))).unwrap();
+    autodump.change(None, Some(dir.path().join("b.dump")), 0).unwrap();
     sleep_min(10).await;
     let calls = calls.lock().unwrap().clone();
     assert_eq!(calls[0].0, dir.path().join("a.dump"));
     assert_eq!(calls[1], (dir.path().join("b.dump"), T0 + 20 * MIN));
     // A shorter interval whose due time has passed runs promptly.
     sleep_min(5).await;
-    autodump.change(Some(Duration::from_secs(60)), None).unwrap();
+    autodump.change(Some(Duration::from_secs(60)), None, 0).unwrap();
     tokio::time::sleep(Duration::from_millis(1)).await;
     assert_eq!(autodump.status().last_run_unix_ms, Some(T0 + 26 * MIN));
     token.cancel();
@@ -125,7 +125,7 @@ async fn stop_stops_and_keeps_history() {
     assert_eq!(times(&calls), [10 * MIN]);
     assert_eq!(autodump.stop().unwrap(), status, "stopping twice is harmless");
     assert!(matches!(
-        autodump.change(Some(Duration::from_secs(5)), None),
+        autodump.change(Some(Duration::from_secs(5)), None, 0),
         Err(AutodumpError::NotStarted)
     ));
     // Started again: first run `every` after the new start.
@@ -257,9 +257,9 @@ fn requests_are_validated() {
     assert!(matches!(autodump.start(relative), Err(AutodumpError::RelativePath { .. })));
     let nowhere = settings(&dir.path().join("missing"), "c.dump", Duration::from_secs(5));
     assert!(matches!(autodump.start(nowhere), Err(AutodumpError::NoDirectory { .. })));
-    assert!(matches!(autodump.change(None, None), Err(AutodumpError::NotStarted)));
+    assert!(matches!(autodump.change(None, None, 0), Err(AutodumpError::NotStarted)));
     autodump.start(settings(dir.path(), "c.dump", Duration::from_secs(5))).unwrap();
-    let err = autodump.change(Some(Duration::ZERO), None).unwrap_err();
+    let err = autodump.change(Some(Duration::ZERO), None, 0).unwrap_err();
     assert!(matches!(err, AutodumpError::IntervalTooShort { .. }));
     // A refused change leaves the settings as they were.
     assert_eq!(autodump.status().settings.unwrap().every, Duration::from_secs(5));

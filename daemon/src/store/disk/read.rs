@@ -11,6 +11,7 @@ use super::apply::data_def;
 use super::record::{self, RecordHeader};
 use super::writer::Op;
 use super::{data_table, DiskError, DiskLayer, DiskNamespace};
+use crate::store::memory::PAGE_BYTES;
 use crate::store::pattern::KeyMatcher;
 
 /// A value read from disk and when it expires (unix ms, 0 = never).
@@ -175,16 +176,25 @@ impl DiskLayer {
         let mut page = KeysPage::default();
         let budget = count.saturating_mul(16).max(4096);
         let mut visited = 0;
-        while page.keys.len() < count && visited < budget {
+        // Keys may be 64 KiB each: a page also ends at a byte bound, like the memory layer's.
+        let mut bytes = 0;
+        while page.keys.len() < count && visited < budget && bytes < PAGE_BYTES {
             let (chunk, last) = self.scan_chunk(ns, after.as_deref(), 1024.min(budget), now)?;
             visited += 1024;
             for scanned in chunk {
-                if page.keys.len() < count && matcher.is_match(scanned.key.as_bytes()) {
+                if page.keys.len() < count
+                    && bytes < PAGE_BYTES
+                    && matcher.is_match(scanned.key.as_bytes())
+                {
+                    bytes += scanned.key.len();
                     after = Some(scanned.key.clone());
                     page.keys.push(scanned.key);
-                } else if page.keys.len() >= count {
+                } else if page.keys.len() >= count || bytes >= PAGE_BYTES {
                     break;
                 }
+            }
+            if bytes >= PAGE_BYTES {
+                break;
             }
             match last {
                 None if page.keys.len() < count => return Ok(page),

@@ -12,4 +12,5 @@ pub use cache::{
     ENTRY_OVERHEAD, MAX_KEY_BYTES,
 };
 pub use policy::EvictionPolicy;
+pub(crate) use scan::PAGE_BYTES;
 pub use tap::RemovalTap;

@@ -10,7 +10,7 @@ use crate::store::pattern::KeyMatcher;
 
 /// A `keys` page stops once its keys add up to this, so long keys cannot push a page past
 /// the frame cap (the smallest allowed cap is 1 KiB, but the default is 16 MiB).
-const PAGE_BYTES: usize = 1 << 20;
+pub(crate) const PAGE_BYTES: usize = 1 << 20;
 
 impl MemoryCache {
     /// Appends up to `max_keys` live keys matching `matcher`, scanning at most `budget`
