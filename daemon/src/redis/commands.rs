@@ -141,7 +141,7 @@ impl RedisLayer {
         };
         let channel = self.sealing.channel();
         let reply: Value = self
-            .write("SET", |mut conn| {
+            .store("SET", |mut conn| {
                 let mut pipe = redis::pipe();
                 pipe.ignore_errors();
                 let cmd = pipe.cmd("SET").arg(&redis_key).arg(&sealed);
@@ -193,13 +193,11 @@ impl RedisLayer {
             }
             cmd.ignore();
         }
-        self.run_pipeline("SET (bulk)", &pipe).await?;
+        let pipe = &pipe;
+        self.store("SET (bulk)", |mut conn| async move { pipe.query_async::<()>(&mut conn).await })
+            .await?;
         self.counters(ns).sets.fetch_add(entries.len() as u64, Ordering::Relaxed);
         Ok(())
-    }
-
-    async fn run_pipeline(&self, what: &'static str, pipe: &Pipeline) -> Result<(), RedisFailure> {
-        self.write(what, |mut conn| async move { pipe.query_async::<()>(&mut conn).await }).await
     }
 
     /// `DEL` of keys by name; returns how many existed.

@@ -197,13 +197,24 @@ impl RedisLayer {
     }
 
     /// Runs a changing `op` against Redis (see [`RedisLayer::call`]); its refusal marks Redis
-    /// as refusing writes, its success clears that.
+    /// as refusing writes. Its success does not clear that: Redis at `maxmemory` still takes
+    /// deletes and expiries, and refuses every `SET`.
     async fn write<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, RedisFailure>
     where
         F: Fn(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let result = self.call(what, true, op).await;
+        self.call(what, true, op).await
+    }
+
+    /// Runs a storing `op` (`SET`) against Redis: as [`RedisLayer::write`], and its success
+    /// shows Redis accepts writes again.
+    async fn store<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, RedisFailure>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let result = self.write(what, op).await;
         if result.is_ok() {
             self.refusals.accepted();
         }

@@ -72,7 +72,7 @@ pub struct Refusals {
 
 impl Refusals {
     /// Counts a refused request; a refused write marks Redis as refusing writes (with its
-    /// answer) until a write is accepted again.
+    /// answer) until a `SET` is accepted again.
     pub fn note(&self, refused: &Refused, write: bool) {
         self.count.fetch_add(1, Ordering::Relaxed);
         if write {
@@ -83,7 +83,8 @@ impl Refusals {
         }
     }
 
-    /// Redis accepted a write: it is not refusing writes (any more).
+    /// Redis accepted a `SET` (a client's or the write probe's): it is not refusing writes
+    /// (any more).
     pub fn accepted(&self) {
         if self.refusing.swap(false, Ordering::AcqRel) {
             *self.since.lock().unwrap_or_else(PoisonError::into_inner) = None;
