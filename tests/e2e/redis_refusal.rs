@@ -136,7 +136,7 @@ fn redis_at_maxmemory_refuses_writes_and_nobody_is_told_stored() {
     // At the edge Redis still takes a write small enough to fit under the limit (the
     // refused 64 KiB request itself weighed in); keep it full for what follows, as a busy
     // Redis would be: the limit goes just under what it uses now.
-    let full = used_memory(&redis).saturating_sub(256 * 1024);
+    let full = used_memory(&redis).saturating_sub(512 * 1024);
     redis.cli(&["CONFIG", "SET", "maxmemory", &full.to_string()]).expect("maxmemory");
 
     // A refused overwrite keeps the old value on both daemons, for every Redis tier.
@@ -251,4 +251,40 @@ fn a_ttl_redis_cannot_keep_is_refused_before_anything_is_stored() {
     // The longest TTL Redis keeps still works, on both daemons.
     a.ctl_ok(&["set", "shared", "k", "long", "--ttl", "100000000000000"]);
     wait_for_value(&b, "shared", "k", Some("long"));
+}
+
+#[test]
+fn a_bulk_write_redis_refuses_in_part_leaves_every_daemon_reading_what_redis_holds() {
+    let redis = RedisServer::start();
+    let a = start(&redis.unix_url(), "");
+    let b = start(&redis.tcp_url(), "");
+    a.ctl_ok(&["set", "shared", "open", "old"]);
+    let open_key = redis.all_keys().pop().expect("the Redis key of `open`");
+    a.ctl_ok(&["set", "shared", "closed", "old"]);
+    for key in ["open", "closed"] {
+        assert_eq!(b.ctl_ok(&["get", "shared", key]), "old");
+    }
+    // Every key stays readable; only `open`'s may be written: one bulk write is refused in
+    // part, after Redis applied the rest.
+    let acl = ["ACL", "SETUSER", "default", "resetkeys", "%R~*"];
+    let write_open = format!("%W~{open_key}");
+    redis.cli(&[&acl[..], &[write_open.as_str()]].concat()).expect("ACL SETUSER");
+
+    let stderr = refused(&a, &["mset", "shared", "open=new", "closed=new"], "storage", "NOPERM");
+    assert!(stderr.contains("part of the change"), "{stderr}");
+    // What Redis holds, on both daemons: B was told to drop its copies.
+    assert_eq!(a.ctl_ok(&["get", "shared", "open"]), "new");
+    wait_for_value(&b, "shared", "open", Some("new"));
+    both_read(&a, &b, "shared", "closed", Some("old"));
+    assert_eq!(refused_count(&a), 1);
+    let (code, json) = status(&a);
+    assert_eq!(code, Some(1), "{json}");
+    assert!(json["problems"].to_string().contains("NOPERM"), "{json}");
+
+    redis.cli(&["ACL", "SETUSER", "default", "allkeys"]).expect("ACL SETUSER");
+    wait_healthy(&a);
+    a.ctl_ok(&["mset", "shared", "open=newer", "closed=newer"]);
+    for key in ["open", "closed"] {
+        wait_for_value(&b, "shared", key, Some("newer"));
+    }
 }
