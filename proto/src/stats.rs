@@ -141,4 +141,9 @@ pub struct RedisStatus {
     pub invalidations_live: bool,
     /// Requests answered locally because Redis was unreachable, over all namespaces.
     pub degraded: u64,
+    /// Requests Redis refused (answered with an error: out of memory, read-only replica,
+    /// no permission), each of which failed with that answer instead of being served
+    /// locally. Absent from encodings made before refusals were told apart, hence the default.
+    #[serde(default)]
+    pub refused: u64,
 }

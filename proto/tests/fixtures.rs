@@ -302,13 +302,19 @@ fn without_added_fields(mut response: Response) -> Response {
             info.notices.clear();
             info.key_source = None;
         }
+        ResponseBody::Status(status) => {
+            if let Some(redis) = &mut status.redis {
+                redis.refused = 0;
+            }
+        }
         _ => {}
     }
     response
 }
 
-/// Encodings from before `corrupt`, `tier`, `layers`, `durability`, `notices` and
-/// `key_source` existed still decode, to the same sample with those fields at their defaults.
+/// Encodings from before `corrupt`, `tier`, `layers`, `durability`, `notices`,
+/// `key_source` and `refused` (of `RedisStatus`) existed still decode, to the same sample
+/// with those fields at their defaults.
 #[test]
 fn legacy_encodings_still_decode() {
     let dir = fixture_dir().join("legacy");

@@ -30,6 +30,7 @@ mod pipelining;
 mod pressure;
 mod redis;
 mod redis_outage;
+mod redis_refusal;
 mod rotation;
 mod schedule;
 mod sd_notify;

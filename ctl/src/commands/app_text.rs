@@ -182,8 +182,8 @@ pub fn status_text(status: &DaemonStatus) -> String {
     if let Some(redis) = &status.redis {
         let invalidations = if redis.invalidations_live { "live" } else { "not received" };
         text.push_str(&format!(
-            "redis: {} breaker {}, invalidations {invalidations}, {} degraded request(s), opened {} time(s)\n",
-            redis.url, redis.breaker, redis.degraded, redis.times_opened
+            "redis: {} breaker {}, invalidations {invalidations}, {} degraded request(s), {} refused, opened {} time(s)\n",
+            redis.url, redis.breaker, redis.degraded, redis.refused, redis.times_opened
         ));
     }
     for notice in &status.notices {

@@ -198,10 +198,19 @@ async fn answer(
 }
 
 /// Adds the Redis layer's health; an open breaker makes the daemon unhealthy (it still
-/// serves, from the local layers, but the namespaces are no longer shared).
+/// serves, from the local layers, but the namespaces are no longer shared), and so does a
+/// Redis that refuses writes (they fail until it accepts them again).
 fn add_redis_status(state: &AppState, status: &mut cachemgr_proto::DaemonStatus) {
-    let Some(redis) = state.store.redis() else { return };
-    let redis = redis.status();
+    let Some(layer) = state.store.redis() else { return };
+    let redis = layer.status();
+    if let Some((since, answer)) = layer.refusing_writes() {
+        status.healthy = false;
+        status.problems.push(format!(
+            "redis: refusing writes for {}s ({answer}); writes to shared namespaces fail until \
+             Redis accepts them again",
+            since.as_secs(),
+        ));
+    }
     if redis.breaker != "closed" {
         status.healthy = false;
         status.problems.push(format!(

@@ -106,6 +106,14 @@ fn store_error(err: StoreError) -> ResponseBody {
         StoreError::Disk(DiskError::Busy(_)) => ErrorKind::Busy,
         StoreError::Disk(DiskError::Cursor(_)) => ErrorKind::InvalidArgument,
         StoreError::Disk(_) | StoreError::NoDisk(_) => ErrorKind::Storage,
+        StoreError::Refused(refused) | StoreError::PartlyRefused(refused) => {
+            if refused.transient() {
+                ErrorKind::Unavailable
+            } else {
+                ErrorKind::Storage
+            }
+        }
+        StoreError::TtlTooLong { .. } => ErrorKind::InvalidArgument,
     };
     error(kind, err.to_string())
 }

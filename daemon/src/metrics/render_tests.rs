@@ -67,6 +67,7 @@ fn snapshot() -> Snapshot {
                 last_error: None,
                 invalidations_live: false,
                 degraded: 11,
+                refused: 6,
             }),
         }),
         namespaces: vec![
@@ -170,6 +171,7 @@ fn daemon_redis_and_pressure() {
         "cachemgr_redis_breaker_state_seconds 2.5",
         "cachemgr_redis_breaker_opened_total 4",
         "cachemgr_redis_degraded_total 11",
+        "cachemgr_redis_refused_total 6",
         "cachemgr_pressure_memory_used_ratio 0.75",
         "cachemgr_pressure_memory_limit_bytes 4294967296",
         "cachemgr_pressure_disk_used_ratio{path=\"/srv/cache\",mount=\"/\"} 0.6",

@@ -18,7 +18,7 @@ pub const HEALTH: [AppHealth; 6] = [
 /// The Redis breaker's states, as `status` spells them.
 const BREAKER: [&str; 3] = ["closed", "open", "half-open"];
 
-/// The Redis layer's health: breaker state, failures, degraded requests.
+/// The Redis layer's health: breaker state, failures, degraded and refused requests.
 pub fn redis(redis: &RedisStatus) -> Vec<Family> {
     let mut state = Family::new(
         "cachemgr_redis_breaker_state",
@@ -65,6 +65,12 @@ pub fn redis(redis: &RedisStatus) -> Vec<Family> {
             Kind::Counter,
             "Requests answered locally because Redis was unreachable, over all namespaces.",
             redis.degraded,
+        ),
+        Family::single(
+            "cachemgr_redis_refused_total",
+            Kind::Counter,
+            "Requests Redis refused (answered with an error); each failed with that answer.",
+            redis.refused,
         ),
     ]
 }

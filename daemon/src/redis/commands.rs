@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use redis::{Pipeline, Value};
 
 use super::sealing::NamespaceSeal;
-use super::{RedisLayer, Unavailable};
+use super::{RedisFailure, RedisLayer};
 use crate::store::memory::WriteCondition;
 
 /// A value read from Redis with its remaining time to live (`None` = no expiry).
@@ -51,11 +51,11 @@ impl RedisLayer {
     }
 
     /// `GET` + `PTTL` in one round trip.
-    pub async fn get(&self, ns: &str, key: &str) -> Result<Option<Fetched>, Unavailable> {
+    pub async fn get(&self, ns: &str, key: &str) -> Result<Option<Fetched>, RedisFailure> {
         let seal = self.seal(ns);
         let redis_key = self.sealing.redis_key(&seal, key);
         let (sealed, pttl): (Option<Vec<u8>>, i64) = self
-            .call("GET", |mut conn| {
+            .read("GET", |mut conn| {
                 let mut pipe = redis::pipe();
                 pipe.cmd("GET").arg(&redis_key).cmd("PTTL").arg(&redis_key);
                 async move { pipe.query_async(&mut conn).await }
@@ -85,7 +85,7 @@ impl RedisLayer {
         &self,
         ns: &str,
         keys: &[String],
-    ) -> Result<Vec<Option<Fetched>>, Unavailable> {
+    ) -> Result<Vec<Option<Fetched>>, RedisFailure> {
         let seal = self.seal(ns);
         let redis_keys: Vec<String> =
             keys.iter().map(|k| self.sealing.redis_key(&seal, k)).collect();
@@ -111,8 +111,8 @@ impl RedisLayer {
         &self,
         what: &'static str,
         pipe: &Pipeline,
-    ) -> Result<Vec<(Option<Vec<u8>>, i64)>, Unavailable> {
-        self.call(what, |mut conn| async move {
+    ) -> Result<Vec<(Option<Vec<u8>>, i64)>, RedisFailure> {
+        self.read(what, |mut conn| async move {
             let flat: Vec<Value> = pipe.query_async(&mut conn).await?;
             pair_up(flat)
         })
@@ -121,7 +121,8 @@ impl RedisLayer {
 
     /// `SET` with `PX` and `NX`/`XX`; true when written. An unconditional write carries
     /// its invalidation in the same pipeline (one round trip); a conditional one leaves it
-    /// to the caller, who knows whether anything was written.
+    /// to the caller, who knows whether anything was written. Only the `SET`'s own answer
+    /// decides the outcome: a refused `PUBLISH` is as best-effort as [`RedisLayer::invalidate`].
     pub async fn set(
         &self,
         ns: &str,
@@ -129,7 +130,7 @@ impl RedisLayer {
         value: &[u8],
         ttl_ms: Option<u64>,
         condition: WriteCondition,
-    ) -> Result<bool, Unavailable> {
+    ) -> Result<bool, RedisFailure> {
         let seal = self.seal(ns);
         let redis_key = self.sealing.redis_key(&seal, key);
         let sealed = seal.seal(&redis_key, key, value);
@@ -139,9 +140,10 @@ impl RedisLayer {
             Vec::new()
         };
         let channel = self.sealing.channel();
-        let (reply,): (Value,) = self
-            .call("SET", |mut conn| {
+        let reply: Value = self
+            .store("SET", |mut conn| {
                 let mut pipe = redis::pipe();
+                pipe.ignore_errors();
                 let cmd = pipe.cmd("SET").arg(&redis_key).arg(&sealed);
                 if let Some(ms) = ttl_ms {
                     cmd.arg("PX").arg(ms);
@@ -158,7 +160,13 @@ impl RedisLayer {
                 for message in &announce {
                     pipe.cmd("PUBLISH").arg(&channel).arg(message).ignore();
                 }
-                async move { pipe.query_async(&mut conn).await }
+                async move {
+                    let (reply,): (Value,) = pipe.query_async(&mut conn).await?;
+                    match reply {
+                        Value::ServerError(refused) => Err(refused.into()),
+                        reply => Ok(reply),
+                    }
+                }
             })
             .await?;
         let written = !matches!(reply, Value::Nil);
@@ -173,7 +181,7 @@ impl RedisLayer {
         &self,
         ns: &str,
         entries: &[(String, Vec<u8>, Option<u64>)],
-    ) -> Result<(), Unavailable> {
+    ) -> Result<(), RedisFailure> {
         let seal = self.seal(ns);
         let mut pipe = redis::pipe();
         for (key, value, ttl_ms) in entries {
@@ -185,17 +193,15 @@ impl RedisLayer {
             }
             cmd.ignore();
         }
-        self.run_pipeline("SET (bulk)", &pipe).await?;
+        let pipe = &pipe;
+        self.store("SET (bulk)", |mut conn| async move { pipe.query_async::<()>(&mut conn).await })
+            .await?;
         self.counters(ns).sets.fetch_add(entries.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 
-    async fn run_pipeline(&self, what: &'static str, pipe: &Pipeline) -> Result<(), Unavailable> {
-        self.call(what, |mut conn| async move { pipe.query_async::<()>(&mut conn).await }).await
-    }
-
     /// `DEL` of keys by name; returns how many existed.
-    pub async fn delete(&self, ns: &str, keys: &[String]) -> Result<u64, Unavailable> {
+    pub async fn delete(&self, ns: &str, keys: &[String]) -> Result<u64, RedisFailure> {
         let seal = self.seal(ns);
         let redis_keys: Vec<String> =
             keys.iter().map(|k| self.sealing.redis_key(&seal, k)).collect();
@@ -204,11 +210,11 @@ impl RedisLayer {
         Ok(deleted)
     }
 
-    async fn delete_redis_keys(&self, redis_keys: &[String]) -> Result<u64, Unavailable> {
+    async fn delete_redis_keys(&self, redis_keys: &[String]) -> Result<u64, RedisFailure> {
         if redis_keys.is_empty() {
             return Ok(0);
         }
-        self.call("DEL", |mut conn| {
+        self.write("UNLINK", |mut conn| {
             let mut cmd = redis::cmd("UNLINK");
             cmd.arg(redis_keys);
             async move { cmd.query_async(&mut conn).await }
@@ -222,7 +228,7 @@ impl RedisLayer {
         ns: &str,
         keys: &[String],
         ttl_ms: Option<u64>,
-    ) -> Result<u64, Unavailable> {
+    ) -> Result<u64, RedisFailure> {
         let seal = self.seal(ns);
         let redis_keys: Vec<String> =
             keys.iter().map(|k| self.sealing.redis_key(&seal, k)).collect();
@@ -233,7 +239,7 @@ impl RedisLayer {
         &self,
         redis_keys: &[String],
         ttl_ms: Option<u64>,
-    ) -> Result<u64, Unavailable> {
+    ) -> Result<u64, RedisFailure> {
         let mut pipe = redis::pipe();
         for redis_key in redis_keys {
             match ttl_ms {
@@ -243,7 +249,7 @@ impl RedisLayer {
             };
         }
         let answers: Vec<u64> = self
-            .call("PEXPIRE", |mut conn| {
+            .write("PEXPIRE", |mut conn| {
                 let pipe = pipe.clone();
                 async move { pipe.query_async(&mut conn).await }
             })
@@ -252,11 +258,11 @@ impl RedisLayer {
     }
 
     /// `PTTL`: `None` = missing, `Some(None)` = no expiry, `Some(Some(ms))` = time left.
-    pub async fn ttl(&self, ns: &str, key: &str) -> Result<Option<Option<u64>>, Unavailable> {
+    pub async fn ttl(&self, ns: &str, key: &str) -> Result<Option<Option<u64>>, RedisFailure> {
         let seal = self.seal(ns);
         let redis_key = self.sealing.redis_key(&seal, key);
         let pttl: i64 = self
-            .call("PTTL", |mut conn| {
+            .read("PTTL", |mut conn| {
                 let mut cmd = redis::cmd("PTTL");
                 cmd.arg(&redis_key);
                 async move { cmd.query_async(&mut conn).await }
@@ -270,11 +276,16 @@ impl RedisLayer {
     }
 
     /// One `SCAN` step of the namespace (`count` is a hint), with each key's name opened.
-    pub async fn scan(&self, ns: &str, cursor: u64, count: usize) -> Result<ScanPage, Unavailable> {
+    pub async fn scan(
+        &self,
+        ns: &str,
+        cursor: u64,
+        count: usize,
+    ) -> Result<ScanPage, RedisFailure> {
         let seal = self.seal(ns);
         let pattern = format!("{}*", glob_escape(&seal.key_prefix));
         let (next, redis_keys): (u64, Vec<String>) = self
-            .call("SCAN", |mut conn| {
+            .read("SCAN", |mut conn| {
                 let mut cmd = redis::cmd("SCAN");
                 cmd.arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(count.max(10));
                 async move { cmd.query_async(&mut conn).await }
@@ -308,7 +319,11 @@ impl RedisLayer {
     }
 
     /// Deletes keys found by a scan.
-    pub async fn delete_scanned(&self, ns: &str, keys: &[&ScannedKey]) -> Result<u64, Unavailable> {
+    pub async fn delete_scanned(
+        &self,
+        ns: &str,
+        keys: &[&ScannedKey],
+    ) -> Result<u64, RedisFailure> {
         let redis_keys: Vec<String> = keys.iter().map(|k| k.redis_key.clone()).collect();
         let deleted = self.delete_redis_keys(&redis_keys).await?;
         self.counters(ns).deletes.fetch_add(deleted, Ordering::Relaxed);
@@ -320,15 +335,16 @@ impl RedisLayer {
         &self,
         keys: &[&ScannedKey],
         ttl_ms: Option<u64>,
-    ) -> Result<u64, Unavailable> {
+    ) -> Result<u64, RedisFailure> {
         let redis_keys: Vec<String> = keys.iter().map(|k| k.redis_key.clone()).collect();
         self.expire_redis_keys(&redis_keys, ttl_ms).await
     }
 
     /// `PUBLISH` on the invalidation channel.
-    pub(super) async fn publish(&self, message: Vec<u8>) -> Result<(), Unavailable> {
+    pub(super) async fn publish(&self, message: Vec<u8>) -> Result<(), RedisFailure> {
         let channel = self.sealing.channel();
-        self.call("PUBLISH", |mut conn| {
+        // Not a change of the data: a refusal is counted, but does not mark writes refused.
+        self.read("PUBLISH", |mut conn| {
             let mut cmd = redis::cmd("PUBLISH");
             cmd.arg(&channel).arg(&message);
             async move { cmd.query_async::<i64>(&mut conn).await.map(|_| ()) }

@@ -6,6 +6,7 @@ pub mod breaker;
 mod commands;
 pub mod config;
 pub mod invalidation;
+pub mod refusal;
 pub mod sealing;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,19 +18,25 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use breaker::{Breaker, Transition};
 pub use commands::{Fetched, ScanPage};
 pub use config::RedisConfig;
+use refusal::Refusals;
+pub use refusal::Refused;
 use sealing::Sealing;
 
 use crate::keys::MasterKey;
 
-/// Why a request was served without Redis.
+/// Why a request to Redis did not do what was asked.
 #[derive(Debug, thiserror::Error)]
-pub enum Unavailable {
+pub enum RedisFailure {
     /// The breaker is open: Redis was not tried.
     #[error("the Redis circuit breaker is open")]
     Open,
-    /// Every attempt failed or the time ran out.
+    /// Every attempt failed or the time ran out: Redis is out of reach, and the request may
+    /// be served by the local layers.
     #[error("Redis did not answer: {0}")]
     Failed(String),
+    /// Redis answered with an error: it is there and did not do it, so the request fails.
+    #[error(transparent)]
+    Refused(#[from] Refused),
 }
 
 /// Why the layer could not be set up.
@@ -81,6 +88,7 @@ pub struct RedisLayer {
     origin: [u8; 16],
     invalidations_live: AtomicBool,
     last_error: Mutex<Option<String>>,
+    refusals: Refusals,
     counters: Mutex<std::collections::HashMap<String, Arc<SharedCounters>>>,
 }
 
@@ -116,6 +124,7 @@ impl RedisLayer {
             origin,
             invalidations_live: AtomicBool::new(false),
             last_error: Mutex::new(None),
+            refusals: Refusals::default(),
             counters: Mutex::new(std::collections::HashMap::new()),
         })
     }
@@ -169,17 +178,64 @@ impl RedisLayer {
             last_error: self.last_error.lock().unwrap_or_else(PoisonError::into_inner).clone(),
             invalidations_live: self.invalidations_live.load(Ordering::Acquire),
             degraded: counters.values().map(|c| c.degraded.load(Ordering::Relaxed)).sum(),
+            refused: self.refusals.count(),
         }
     }
 
+    /// While Redis refuses writes: for how long, and its last answer.
+    pub fn refusing_writes(&self) -> Option<(std::time::Duration, String)> {
+        self.refusals.current()
+    }
+
+    /// Runs a reading `op` against Redis (see [`RedisLayer::call`]).
+    async fn read<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, RedisFailure>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        self.call(what, false, op).await
+    }
+
+    /// Runs a changing `op` against Redis (see [`RedisLayer::call`]); its refusal marks Redis
+    /// as refusing writes. Its success does not clear that: Redis at `maxmemory` still takes
+    /// deletes and expiries, and refuses every `SET`.
+    async fn write<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, RedisFailure>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        self.call(what, true, op).await
+    }
+
+    /// Runs a storing `op` (`SET`) against Redis: as [`RedisLayer::write`], and its success
+    /// shows Redis accepts writes again.
+    async fn store<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, RedisFailure>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let result = self.write(what, op).await;
+        if result.is_ok() {
+            self.refusals.accepted();
+        }
+        result
+    }
+
     /// Runs `op` against Redis with retries, within `redis.timeout`, through the breaker.
-    async fn call<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, Unavailable>
+    /// Only a failure to reach Redis is retried and counted by the breaker; an error answer
+    /// is a refusal, returned at once.
+    async fn call<T, F, Fut>(
+        &self,
+        what: &'static str,
+        write: bool,
+        op: F,
+    ) -> Result<T, RedisFailure>
     where
         F: Fn(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         if !self.breaker.allows() {
-            return Err(Unavailable::Open);
+            return Err(RedisFailure::Open);
         }
         let deadline = Instant::now() + self.config.timeout;
         let mut pause = self.config.retry_backoff;
@@ -195,7 +251,8 @@ impl RedisLayer {
                 }
                 Ok(Err(err)) if !connection_problem(&err) => {
                     // Redis answered, with an error: not an outage, nothing to retry.
-                    return Err(Unavailable::Failed(format!("{what}: {err}")));
+                    self.breaker.success();
+                    return Err(RedisFailure::Refused(self.note_refusal(what, &err, write)));
                 }
                 Ok(Err(err)) => format!("{what}: {err}"),
                 Err(_) => format!("{what}: no answer within {:?}", self.config.timeout),
@@ -208,7 +265,20 @@ impl RedisLayer {
             pause = pause.saturating_mul(2);
         };
         self.note_failure(&error);
-        Err(Unavailable::Failed(error))
+        Err(RedisFailure::Failed(error))
+    }
+
+    fn note_refusal(&self, what: &'static str, err: &redis::RedisError, write: bool) -> Refused {
+        let refused = Refused::from_error(what, err);
+        if write && !self.refusals.refusing() {
+            tracing::warn!(
+                answer = refused.answer,
+                "Redis refuses writes: they fail until it accepts them again"
+            );
+        }
+        self.refusals.note(&refused, write);
+        *self.last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(refused.to_string());
+        refused
     }
 
     fn note_failure(&self, error: &str) {
@@ -219,6 +289,28 @@ impl RedisLayer {
                 cool_down = ?self.config.breaker_cool_down,
                 "Redis unreachable: circuit breaker open, serving from the local layers"
             );
+        }
+    }
+
+    /// The supervisor's write probe while Redis refuses writes: a `SET … XX` of a key that
+    /// does not exist, which changes nothing but is refused exactly when writes are (over
+    /// `maxmemory`, read-only replica, no write permission). Accepted: writes are accepted
+    /// again and `status` says so without waiting for a client's write.
+    pub async fn probe_writes(&self) {
+        if !self.refusals.refusing() || !self.breaker.allows() {
+            return;
+        }
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.sealing.probe_key()).arg("").arg("XX").arg("PX").arg(1);
+        let set = cmd.query_async::<redis::Value>(&mut conn);
+        match tokio::time::timeout(self.config.timeout, set).await {
+            Ok(Ok(_)) => self.refusals.accepted(),
+            Ok(Err(err)) if !connection_problem(&err) => {
+                tracing::debug!("write probe refused: {err}");
+            }
+            // Out of reach: the breaker's business, through the clients' requests.
+            Ok(Err(_)) | Err(_) => {}
         }
     }
 

@@ -123,6 +123,12 @@ impl Sealing {
         format!("{}{}", seal.key_prefix, hex(&digest[..16]))
     }
 
+    /// The key the write probe names (`SET … XX`, so never created); outside every
+    /// namespace's `<prefix>:{<tag>}:` so no scan of a namespace meets it.
+    pub fn probe_key(&self) -> String {
+        format!("{}:write-probe", self.prefix)
+    }
+
     /// The pub/sub channel of invalidations.
     pub fn channel(&self) -> String {
         format!("{}:invalidations", self.prefix)

@@ -43,6 +43,28 @@ pub enum StoreError {
     /// The namespace has a disk tier but the daemon runs without a disk layer.
     #[error("namespace {0:?} has a disk tier, but the disk layer is not open")]
     NoDisk(String),
+    /// Redis answered with an error (out of memory, read-only replica, ...): the request
+    /// fails instead of being served locally, which every other daemon would contradict.
+    #[error("{0}")]
+    Refused(crate::redis::Refused),
+    /// Redis refused part of a change of many keys after accepting the rest.
+    #[error(
+        "{0}; part of the change may have been made: this daemon's copies of the keys it \
+         touched were dropped and the other daemons told to drop theirs, so every daemon \
+         reads what Redis holds"
+    )]
+    PartlyRefused(crate::redis::Refused),
+    /// A TTL beyond what Redis can keep (its expiry time is a signed 64-bit count of ms).
+    #[error(
+        "a TTL of {ttl_ms} ms is longer than a Redis tier can keep (at most {max_ms} ms); \
+         send no TTL for a value that never expires"
+    )]
+    TtlTooLong {
+        /// The TTL asked for.
+        ttl_ms: u64,
+        /// The longest a Redis tier takes.
+        max_ms: u64,
+    },
 }
 
 /// One namespace: its name, whether the config names it, its layers and its memory layer.

@@ -5,7 +5,8 @@
 //! invalidations arrive ([`RedisLayer::memory_trusted`]), else from Redis, filling memory. When
 //! Redis is unavailable (breaker open, or no answer within `redis.timeout`) every request is
 //! served by the local layers alone and counted as degraded: no client gets an error for a
-//! value this daemon holds.
+//! value this daemon holds. When Redis answers with an error instead (a refusal), the request
+//! fails with that answer: Redis is there, and may hold a newer value than this daemon.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use super::budget::Budget;
 use super::memory::WriteCondition;
 use super::pattern::KeyMatcher;
 use super::{Namespace, Store, StoreError};
-use crate::redis::RedisLayer;
+use crate::redis::{RedisFailure, RedisLayer};
 
 /// A Redis-tier namespace and the layer it is shared through.
 type SharedNamespace = (Arc<Namespace>, Arc<RedisLayer>);
@@ -67,6 +68,7 @@ impl Store {
                 self.forget_in_memory(&namespace, key);
                 Ok(None)
             }
+            Err(RedisFailure::Refused(refused)) => Err(StoreError::Refused(refused)),
             Err(_) => {
                 redis.note_degraded(ns);
                 self.get(ns, key)
@@ -111,6 +113,7 @@ impl Store {
             let asked: Vec<String> = batch.iter().map(|&i| keys[i].clone()).collect();
             let fetched = match redis.get_many(ns, &asked).await {
                 Ok(fetched) => fetched,
+                Err(RedisFailure::Refused(refused)) => return Err(StoreError::Refused(refused)),
                 Err(_) => {
                     redis.note_degraded(ns);
                     return self.get_many(ns, keys, budget);
@@ -143,6 +146,7 @@ impl Store {
         }
         match redis.ttl(ns, key).await {
             Ok(ttl) => Ok(ttl),
+            Err(RedisFailure::Refused(refused)) => Err(StoreError::Refused(refused)),
             Err(_) => {
                 redis.note_degraded(ns);
                 self.ttl(ns, key)
@@ -176,6 +180,7 @@ impl Store {
                     .collect();
                 Ok((keys, page.next))
             }
+            Err(RedisFailure::Refused(refused)) => Err(StoreError::Refused(refused)),
             Err(_) => {
                 redis.note_degraded(ns);
                 self.keys_page(ns, matcher, cursor, count)

@@ -1,5 +1,6 @@
 //! The two background tasks of the Redis layer: the breaker's supervisor (probes Redis
-//! while the breaker is open, so it closes by itself) and the invalidation listener.
+//! while the breaker is open, so it closes by itself, and while Redis refuses writes, so
+//! `status` sees it accept them again) and the invalidation listener.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,8 @@ impl Store {
                     // theirs never reached here: start again from what Redis holds.
                     self.drop_shared_memory_copies();
                 }
+                // While Redis refuses writes, find out when it accepts them again.
+                redis.probe_writes().await;
             }
         };
         tokio::join!(listener, supervisor);

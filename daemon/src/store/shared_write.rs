@@ -2,9 +2,12 @@
 //! public entry points, which also announce the change, are in `announce.rs`).
 //!
 //! A change goes to Redis first (the truth other daemons read), then to the local copies,
-//! then an invalidation is published. If Redis is unavailable, the change is made locally
+//! then an invalidation is published. If Redis is unreachable, the change is made locally
 //! only and counted as degraded; when Redis comes back, local memory copies are dropped so
 //! every daemon reads the same values again (a cache may forget; it must not disagree).
+//! If Redis refuses the change (answers with an error: out of memory, read-only replica),
+//! the change fails with Redis's answer and no local copy takes it: acknowledged locally, it
+//! would disagree with what every other daemon reads, for as long as the copy lives.
 //! Concurrent writes of one key from one daemon reach Redis in the order they are sent;
 //! the local copy follows the last write to return, and any mismatch lasts until the next
 //! write or invalidation of that key.
@@ -16,10 +19,23 @@ use cachemgr_proto::Entry;
 use super::memory::{PatternAction, PatternTally, WriteCondition};
 use super::pattern::KeyMatcher;
 use super::{Namespace, Store, StoreError};
-use crate::redis::RedisLayer;
+use crate::redis::invalidation::Invalidation;
+use crate::redis::{RedisFailure, RedisLayer, Refused};
 
 /// Keys per `SCAN` step of pattern operations and clears.
 const SCAN_CHUNK: usize = 1000;
+
+/// The longest TTL a Redis tier takes. Redis keeps an expiry as a signed 64-bit Unix time
+/// in ms and refuses a `PX` that would overflow it; half the range leaves room for any
+/// clock, and is still 146 million years.
+pub const MAX_REDIS_TTL_MS: u64 = (i64::MAX / 2) as u64;
+
+/// A pattern operation Redis did not finish, and whether chunks before (or commands of) the
+/// failing one were applied.
+struct PatternFailure {
+    failure: RedisFailure,
+    changed: bool,
+}
 
 impl Store {
     /// Writes a value; `ttl_ms` absent = the namespace default, 0 = never expires.
@@ -38,9 +54,15 @@ impl Store {
         super::layered_write::check_key(key)?;
         let limits = namespace.lock().limits();
         let ttl = ttl_ms.or(limits.default_ttl_ms).filter(|ms| *ms > 0);
+        check_ttl(ttl)?;
         if redis.available() {
             bump(&namespace);
-            if let Ok(written) = redis.set(ns, key, value, ttl, condition).await {
+            let result = redis.set(ns, key, value, ttl, condition).await;
+            if let Err(RedisFailure::Refused(refused)) = result {
+                let keys = [key.to_owned()];
+                return Err(self.refused_change(&redis, ns, Some(&keys), refused, false).await);
+            }
+            if let Ok(written) = result {
                 if written {
                     let local = self.set_local(
                         ns,
@@ -73,11 +95,12 @@ impl Store {
         let Some((namespace, redis)) = self.shared(ns)? else {
             return self.set_many_local(ns, entries).await;
         };
+        let default_ttl = namespace.lock().limits().default_ttl_ms;
         for entry in entries {
             super::layered_write::check_key(&entry.key)?;
+            check_ttl(entry.ttl_ms.or(default_ttl).filter(|ms| *ms > 0))?;
         }
         if redis.available() {
-            let default_ttl = namespace.lock().limits().default_ttl_ms;
             let batch: Vec<(String, Vec<u8>, Option<u64>)> = entries
                 .iter()
                 .map(|e| {
@@ -86,7 +109,14 @@ impl Store {
                 })
                 .collect();
             bump(&namespace);
-            if redis.set_many(ns, &batch).await.is_ok() {
+            let result = redis.set_many(ns, &batch).await;
+            if let Err(RedisFailure::Refused(refused)) = result {
+                // The SETs Redis did not refuse were applied.
+                let partial = refused.commands < entries.len();
+                let keys: Vec<String> = entries.iter().map(|e| e.key.clone()).collect();
+                return Err(self.refused_change(&redis, ns, Some(&keys), refused, partial).await);
+            }
+            if result.is_ok() {
                 if let Err(err) = self.set_many_local(ns, entries).await {
                     tracing::debug!(namespace = ns, "local copy of a bulk write skipped: {err}");
                     for entry in entries {
@@ -110,10 +140,17 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let Some((_, redis)) = self.shared(ns)? else { return self.delete_local(ns, keys).await };
         if redis.available() {
-            if let Ok(deleted) = redis.delete(ns, keys).await {
-                let _ = self.delete_local(ns, keys).await;
-                redis.invalidate(ns, keys, false).await;
-                return Ok(deleted);
+            match redis.delete(ns, keys).await {
+                Ok(deleted) => {
+                    let _ = self.delete_local(ns, keys).await;
+                    redis.invalidate(ns, keys, false).await;
+                    return Ok(deleted);
+                }
+                // One UNLINK: refused as a whole.
+                Err(RedisFailure::Refused(refused)) => {
+                    return Err(self.refused_change(&redis, ns, Some(keys), refused, false).await);
+                }
+                Err(_) => {}
             }
         }
         redis.note_degraded(ns);
@@ -130,12 +167,19 @@ impl Store {
         let Some((_, redis)) = self.shared(ns)? else {
             return self.expire_local(ns, key, ttl_ms).await;
         };
+        check_ttl(ttl_ms)?;
         let keys = [key.to_owned()];
         if redis.available() {
-            if let Ok(found) = redis.expire(ns, &keys, ttl_ms).await {
-                let _ = self.expire_local(ns, key, ttl_ms).await;
-                redis.invalidate(ns, &keys, false).await;
-                return Ok(found > 0);
+            match redis.expire(ns, &keys, ttl_ms).await {
+                Ok(found) => {
+                    let _ = self.expire_local(ns, key, ttl_ms).await;
+                    redis.invalidate(ns, &keys, false).await;
+                    return Ok(found > 0);
+                }
+                Err(RedisFailure::Refused(refused)) => {
+                    return Err(self.refused_change(&redis, ns, Some(&keys), refused, false).await);
+                }
+                Err(_) => {}
             }
         }
         redis.note_degraded(ns);
@@ -152,12 +196,24 @@ impl Store {
         let Some((_, redis)) = self.shared(ns)? else {
             return self.apply_pattern_local(ns, matcher, action).await;
         };
+        if let PatternAction::SetDeadline(deadline @ 1..) = action {
+            check_ttl(Some(deadline.saturating_sub(self.clock().now_ms())))?;
+        }
         if redis.available() {
-            if let Ok(tally) = self.apply_pattern_in_redis(ns, &redis, matcher, action).await {
-                if action != PatternAction::Tally {
-                    let _ = self.apply_pattern_local(ns, matcher, action).await;
+            match self.apply_pattern_in_redis(ns, &redis, matcher, action).await {
+                Ok(tally) => {
+                    if action != PatternAction::Tally {
+                        let _ = self.apply_pattern_local(ns, matcher, action).await;
+                    }
+                    return Ok(tally);
                 }
-                return Ok(tally);
+                Err(PatternFailure { failure: RedisFailure::Refused(refused), changed }) => {
+                    if action == PatternAction::Tally {
+                        return Err(StoreError::Refused(refused));
+                    }
+                    return Err(self.refused_change(&redis, ns, None, refused, changed).await);
+                }
+                Err(_) => {}
             }
         }
         redis.note_degraded(ns);
@@ -170,7 +226,7 @@ impl Store {
         redis: &RedisLayer,
         matcher: &KeyMatcher,
         action: PatternAction,
-    ) -> Result<PatternTally, crate::redis::Unavailable> {
+    ) -> Result<PatternTally, PatternFailure> {
         let ttl_ms = match action {
             PatternAction::SetDeadline(0) => None,
             PatternAction::SetDeadline(deadline) => {
@@ -180,8 +236,10 @@ impl Store {
         };
         let mut tally = PatternTally::default();
         let mut cursor = 0;
+        let mut changed = false;
+        let failed = |failure: RedisFailure, changed: bool| PatternFailure { failure, changed };
         loop {
-            let page = redis.scan(ns, cursor, SCAN_CHUNK).await?;
+            let page = redis.scan(ns, cursor, SCAN_CHUNK).await.map_err(|f| failed(f, changed))?;
             let hits: Vec<_> =
                 page.entries.iter().filter(|s| matcher.is_match(s.key.as_bytes())).collect();
             for scanned in &hits {
@@ -190,14 +248,17 @@ impl Store {
                 tally.with_ttl += u64::from(scanned.has_ttl);
             }
             if !hits.is_empty() && action != PatternAction::Tally {
-                match action {
-                    PatternAction::Delete => {
-                        redis.delete_scanned(ns, &hits).await?;
-                    }
-                    _ => {
-                        redis.expire_scanned(&hits, ttl_ms).await?;
-                    }
+                let done = match action {
+                    PatternAction::Delete => redis.delete_scanned(ns, &hits).await,
+                    _ => redis.expire_scanned(&hits, ttl_ms).await,
+                };
+                if let Err(failure) = done {
+                    // A PEXPIRE pipeline applies the commands Redis did not refuse.
+                    let some_applied = matches!(&failure, RedisFailure::Refused(refused)
+                        if action != PatternAction::Delete && refused.commands < hits.len());
+                    return Err(failed(failure, changed || some_applied));
                 }
+                changed = true;
                 let keys: Vec<String> = hits.iter().map(|s| s.key.clone()).collect();
                 redis.invalidate(ns, &keys, false).await;
             }
@@ -213,12 +274,17 @@ impl Store {
         let Some((_, redis)) = self.shared(ns)? else { return self.clear_local(ns).await };
         if redis.available() {
             let everything = KeyMatcher::All;
-            if let Ok(tally) =
-                self.apply_pattern_in_redis(ns, &redis, &everything, PatternAction::Delete).await
+            match self.apply_pattern_in_redis(ns, &redis, &everything, PatternAction::Delete).await
             {
-                let local = self.clear_local(ns).await?;
-                redis.invalidate(ns, &[], true).await;
-                return Ok((tally.keys.max(local.0), tally.bytes.max(local.1)));
+                Ok(tally) => {
+                    let local = self.clear_local(ns).await?;
+                    redis.invalidate(ns, &[], true).await;
+                    return Ok((tally.keys.max(local.0), tally.bytes.max(local.1)));
+                }
+                Err(PatternFailure { failure: RedisFailure::Refused(refused), changed }) => {
+                    return Err(self.refused_change(&redis, ns, None, refused, changed).await);
+                }
+                Err(_) => {}
             }
         }
         redis.note_degraded(ns);
@@ -231,6 +297,35 @@ impl Store {
             return self.clear_local(ns).await;
         }
         self.clear_quietly(ns).await
+    }
+
+    /// A change Redis refused: this daemon's copies of what it touched (`keys`, or the whole
+    /// namespace for `None`) go, so its next read asks Redis. When part of the change was
+    /// applied (`partial`), the disk copies go too and the other daemons are told to drop
+    /// theirs. Returns the caller's error.
+    async fn refused_change(
+        &self,
+        redis: &RedisLayer,
+        ns: &str,
+        keys: Option<&[String]>,
+        refused: Refused,
+        partial: bool,
+    ) -> StoreError {
+        let Some(namespace) = self.lookup(ns) else { return StoreError::Refused(refused) };
+        if !partial {
+            // Redis refused it whole: nothing changed, the copies still agree with it.
+            match keys {
+                Some(keys) => keys.iter().for_each(|key| self.forget_in_memory(&namespace, key)),
+                None => bump(&namespace),
+            }
+            return StoreError::Refused(refused);
+        }
+        let keys = keys.map(<[String]>::to_vec);
+        let invalidation =
+            Invalidation { ns: ns.to_owned(), all: keys.is_none(), keys: keys.unwrap_or_default() };
+        self.apply_invalidation(&invalidation);
+        redis.invalidate(ns, &invalidation.keys, invalidation.all).await;
+        StoreError::PartlyRefused(refused)
     }
 
     /// After a Redis write, a local copy that could not be made is dropped instead (Redis
@@ -292,6 +387,16 @@ impl Store {
             namespace.lock().clear();
             namespace.epoch.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// Refuses a TTL Redis would refuse (see [`MAX_REDIS_TTL_MS`]) before anything is sent.
+fn check_ttl(ttl_ms: Option<u64>) -> Result<(), StoreError> {
+    match ttl_ms {
+        Some(ttl_ms) if ttl_ms > MAX_REDIS_TTL_MS => {
+            Err(StoreError::TtlTooLong { ttl_ms, max_ms: MAX_REDIS_TTL_MS })
+        }
+        _ => Ok(()),
     }
 }
 

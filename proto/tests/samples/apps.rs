@@ -298,6 +298,7 @@ pub fn responses() -> Vec<(&'static str, Response)> {
                         last_error: Some("GET: Connection refused (os error 111)".into()),
                         invalidations_live: false,
                         degraded: 1_310,
+                        refused: 42,
                     }),
                 })),
             ),
