@@ -3,7 +3,8 @@
 //! The bytes are decoded twice: all at once, and fed in pieces whose size the first byte picks
 //! (as a socket delivers them). Neither may panic, the two must yield the same frames, and the
 //! read buffer may never grow past (twice) the input plus one capped frame, whatever a length prefix
-//! announces. `decode_request` also runs on the raw bytes as one frame body.
+//! announces. `decode_request` also runs on the raw bytes as one frame body, where the id
+//! scanner must agree with the decoder and every decoded request must have its access entry.
 
 #![no_main]
 
@@ -44,7 +45,19 @@ fn drain(codec: &mut ServerCodec, src: &mut BytesMut, out: &mut Vec<Step>, limit
 }
 
 fuzz_target!(|data: &[u8]| {
-    let _ = decode_request(data);
+    match decode_request(data) {
+        // The id scanner (which answers requests too deep or odd to decode) agrees with the
+        // decoder wherever the decoder succeeds; and every request has its table entry.
+        Ok(request) => {
+            assert_eq!(cachemgr_proto::scan::request_id(data), Some(request.id));
+            let access = request.body.access();
+            assert!(access.named_paths().count() <= 2);
+        }
+        Err(DecodeError::Malformed { id: Some(id), .. }) => {
+            assert_eq!(cachemgr_proto::scan::request_id(data), Some(id));
+        }
+        Err(_) => {}
+    }
 
     // What the input and one capped frame may take, with room for doubling growth.
     let limit = 2 * (data.len() + MAX_FRAME) + 64;

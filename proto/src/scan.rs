@@ -70,12 +70,25 @@ pub fn request_id(buf: &[u8]) -> Option<u64> {
         let key_len = document_len(buf.get(pos..)?)?;
         let key = buf.get(pos..pos + key_len)?;
         pos += key_len;
-        if key == [0xa2, b'i', b'd'] {
+        if text_or_bytes(key) == Some(b"id") {
             return uint(buf.get(pos..)?);
         }
         pos += document_len(buf.get(pos..)?)?;
     }
     None
+}
+
+/// The content of a MessagePack string or binary (serde takes a field name as either).
+fn text_or_bytes(value: &[u8]) -> Option<&[u8]> {
+    let marker = *value.first()?;
+    let header = match marker {
+        0xa0..=0xbf => 1,
+        0xc4 | 0xd9 => 2,
+        0xc5 | 0xda => 3,
+        0xc6 | 0xdb => 5,
+        _ => return None,
+    };
+    value.get(header..)
 }
 
 /// A MessagePack unsigned integer at the start of `buf`.
@@ -87,6 +100,11 @@ fn uint(buf: &[u8]) -> Option<u64> {
         0xcd => be(buf, 1, 2).map(|n| n as u64),
         0xce => be(buf, 1, 4).map(|n| n as u64),
         0xcf => Some(u64::from_be_bytes(buf.get(1..9)?.try_into().ok()?)),
+        // serde takes a signed integer that is not negative as a u64 too.
+        0xd0 => u64::try_from(i8::from_be_bytes([*buf.get(1)?])).ok(),
+        0xd1 => u64::try_from(i16::from_be_bytes(buf.get(1..3)?.try_into().ok()?)).ok(),
+        0xd2 => u64::try_from(i32::from_be_bytes(buf.get(1..5)?.try_into().ok()?)).ok(),
+        0xd3 => u64::try_from(i64::from_be_bytes(buf.get(1..9)?.try_into().ok()?)).ok(),
         _ => None,
     }
 }
