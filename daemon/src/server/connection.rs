@@ -138,7 +138,9 @@ async fn handshake(
 
 async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>, caller: &Caller) {
     let mut draining = false;
-    while let Some(frame) = next_frame(conn, state, &mut draining).await {
+    let mut idle = IdleTimer::new(state.config().idle_timeout);
+    while let Some(frame) = next_frame(conn, state, &mut draining, &mut idle).await {
+        idle.touch();
         let mut next = process(frame, conn, state, caller).await;
         let mut batched = 1;
         while next == Next::Continue && batched < MAX_BATCH {
@@ -156,17 +158,22 @@ async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>, caller: &Caller)
 
 /// The next frame; once the daemon drains, only frames that arrive promptly are served. A
 /// client quiet for `idle_timeout` is told so and closed.
-async fn next_frame(conn: &mut Conn, state: &AppState, draining: &mut bool) -> Option<Frame> {
+async fn next_frame(
+    conn: &mut Conn,
+    state: &AppState,
+    draining: &mut bool,
+    idle: &mut IdleTimer,
+) -> Option<Frame> {
     if !*draining {
-        let idle = state.config().idle_timeout;
+        let limit = state.config().idle_timeout;
         tokio::select! {
             biased;
             frame = conn.next() => return frame,
             _ = state.shutdown.cancelled() => *draining = true,
-            () = tokio::time::sleep(idle) => {
+            () = idle.expired(limit) => {
                 let message = format!(
                     "no request for {}; closing (idle_timeout)",
-                    humantime::format_duration(idle)
+                    humantime::format_duration(limit)
                 );
                 tracing::debug!("{message}");
                 let _ = conn.send(Response::error(UNSOLICITED_ID, ErrorKind::Timeout, message)).await;
@@ -175,6 +182,36 @@ async fn next_frame(conn: &mut Conn, state: &AppState, draining: &mut bool) -> O
         }
     }
     tokio::time::timeout(DRAIN_IDLE, conn.next()).await.ok().flatten()
+}
+
+/// When a connection has been quiet too long, with one timer per quiet period rather than
+/// one per request: a request only notes the time, and the timer, when it fires early, is
+/// moved to the last request plus the limit.
+struct IdleTimer {
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    last: tokio::time::Instant,
+}
+
+impl IdleTimer {
+    fn new(limit: Duration) -> IdleTimer {
+        IdleTimer { sleep: Box::pin(tokio::time::sleep(limit)), last: tokio::time::Instant::now() }
+    }
+
+    fn touch(&mut self) {
+        self.last = tokio::time::Instant::now();
+    }
+
+    /// Resolves once nothing was noted for `limit` (read each time: a reload applies).
+    async fn expired(&mut self, limit: Duration) {
+        loop {
+            self.sleep.as_mut().await;
+            let due = self.last + limit;
+            if tokio::time::Instant::now() >= due {
+                return;
+            }
+            self.sleep.as_mut().reset(due);
+        }
+    }
 }
 
 async fn process(frame: Frame, writer: &mut Conn, state: &Arc<AppState>, caller: &Caller) -> Next {
