@@ -203,6 +203,10 @@ pub struct BackupInfo {
     /// when the next prune removes it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept_because: Vec<String>,
+    /// Why it is in quarantine, when it is: it failed verification, its file was moved to the
+    /// backup directory's `quarantine/` folder (`path` says where), and it is never pruned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantined: Option<String>,
 }
 
 /// A backup that failed verification.

@@ -133,9 +133,16 @@ fn verify_reports_a_damaged_backup_and_status_fails() {
     let status = env.daemon.ctl(&["status"]);
     assert_eq!(status.status.code(), Some(1), "{}", String::from_utf8_lossy(&status.stdout));
 
-    // Once the damaged backup is pruned, the app is healthy again without another verify.
+    // A damaged backup is never pruned: it waits in quarantine for an operator.
     env.daemon.ctl_ok(&["app", "edit", "sd", "--keep-last", "1"]);
     env.daemon.ctl_ok(&["backup", "prune", "sd"]);
+    let quarantined =
+        env.backup_dir("sd").join("quarantine").join(first["name"].as_str().expect("name"));
+    assert!(quarantined.exists(), "kept in quarantine");
+    assert_eq!(env.daemon.ctl_json(&["app", "show", "sd"])["health"], "backup_damaged");
+    // Once the operator removes it, the next verification forgets it and the app is healthy.
+    fs::remove_file(&quarantined).expect("operator removes it");
+    env.daemon.ctl_ok(&["backup", "verify", "sd"]);
     assert_eq!(env.daemon.ctl_json(&["app", "show", "sd"])["health"], "ok");
     assert_eq!(env.daemon.ctl(&["status"]).status.code(), Some(0));
 }

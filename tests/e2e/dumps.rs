@@ -1,9 +1,15 @@
 //! Dumps through the real binaries: round trip with TTLs, namespace filter, merge and
-//! replace, refusal of a damaged dump before anything changes, and the auto-dump schedule.
+//! replace, refusal of a damaged dump before anything changes (also while the file is being
+//! swapped), and the auto-dump schedule.
 
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use cachectl::{ClientError, Entry, ErrorKind, RestoreMode, SetCondition};
 use cachemgr_e2e::Daemon;
+use serde_bytes::ByteBuf;
 
 use crate::durability::persistent_daemon;
 
@@ -119,4 +125,91 @@ fn autodump_runs_on_schedule_survives_restart_and_keeps_the_last_good_dump() {
     assert_eq!(daemon.ctl(&["get", "d", "k"]).stdout, b"v", "the auto-dump restores");
     let stopped = daemon.ctl_json(&["autodump", "stop"]);
     assert_eq!(stopped["enabled"], false, "{stopped}");
+}
+
+/// Keys in the dump the swap test restores.
+const SWAP_KEYS: usize = 3000;
+/// Its namespace (in memory: 120 rounds of 3000 keys stay quick).
+const NS: &str = "swapped";
+
+/// Puts `source` at `target` by one rename (through a hard link, so `source` stays).
+fn swap_in(source: &Path, target: &Path) {
+    let staging = target.with_extension("staging");
+    let _ = std::fs::remove_file(&staging);
+    std::fs::hard_link(source, &staging).expect("link");
+    std::fs::rename(&staging, target).expect("rename");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dump_swapped_for_a_damaged_one_mid_restore_never_changes_the_cache_and_says_nothing_changed(
+) {
+    let daemon = Daemon::start_with_config(CONFIG);
+    let client = daemon.client().await;
+    let dir = daemon.dir.path();
+    let entries: Vec<Entry> = (0..SWAP_KEYS)
+        .map(|i| Entry {
+            key: format!("k{i:05}"),
+            value: ByteBuf::from(format!("value {i} {}", "x".repeat(200)).into_bytes()),
+            ttl_ms: Some(0),
+        })
+        .collect();
+    for batch in entries.chunks(500) {
+        client.set_many(NS, batch.to_vec()).await.expect("fill");
+    }
+    let good = dir.join("good.dump");
+    client.dump(&good, Some(NS), None).await.expect("dump");
+    // The damaged twin fails late (its last data chunk), after most records would have loaded.
+    let mut bytes = std::fs::read(&good).expect("dump");
+    let near_end = bytes.len() - 200;
+    bytes[near_end] ^= 0x01;
+    let bad = dir.join("bad.dump");
+    std::fs::write(&bad, &bytes).expect("bad dump");
+    let target = dir.join("swapped.dump");
+    swap_in(&good, &target);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let swaps = Arc::new(AtomicU64::new(0));
+    let swapper = {
+        let (stop, swaps, target) = (stop.clone(), swaps.clone(), target.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                swap_in(&bad, &target);
+                swap_in(&good, &target);
+                swaps.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let (mut restored, mut refused) = (0, 0);
+    for round in 0..120u32 {
+        client.clear(NS).await.expect("clear");
+        let marker = round.to_string();
+        client.set(NS, "marker", marker.clone(), None, SetCondition::Always).await.expect("set");
+        let result = client.restore(&target, Some(NS), RestoreMode::Replace).await;
+        let keys = client.keys(NS, None).await.expect("keys");
+        match result {
+            Ok(report) => {
+                assert_eq!(report.entries, SWAP_KEYS as u64, "round {round}");
+                assert_eq!(keys.len(), SWAP_KEYS, "round {round}: the dump replaced the namespace");
+                assert!(!keys.iter().any(|k| k == "marker"), "round {round}: replace cleared it");
+                restored += 1;
+            }
+            Err(ClientError::Daemon { kind: ErrorKind::Corrupt, message }) => {
+                // `corrupt` promises nothing changed: the namespace still holds exactly the marker.
+                assert!(
+                    keys == ["marker"],
+                    "round {round}: {} keys after a `corrupt` answer: {message}",
+                    keys.len()
+                );
+                let value = client.get(NS, "marker").await.expect("get");
+                assert_eq!(value.as_deref(), Some(marker.as_bytes()), "round {round}");
+                refused += 1;
+            }
+            Err(other) => panic!("round {round}: unexpected answer {other:?}"),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    swapper.join().expect("swapper");
+    assert!(swaps.load(Ordering::Relaxed) > 0, "the file was swapped");
+    // Both files were met: the race was really run, not one side of it.
+    assert!(restored > 0 && refused > 0, "restored {restored}, refused {refused}");
 }

@@ -7,6 +7,7 @@ mod app_import;
 mod app_keyring;
 mod app_keys;
 mod app_migrate;
+mod app_rekey;
 mod app_watch;
 mod apps;
 mod bad_input;

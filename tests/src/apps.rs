@@ -116,3 +116,58 @@ pub fn vector_json(name: &str) -> serde_json::Value {
     let text = fs::read_to_string(vectors_dir().join(name)).expect("vector json");
     serde_json::from_str(&text).expect("vector json parses")
 }
+
+/// Rotates the keys of `app_id` the way the Python app does, from the key file `keys`: a new
+/// pair sealed under the same passphrase (written with everything else of `keys` to
+/// `new_keys`, mode 0600), and `live` re-encrypted for it in place. `keys` is left alone:
+/// the caller decides when the daemon's key store sees the new entries.
+pub fn python_rotate(keys: &Path, new_keys: &Path, app_id: &str, live: &Path) {
+    let vector: serde_json::Value =
+        serde_json::from_slice(&fs::read(keys).expect("keys")).expect("keys json");
+    let passphrase = vector["entries"][format!("{app_id}__passphrase")]
+        .as_str()
+        .expect("the app's passphrase")
+        .to_owned();
+    let kind = vector["entries"][format!("{app_id}__encryptor_type")]
+        .as_str()
+        .expect("the app's type")
+        .to_owned();
+    fs::copy(keys, new_keys).expect("copy the keys");
+    fs::set_permissions(new_keys, fs::Permissions::from_mode(0o600)).expect("chmod keys");
+    let new_out = new_keys.display().to_string();
+    python_checker(&[
+        "keygen",
+        "--type",
+        &kind,
+        "--app",
+        app_id,
+        "--out",
+        &new_out,
+        "--passphrase",
+        &passphrase,
+    ]);
+    let plain = python_decrypt_with(keys, app_id, live).expect("the old keys open the live file");
+    let plain_path = live.with_extension("rotating.json");
+    fs::write(&plain_path, plain).expect("plaintext");
+    let sealed = live.with_extension("rotating.enc");
+    python_checker(&[
+        "encrypt",
+        "--keys",
+        &new_out,
+        "--app",
+        app_id,
+        &plain_path.display().to_string(),
+        &sealed.display().to_string(),
+    ]);
+    fs::remove_file(&plain_path).expect("remove the plaintext");
+    fs::rename(&sealed, live).expect("replace the live file");
+}
+
+/// Replaces the key file `keys` with `new_keys` by one rename (mode 0600), as a key store
+/// sees a rotation: all entries change at once.
+pub fn swap_key_file(new_keys: &Path, keys: &Path) {
+    let staged = keys.with_extension("staged");
+    fs::copy(new_keys, &staged).expect("copy the new keys");
+    fs::set_permissions(&staged, fs::Permissions::from_mode(0o600)).expect("chmod keys");
+    fs::rename(&staged, keys).expect("swap the key file");
+}

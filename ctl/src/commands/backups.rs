@@ -194,6 +194,7 @@ mod tests {
             source: BackupSource::Schedule,
             external_path: None,
             kept_because: kept.iter().map(|k| (*k).to_owned()).collect(),
+            quarantined: None,
         }
     }
 

@@ -54,6 +54,7 @@ fn backup(name: &str, kept_because: &[&str]) -> BackupInfo {
         source: BackupSource::Manual,
         external_path: None,
         kept_because: kept_because.iter().map(|why| (*why).to_owned()).collect(),
+        quarantined: None,
     }
 }
 

@@ -73,21 +73,47 @@ impl AppService {
         request: BackupRequest,
         progress: ProgressFn,
     ) -> Result<BackupOutcome, AppError> {
-        let _op = self.lock(name).await;
-        let app = self.record(name)?;
-        let codec = self.codec(&app).await?;
-        let service = self.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            service.backup_locked(&app, &codec, request, &progress)
-        })
-        .await
-        .map_err(|e| AppError::Storage(format!("the backup task failed: {e}")))?;
+        let (mut result, used) = self.backup_once(name, request.clone(), progress.clone()).await;
+        // A live file that stopped decrypting may have been re-encrypted by its app for new
+        // keys: if the keyring has new ones, the backups were re-encrypted for them; try again.
+        if let (Err(AppError::Live(err)), Some((app, codec))) = (&result, &used) {
+            let undecryptable = matches!(err, LiveError::Unverifiable { .. });
+            if undecryptable && self.keys_changed_since(app, codec).await {
+                result = self.backup_once(name, request, progress).await.0;
+            }
+        }
         let runtime = self.runtime(name);
         runtime.observe(|o| o.last_error = result.as_ref().err().map(ToString::to_string));
         if let (Err(err), Ok(app)) = (&result, self.record(name)) {
             self.announce(&app, EventKind::BackupFailed, err.to_string());
         }
         result
+    }
+
+    /// One attempt under the app's lock; also the app and codec it used, when it got that far.
+    async fn backup_once(
+        self: &Arc<Self>,
+        name: &str,
+        request: BackupRequest,
+        progress: ProgressFn,
+    ) -> (Result<BackupOutcome, AppError>, Option<(AppRecord, AppCodec)>) {
+        let _op = self.lock(name).await;
+        let app = match self.record(name) {
+            Ok(app) => app,
+            Err(err) => return (Err(err), None),
+        };
+        let codec = match self.codec(&app).await {
+            Ok(codec) => codec,
+            Err(err) => return (Err(err), None),
+        };
+        let service = self.clone();
+        let (task_app, task_codec) = (app.clone(), codec.clone());
+        let result = tokio::task::spawn_blocking(move || {
+            service.backup_locked(&task_app, &task_codec, request, &progress)
+        })
+        .await
+        .unwrap_or_else(|e| Err(AppError::Storage(format!("the backup task failed: {e}"))));
+        (result, Some((app, codec)))
     }
 
     /// The body of a backup; the caller holds the app's lock. Blocking.

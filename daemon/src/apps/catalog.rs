@@ -11,6 +11,10 @@ use crate::atomic_file::write_atomic;
 
 /// Name of the metadata file in each app's backup directory.
 pub const CATALOG_FILE: &str = "backups.json";
+/// Folder of an app's backup directory holding what failed verification: backups (under
+/// their names) and live files a restore replaced (see `restore`). Nothing in it is ever
+/// deleted by the daemon.
+pub const QUARANTINE_DIR: &str = "quarantine";
 const CATALOG_VERSION: u32 = 1;
 
 /// One stored backup.
@@ -43,6 +47,26 @@ pub struct BackupRecord {
     /// The copy in the external directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_path: Option<PathBuf>,
+    /// Why it is in quarantine (it failed verification): its file is then in
+    /// [`QUARANTINE_DIR`], it is never pruned, and only an operator removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantined: Option<String>,
+}
+
+impl BackupRecord {
+    /// Where its file is in the app's backup directory `dir`: the quarantine folder for a
+    /// quarantined backup.
+    pub fn file_in(&self, dir: &Path) -> PathBuf {
+        match self.quarantined {
+            Some(_) => dir.join(QUARANTINE_DIR).join(&self.name),
+            None => dir.join(&self.name),
+        }
+    }
+
+    /// A backup that counts as good: it verified and is not in quarantine.
+    pub fn is_good(&self) -> bool {
+        self.verified && self.quarantined.is_none()
+    }
 }
 
 /// The metadata file of one app.
@@ -96,12 +120,13 @@ impl Catalog {
 
     /// The newest backup that decrypted.
     pub fn last_good(&self) -> Option<&BackupRecord> {
-        self.backups.iter().filter(|b| b.verified).max_by_key(|b| b.created_unix_ms)
+        self.backups.iter().filter(|b| b.is_good()).max_by_key(|b| b.created_unix_ms)
     }
 
-    /// The newest backup of any kind (for "unchanged since" checks).
+    /// The newest backup not in quarantine (for "unchanged since" checks: content equal to
+    /// a quarantined backup still gets a new backup).
     pub fn newest(&self) -> Option<&BackupRecord> {
-        self.backups.iter().max_by_key(|b| b.created_unix_ms)
+        self.backups.iter().filter(|b| b.quarantined.is_none()).max_by_key(|b| b.created_unix_ms)
     }
 
     /// A backup by file name.

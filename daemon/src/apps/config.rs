@@ -34,6 +34,10 @@ pub struct AppsConfig {
     /// Backups missed while the daemon was down start spread over this window after start.
     #[serde(with = "humantime_serde")]
     pub catch_up_spread: Duration,
+    /// How often the keys of unlocked apps are read from the keyring again, to notice keys
+    /// an app rotated (they are also read again whenever a file stops decrypting).
+    #[serde(with = "humantime_serde")]
+    pub key_check_every: Duration,
 }
 
 impl Default for AppsConfig {
@@ -47,6 +51,7 @@ impl Default for AppsConfig {
             read_pause: Duration::from_millis(200),
             max_file_bytes: ByteSize::gib(1),
             catch_up_spread: Duration::from_secs(60),
+            key_check_every: Duration::from_secs(10 * 60),
         }
     }
 }

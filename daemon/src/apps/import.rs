@@ -217,6 +217,7 @@ impl AppService {
                     .or_else(|| Some(format!("imported from {}", file.path.display()))),
                 source: BackupSource::Imported,
                 external_path: None,
+                quarantined: None,
             });
             adopted += 1;
         }

@@ -108,17 +108,26 @@ fn health(
         }
         None => {}
     }
-    // Damaged backups still listed: one pruned since the last verification no longer counts.
-    let bad: Vec<&str> = catalog
+    // Damaged backups: in quarantine (with why), or failed and not moved there yet. They stay
+    // until an operator removes them (see `verify`).
+    let bad: Vec<String> = catalog
         .backups
         .iter()
-        .filter(|b| b.verify_error.is_some())
-        .map(|b| b.name.as_str())
+        .filter(|b| b.quarantined.is_some() || b.verify_error.is_some())
+        .map(|b| match (&b.quarantined, &b.verify_error) {
+            (Some(why), _) => format!("{} (quarantined: {why})", b.name),
+            (None, Some(why)) => format!("{} ({why})", b.name),
+            (None, None) => b.name.clone(),
+        })
         .collect();
     if !bad.is_empty() {
         return (
             AppHealth::BackupDamaged,
-            Some(format!("{} backup(s) failed verification: {}", bad.len(), bad.join(", "))),
+            Some(format!(
+                "{} backup(s) failed verification and are kept for an operator: {}",
+                bad.len(),
+                bad.join("; ")
+            )),
         );
     }
     let since = last_good.unwrap_or(app.added_unix_ms);
@@ -144,7 +153,7 @@ pub fn backup_info(
 ) -> BackupInfo {
     BackupInfo {
         name: record.name.clone(),
-        path: dir.join(&record.name).display().to_string(),
+        path: record.file_in(dir).display().to_string(),
         created_unix_ms: record.created_unix_ms,
         size: record.size,
         sha256: record.sha256.clone(),
@@ -154,5 +163,6 @@ pub fn backup_info(
         source: record.source,
         external_path: record.external_path.as_ref().map(|p| p.display().to_string()),
         kept_because,
+        quarantined: record.quarantined.clone(),
     }
 }

@@ -9,10 +9,27 @@ use cachemgr_proto::AppStrategy;
 use zeroize::Zeroizing;
 
 use super::codec::AppCodec;
-use super::encfile::{passphrase_env_var, AppKeyPair, EncError, EncryptorType, StoredAppKeys};
+use super::encfile::{
+    passphrase_env_var, AppKeyPair, AppPublicKey, EncError, EncryptorType, StoredAppKeys,
+};
 use super::error::AppError;
 use super::keystore::{AppKeyStore, AppKeysConfig};
 use super::registry::AppRecord;
+
+/// Keys the keyring replaced while the daemon had the old ones unlocked (see
+/// [`AppKeys::refresh`]).
+pub struct KeyChange {
+    /// The pair files were sealed for until now; only in memory.
+    pub old: Arc<AppKeyPair>,
+    /// The pair now in the keyring, now in use.
+    pub new: Arc<AppKeyPair>,
+}
+
+impl std::fmt::Debug for KeyChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyChange(<keys>)")
+    }
+}
 
 /// Unlocked key pairs by (service, app id).
 pub struct AppKeys {
@@ -135,6 +152,47 @@ impl AppKeys {
             .ok_or_else(|| format!("the keyring has no entry {user:?} of service {service:?}"))?;
         let kind: EncryptorType = value.trim().parse().map_err(|e: EncError| e.to_string())?;
         Ok(strategy_of(kind))
+    }
+
+    /// Re-reads the keys of (service, app id) from the keyring and, when its public key is no
+    /// longer the one of the pair in use, unlocks the new pair and puts it in use instead.
+    /// `None` when no pair was in use yet (nothing to compare: the next use reads the keyring)
+    /// or the keys are the same. The old pair comes back in the change, so the files sealed
+    /// for it can be re-encrypted while it is still in memory.
+    pub async fn refresh(
+        &self,
+        service: &str,
+        app_id: &str,
+    ) -> Result<Option<KeyChange>, AppError> {
+        let key = (service.to_owned(), app_id.to_owned());
+        let _one = self.unlocking.lock().await;
+        let Some(old) = self.cached(&key) else { return Ok(None) };
+        let stored = self.read_stored(service, app_id).await?;
+        let same = stored.encryptor_type == old.encryptor_type()
+            && AppPublicKey::from_bytes(stored.encryptor_type, &stored.public_key)
+                .is_ok_and(|public| &public == old.public());
+        if same {
+            return Ok(None);
+        }
+        let new = tokio::task::spawn_blocking(move || stored.unlock())
+            .await
+            .map_err(|e| AppError::Keys(format!("the unlock task failed: {e}")))?
+            .map_err(|err| {
+                AppError::Keys(format!("cannot unlock the new keys of app id {app_id:?}: {err}"))
+            })?;
+        let new = Arc::new(new);
+        self.unlocked.lock().unwrap_or_else(PoisonError::into_inner).insert(key, new.clone());
+        tracing::warn!(
+            service,
+            app_id,
+            "the app's keys changed in the keyring; using the new ones"
+        );
+        Ok(Some(KeyChange { old, new }))
+    }
+
+    /// The pair in use for (service, app id), if one is unlocked.
+    pub fn current(&self, service: &str, app_id: &str) -> Option<Arc<AppKeyPair>> {
+        self.cached(&(service.to_owned(), app_id.to_owned()))
     }
 
     /// Drops a cached pair (after a setting or key change).

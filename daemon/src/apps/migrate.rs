@@ -182,7 +182,9 @@ impl AppService {
             new: new_live,
         }];
         progress(&app.name, 1, total, "files");
-        for (i, record) in catalog.backups.iter().enumerate() {
+        // A backup in quarantine did not open when last checked: it is left as it is.
+        let backups = catalog.backups.iter().filter(|b| b.quarantined.is_none());
+        for (i, record) in backups.enumerate() {
             let path = dir.join(&record.name);
             let bytes = read_file(&path, self.config.max_file_bytes.as_u64())?;
             let sealed = reseal(&bytes, &format!("backup {}", record.name))?;

@@ -22,6 +22,7 @@ pub mod migrate;
 pub mod migrate_journal;
 pub mod naming;
 pub mod registry;
+pub mod rekey;
 pub mod restore;
 pub mod retention;
 pub mod scheduler;

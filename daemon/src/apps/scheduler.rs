@@ -49,6 +49,9 @@ pub async fn run(service: Arc<AppService>, shutdown: CancellationToken) {
     // A file event only starts a quiet period; everything else may have changed an age.
     let mut check_stale = true;
     let mut next_stale = None;
+    // Re-encryptions a crash cut short are finished first (they need the keyring).
+    tokio::spawn(check_keys(service.clone()));
+    let mut next_key_check = Instant::now() + service.config.key_check_every;
     loop {
         let records = service.records();
         let unwatched = watcher.as_mut().map(|w| w.sync(&records)).unwrap_or_default();
@@ -73,6 +76,7 @@ pub async fn run(service: Arc<AppService>, shutdown: CancellationToken) {
         if !unwatched.is_empty() {
             next = next.min(Instant::now() + REWATCH_EVERY);
         }
+        next = next.min(next_key_check);
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = service.changed.notified() => continue,
@@ -84,6 +88,10 @@ pub async fn run(service: Arc<AppService>, shutdown: CancellationToken) {
             _ = tokio::time::sleep_until(next) => {}
         }
         let now = Instant::now();
+        if next_key_check <= now {
+            next_key_check = now + service.config.key_check_every;
+            tokio::spawn(check_keys(service.clone()));
+        }
         let ready: Vec<String> =
             quiet_until.iter().filter(|(_, at)| **at <= now).map(|(n, _)| n.clone()).collect();
         for name in ready {
@@ -215,6 +223,23 @@ async fn scheduled_verify(service: Arc<AppService>, name: String) {
             tracing::warn!(app = %name, bad = report.bad.len(), "backups failed verification")
         }
         Err(err) => tracing::warn!(app = %name, "cannot verify backups: {err}"),
+    }
+}
+
+/// Finishes interrupted re-encryptions, then reads the keys of every unlocked app again and
+/// re-encrypts backups for any that changed (see `rekey`). One check at a time.
+async fn check_keys(service: Arc<AppService>) {
+    static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let Ok(_one) = RUNNING.try_lock() else { return };
+    service.finish_rekeys().await;
+    let mut seen = std::collections::HashSet::new();
+    for app in service.records() {
+        if app.builtin || !seen.insert((app.service.clone(), app.app_id.clone())) {
+            continue;
+        }
+        if let Err(err) = service.notice_key_change(&app.service, &app.app_id).await {
+            tracing::warn!(app = %app.name, "cannot check the app's keys: {err}");
+        }
     }
 }
 

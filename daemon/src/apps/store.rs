@@ -136,6 +136,7 @@ fn record_backup(
         note: backup.note,
         source: backup.source,
         external_path,
+        quarantined: None,
     };
     catalog.last_issued = Some(record.name.clone());
     catalog.add(record.clone());
@@ -193,7 +194,9 @@ pub fn free_name(
     }
 }
 
-/// The retention verdict for each backup of `catalog`, in its order.
+/// The retention verdict for each backup of `catalog`, in its order. A backup that failed
+/// verification (in quarantine or not yet moved there) is always kept: it counts for no rule,
+/// and only an operator removes it.
 pub fn verdicts(catalog: &Catalog, policy: &RetentionPolicy) -> Vec<Vec<String>> {
     let candidates: Vec<Candidate> = catalog
         .backups
@@ -201,10 +204,18 @@ pub fn verdicts(catalog: &Catalog, policy: &RetentionPolicy) -> Vec<Vec<String>>
         .map(|b| Candidate {
             created_unix_ms: b.created_unix_ms,
             pinned: b.pinned,
-            verified: b.verified,
+            verified: b.is_good(),
         })
         .collect();
-    keep_reasons(&candidates, policy, &TimeZone::system())
+    let mut verdicts = keep_reasons(&candidates, policy, &TimeZone::system());
+    for (record, reasons) in catalog.backups.iter().zip(verdicts.iter_mut()) {
+        if let Some(why) = &record.quarantined {
+            reasons.push(format!("quarantined: {why}"));
+        } else if !record.verified {
+            reasons.push("failed verification: kept for an operator".to_owned());
+        }
+    }
+    verdicts
 }
 
 /// A backup the rules let go, and why.
@@ -232,11 +243,8 @@ pub fn prune(
             keep.push(record);
             continue;
         }
-        let reason = if record.verified {
-            format!("older than the {} kept by the rules", policy.last.max(1))
-        } else {
-            "failed verification and no rule keeps it".to_owned()
-        };
+        // Only good backups get here: a damaged one always has a reason to stay.
+        let reason = format!("older than the {} kept by the rules", policy.last.max(1));
         if dry_run {
             keep.push(record.clone());
             pruned.push(Pruned { record, reason });
@@ -254,8 +262,12 @@ pub fn prune(
     pruned
 }
 
-/// Deletes a backup's file and its external copy (a copy already gone is fine).
+/// Deletes a backup's file and its external copy (a copy already gone is fine). Never
+/// called for a backup in quarantine.
 pub fn remove_backup_files(dir: &Path, record: &BackupRecord) -> io::Result<()> {
+    if record.quarantined.is_some() || !record.verified {
+        return Err(io::Error::other(format!("{} failed verification: kept", record.name)));
+    }
     let gone_ok = |result: io::Result<()>| match result {
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
         other => other,
@@ -272,6 +284,26 @@ pub fn remove_backup_files(dir: &Path, record: &BackupRecord) -> io::Result<()> 
         if let Err(err) = gone_ok(removed) {
             tracing::warn!(file = %ext.display(), "cannot remove the external copy: {err}");
         }
+    }
+    Ok(())
+}
+
+/// Moves a backup's file within its backup directory (into or out of quarantine) by one
+/// rename, made durable in both directories: at every moment the file is in one place.
+/// Refuses to replace a file already at `to`.
+pub fn move_backup_file(from: &Path, to: &Path) -> io::Result<()> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    if to.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} already exists", to.display()),
+        ));
+    }
+    std::fs::rename(from, to)?;
+    for dir in [to.parent(), from.parent()].into_iter().flatten() {
+        File::open(dir)?.sync_all()?;
     }
     Ok(())
 }
@@ -317,5 +349,52 @@ mod tests {
             .map(|n| n.trim_start_matches("muse_").chars().skip(15).collect())
             .collect();
         assert_eq!(suffixes, [".enc", "_2.enc", "_3.enc", "_4.enc"], "{names:?}");
+    }
+}
+
+#[cfg(test)]
+mod quarantine_tests {
+    use super::*;
+
+    fn record(name: &str, at: u64, verified: bool, quarantined: Option<&str>) -> BackupRecord {
+        BackupRecord {
+            name: name.to_owned(),
+            created_unix_ms: at,
+            size: 1,
+            sha256: "00".to_owned(),
+            verified,
+            verified_unix_ms: None,
+            verify_error: (!verified).then(|| "bad tag".to_owned()),
+            pinned: false,
+            note: None,
+            source: BackupSource::Schedule,
+            external_path: None,
+            quarantined: quarantined.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_backup_that_failed_verification_is_never_pruned_nor_deleted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut catalog = Catalog::default();
+        catalog.add(record("old_bad.enc", 1, false, Some("bad tag")));
+        catalog.add(record("failed.enc", 2, false, None));
+        for i in 3..6 {
+            catalog.add(record(&format!("good{i}.enc"), i, true, None));
+        }
+        let policy = RetentionPolicy { last: 1, ..Default::default() };
+        let pruned = prune(dir.path(), &mut catalog, &policy, false);
+        let gone: Vec<&str> = pruned.iter().map(|p| p.record.name.as_str()).collect();
+        assert_eq!(gone, ["good3.enc", "good4.enc"]);
+        let kept: Vec<&str> = catalog.backups.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(kept, ["old_bad.enc", "failed.enc", "good5.enc"]);
+        let reasons = verdicts(&catalog, &policy);
+        assert_eq!(reasons[0], ["quarantined: bad tag"]);
+        assert_eq!(reasons[1], ["failed verification: kept for an operator"]);
+        // Neither the newest good backup nor the "unchanged since" check sees a damaged one.
+        catalog.add(record("newest_bad.enc", 9, true, Some("bad tag")));
+        assert_eq!(catalog.newest().map(|b| b.name.as_str()), Some("good5.enc"));
+        assert_eq!(catalog.last_good().map(|b| b.name.as_str()), Some("good5.enc"));
+        assert!(remove_backup_files(dir.path(), &catalog.backups[0]).is_err());
     }
 }

@@ -7,9 +7,10 @@
 //! carries the chunk counter and a "last chunk" flag, the header is the associated data), closed
 //! by a final chunk holding the entry count and a SHA-256 of every byte before it.
 //!
-//! Restore is two passes: [`verify`] authenticates the whole file without side effects, then a
-//! [`DumpReader`] yields the records to apply. A reader yields records of a chunk only after that
-//! chunk authenticated, but truncation is only certain at the end, hence the first pass.
+//! Restore is two passes over one open file ([`open_verified`]): the first authenticates the
+//! whole file without side effects, then a [`DumpReader`] of the same file yields the records to
+//! apply. A reader yields records of a chunk only after that chunk authenticated, but truncation
+//! is only certain at the end, hence the first pass.
 
 mod error;
 pub mod format;
@@ -26,7 +27,7 @@ mod tests_prop;
 use serde::{Deserialize, Serialize};
 
 pub use error::DumpError;
-pub use reader::{verify, DumpReader};
+pub use reader::{open_verified, verified_from, verify, DumpReader};
 pub use writer::DumpWriter;
 
 /// One cache entry as stored in a dump: where it lives, its bytes and its absolute expiry.

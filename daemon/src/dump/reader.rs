@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{BufReader, ErrorKind, Read};
+use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use aes_gcm::{AeadInPlace, Aes256Gcm, Tag};
@@ -19,9 +19,58 @@ use super::format::{
 use super::{DumpError, DumpRecord, DumpSummary};
 
 /// Reads and authenticates the whole dump at `path` without changing anything, and says what it
-/// holds. Restore calls this first so that a damaged dump is refused before anything is applied.
+/// holds.
 pub fn verify(path: &Path, root_key: &[u8; 32]) -> Result<DumpSummary, DumpError> {
-    let mut reader = DumpReader::open(path, root_key)?;
+    read_to_end(DumpReader::open(path, root_key)?)
+}
+
+/// Opens `path` once, authenticates the whole file through that open file, and returns a
+/// reader of the very same open file from its first byte, for restore's second pass.
+///
+/// Opening the path twice (verify, then load) would let a file swapped in between be loaded
+/// unverified: a damaged one would then fail after the cache had changed. Through one open
+/// file a rename over `path` changes nothing here; a write into the file itself while it was
+/// being verified is caught by its size or modification time having moved, and refused like
+/// damage.
+pub fn open_verified(
+    path: &Path,
+    root_key: &[u8; 32],
+) -> Result<(DumpSummary, DumpReader), DumpError> {
+    let file = File::open(path).map_err(|err| DumpError::io(path, err))?;
+    verified_from(file, path, root_key)
+}
+
+/// [`open_verified`] for a file already opened (by the path resolver, for a caller).
+pub fn verified_from(
+    mut file: File,
+    path: &Path,
+    root_key: &[u8; 32],
+) -> Result<(DumpSummary, DumpReader), DumpError> {
+    let before = stamp(&file).map_err(|err| DumpError::io(path, err))?;
+    let pass = file.try_clone().map_err(|err| DumpError::io(path, err))?;
+    let summary = read_to_end(DumpReader::from_input(path, Box::new(pass), root_key)?)?;
+    if stamp(&file).map_err(|err| DumpError::io(path, err))? != before {
+        return Err(DumpError::Corrupt {
+            offset: 0,
+            detail: "the file was written to while it was being verified".into(),
+        });
+    }
+    // The clone shares this file's offset: back to the start for the second pass.
+    file.seek(SeekFrom::Start(0)).map_err(|err| DumpError::io(path, err))?;
+    let reader = DumpReader::from_input(path, Box::new(file), root_key)?;
+    Ok((summary, reader))
+}
+
+/// What changes when a file is written to in place: its size and modification time (not its
+/// change time, which a new link or a rename of the path moves too).
+fn stamp(file: &File) -> std::io::Result<(u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata()?;
+    Ok((meta.len(), meta.mtime(), meta.mtime_nsec()))
+}
+
+/// Reads every record of `reader`; what the dump holds once its end is proven.
+fn read_to_end(mut reader: DumpReader) -> Result<DumpSummary, DumpError> {
     for record in &mut reader {
         record?;
     }

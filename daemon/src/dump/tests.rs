@@ -370,3 +370,23 @@ fn v1_test_vector_reads_and_is_reproduced_byte_for_byte() {
     assert_eq!(read_all(&fixture, &root).unwrap(), records);
     assert_eq!(verify(&fixture, &root).unwrap().namespaces, ["app", "other"]);
 }
+
+#[test]
+fn open_verified_loads_the_file_it_verified_even_when_another_is_renamed_over_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.dump");
+    write_dump(&path, &KEY, &sample());
+    let (summary, reader) = open_verified(&path, &KEY).unwrap();
+    assert_eq!(summary.entries, 3);
+    // A damaged file now takes the path: the open file is still the verified one.
+    let other = dir.path().join("b.dump");
+    write_dump(&other, &KEY, &[record("gamma", "x", b"y", None)]);
+    let mut damaged = std::fs::read(&other).unwrap();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    std::fs::write(&other, &damaged).unwrap();
+    std::fs::rename(&other, &path).unwrap();
+    let loaded: Vec<DumpRecord> = reader.collect::<Result<_, _>>().unwrap();
+    assert_eq!(loaded, sample());
+    assert!(open_verified(&path, &KEY).is_err(), "the damaged file itself is refused");
+}

@@ -39,6 +39,10 @@ pub enum DumpFailure {
     /// The path resolver refused the path.
     #[error(transparent)]
     Path(PathError),
+    /// The load pass failed after the cache had changed (never reported as `corrupt`, which
+    /// promises that nothing changed).
+    #[error("{0}")]
+    Partial(String),
 }
 
 impl DumpFailure {
@@ -49,6 +53,7 @@ impl DumpFailure {
             DumpFailure::Store(err) => store_error(err),
             DumpFailure::File(err) => error(ErrorKind::Storage, err.to_string()),
             DumpFailure::Path(err) => error(err.kind(), err.to_string()),
+            DumpFailure::Partial(message) => error(ErrorKind::Internal, message),
         }
     }
 }
@@ -139,8 +144,9 @@ pub async fn restore(
     path: String,
     ns: Option<String>,
     mode: RestoreMode,
+    principal: Principal,
 ) -> ResponseBody {
-    match restore_inner(state, Path::new(&path), ns.as_deref(), mode).await {
+    match restore_inner(state, Path::new(&path), ns.as_deref(), mode, principal).await {
         Ok((entries, skipped_expired, namespaces)) => {
             tracing::info!(path = %path, entries, skipped_expired, "dump restored");
             ResponseBody::Restored { entries, skipped_expired, namespaces }
@@ -154,14 +160,21 @@ async fn restore_inner(
     path: &Path,
     ns: Option<&str>,
     mode: RestoreMode,
+    principal: Principal,
 ) -> Result<(u64, u64, Vec<String>), DumpFailure> {
     absolute(path)?;
     let root = state.key.dump_root.clone();
     let checked = path.to_owned();
-    let summary = tokio::task::spawn_blocking(move || dump::verify(&checked, root.as_bytes()))
-        .await
-        .map_err(|e| DumpFailure::Invalid(format!("the verify task failed: {e}")))?
-        .map_err(|e| refused(path, e))?;
+    // Opened by the path resolver as the caller, then verified and loaded through that one
+    // open file: the bytes loaded are the bytes verified.
+    let (summary, reader) = tokio::task::spawn_blocking(move || {
+        let file = paths::place(principal, &checked)
+            .and_then(|place| place.open_read())
+            .map_err(DumpFailure::Path)?;
+        dump::verified_from(file, &checked, root.as_bytes()).map_err(|e| refused(&checked, e))
+    })
+    .await
+    .map_err(|e| DumpFailure::Invalid(format!("the verify task failed: {e}")))??;
     let mut namespaces = summary.namespaces.clone();
     if let Some(only) = ns {
         namespaces.retain(|n| n == only);
@@ -171,12 +184,11 @@ async fn restore_inner(
             state.store.clear(name).await?;
         }
     }
-    let reader = dump::DumpReader::open(path, state.key.dump_root.as_bytes())?;
     let (mut loaded, mut skipped) = (0u64, 0u64);
     let mut batch: Vec<Entry> = Vec::new();
     let mut batch_ns = String::new();
     for record in reader {
-        let record = record.map_err(|e| refused(path, e))?;
+        let record = record.map_err(|e| cut_short(path, e, loaded, &namespaces, mode))?;
         if ns.is_some_and(|only| only != record.ns) {
             continue;
         }
@@ -215,6 +227,25 @@ fn refused(path: &Path, err: DumpError) -> DumpFailure {
             path.display()
         )),
     }
+}
+
+/// A failure of the second pass (the file was verified, so only a write into it since, or a
+/// read error, gets here): the cache may already have changed, and the answer says so rather
+/// than "nothing was changed".
+fn cut_short(
+    path: &Path,
+    err: DumpError,
+    loaded: u64,
+    namespaces: &[String],
+    mode: RestoreMode,
+) -> DumpFailure {
+    let cleared = if mode == RestoreMode::Replace { "cleared, then " } else { "" };
+    DumpFailure::Partial(format!(
+        "restoring {} stopped after the cache had changed: {err}; namespaces {} were \
+         {cleared}given {loaded} entries of the dump; restore a good dump again",
+        path.display(),
+        namespaces.join(", ")
+    ))
 }
 
 fn absolute(path: &Path) -> Result<(), DumpFailure> {

@@ -67,7 +67,9 @@ pub async fn handle(
         RequestBody::Dump { path, ns, pattern } => {
             dumps::dump(state.clone(), path, ns, pattern, principal).await
         }
-        RequestBody::Restore { path, ns, mode } => dumps::restore(state, path, ns, mode).await,
+        RequestBody::Restore { path, ns, mode } => {
+            dumps::restore(state, path, ns, mode, principal).await
+        }
         RequestBody::AutodumpStart { path, every_ms, ns, pattern } => {
             let request = dumps::AutodumpRequest::Start { path, every_ms, ns, pattern };
             dumps::autodump(state, request, principal)

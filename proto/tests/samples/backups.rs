@@ -43,6 +43,7 @@ fn backup(
         note: None,
         source,
         kept_because: kept.iter().map(|k| k.to_string()).collect(),
+        quarantined: None,
     }
 }
 
@@ -60,12 +61,22 @@ fn pinned_manual() -> BackupInfo {
     }
 }
 
-/// Adopted from the Python Cache Manager, never copied outside, failed its last verification.
+/// Adopted from the Python Cache Manager, never copied outside, failed its last verification
+/// and so moved to quarantine.
 fn damaged_import() -> BackupInfo {
+    let why = "the GCM tag does not match: damaged, or encrypted for other keys";
     BackupInfo {
         verified: false,
         external_path: None,
-        ..backup(7, "20260930_070000", -4_503_600_000, BackupSource::Imported, &[])
+        path: format!("{SD_RUNNER_BACKUPS}/quarantine/{SD_RUNNER}_20260930_070000.enc"),
+        quarantined: Some(why.into()),
+        ..backup(
+            7,
+            "20260930_070000",
+            -4_503_600_000,
+            BackupSource::Imported,
+            &[format!("quarantined: {why}").as_str()],
+        )
     }
 }
 
@@ -179,7 +190,14 @@ pub fn responses() -> Vec<(&'static str, Response)> {
                 ResponseBody::Pruned {
                     app: SD_RUNNER.into(),
                     dry_run: true,
-                    removed: vec![damaged_import()],
+                    // A damaged backup is never pruned: a good one past the rules goes.
+                    removed: vec![backup(
+                        6,
+                        "20261015_120000",
+                        -3_189_600_000,
+                        BackupSource::Imported,
+                        &["older than the 10 kept by the rules"],
+                    )],
                     kept: 7,
                 },
             ),
