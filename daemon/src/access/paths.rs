@@ -52,8 +52,8 @@ impl Principal {
 /// Why a path was refused or could not be opened; each names the path.
 #[derive(Debug, thiserror::Error)]
 pub enum PathError {
-    /// Relative, or with `.`/`..` components, or naming no file.
-    #[error("{0} must be an absolute path without `.` or `..` components")]
+    /// Relative, with `.`/`..` components, naming no file, too long or holding a NUL byte.
+    #[error("{0} must be an absolute path without `.` or `..` components (and not too long)")]
     NotPlain(PathBuf),
     /// A symlink in some component.
     #[error(
@@ -116,6 +116,9 @@ impl PathError {
         match err {
             rustix::io::Errno::NOENT => PathError::NotFound(path.to_path_buf()),
             rustix::io::Errno::NOTDIR => PathError::NotADirectory(path.to_path_buf()),
+            rustix::io::Errno::INVAL | rustix::io::Errno::NAMETOOLONG => {
+                PathError::NotPlain(path.to_path_buf())
+            }
             rustix::io::Errno::LOOP => PathError::Symlink {
                 path: path.to_path_buf(),
                 link: first_symlink(path).unwrap_or_else(|| path.to_path_buf()),
@@ -184,7 +187,13 @@ impl Dir {
         }
         match rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(0o700)) {
             Ok(()) => {
-                give_to(&self.fd, name, self.principal).map_err(|err| io_error(&path, err))?;
+                // Hand it over through a descriptor of the directory just made (checked to
+                // be a directory the daemon owns), never by name: a name swapped for a hard
+                // link meanwhile must not get its file chowned.
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                let made = rustix::fs::openat(&self.fd, name, flags, Mode::empty())
+                    .map_err(|err| PathError::from_errno(&path, err))?;
+                give_to(&made, &path, self.principal)?;
             }
             Err(rustix::io::Errno::EXIST) => {}
             Err(err) => return Err(PathError::from_errno(&path, err)),
@@ -305,15 +314,19 @@ fn check_owner(fd: &OwnedFd, path: &Path, principal: Principal) -> Result<(), Pa
     Ok(())
 }
 
-/// Hands a directory the daemon created to the principal (when the daemon runs as root on
-/// someone else's behalf), so it is theirs like any directory they made.
-fn give_to(dir: &OwnedFd, name: &OsStr, principal: Principal) -> io::Result<()> {
-    if !rustix::process::geteuid().is_root() || principal.uid == 0 {
+/// Hands a directory the daemon created (open as `made`) to the principal when the daemon
+/// runs as root on someone else's behalf, so it is theirs like any directory they made.
+fn give_to(made: &OwnedFd, path: &Path, principal: Principal) -> Result<(), PathError> {
+    let euid = rustix::process::geteuid();
+    let stat = rustix::fs::fstat(made).map_err(|err| PathError::from_errno(path, err))?;
+    if stat.st_uid != euid.as_raw() {
+        return Err(io_error(path, io::Error::other("the new directory was replaced meanwhile")));
+    }
+    if !euid.is_root() || principal.uid == 0 {
         return Ok(());
     }
     let uid = rustix::process::Uid::from_raw(principal.uid);
-    rustix::fs::chownat(dir, name, Some(uid), None, AtFlags::SYMLINK_NOFOLLOW)?;
-    Ok(())
+    rustix::fs::fchown(made, Some(uid), None).map_err(|err| PathError::from_errno(path, err))
 }
 
 fn io_error(path: &Path, source: io::Error) -> PathError {
