@@ -93,6 +93,7 @@ fn store_error(err: StoreError) -> ResponseBody {
         StoreError::Cache(CacheError::KeyTooLong(_)) => ErrorKind::TooLarge,
         StoreError::Disk(DiskError::Busy(_)) => ErrorKind::Busy,
         StoreError::Disk(DiskError::Cursor(_)) => ErrorKind::InvalidArgument,
+        StoreError::Disk(DiskError::Corrupt(_)) => ErrorKind::Corrupt,
         StoreError::Disk(_) | StoreError::NoDisk(_) => ErrorKind::Storage,
     };
     error(kind, err.to_string())

@@ -26,8 +26,8 @@ pub(crate) fn index_def(name: &str) -> TableDefinition<'_, (u64, &'static str), 
     TableDefinition::new(name)
 }
 
-fn storage<E: std::fmt::Display>(doing: &str) -> impl FnOnce(E) -> DiskError + '_ {
-    move |err| DiskError::storage(doing, err)
+fn storage<E: Into<redb::Error>>(doing: &str) -> impl FnOnce(E) -> DiskError + '_ {
+    move |err| DiskError::redb(doing, err)
 }
 
 fn tables<'t>(

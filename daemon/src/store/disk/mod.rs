@@ -11,6 +11,7 @@
 //! fsync per batch, not per write.
 
 mod apply;
+mod cell;
 mod cursors;
 mod keyset;
 mod open;
@@ -26,7 +27,6 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use cachemgr_proto::CacheStats;
-use redb::Database;
 use tokio::sync::Notify;
 
 pub use keyset::KeySet;
@@ -36,15 +36,23 @@ pub use rotation::{RotationOutcome, RotationProgress};
 pub use writer::{Op, Outcome};
 
 use crate::keys::MasterKey;
+use cell::DbCell;
 use cursors::Cursors;
 use writer::WriterHandle;
 
 /// Why a disk operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DiskError {
-    /// The database reported an error (I/O, disk full, damage).
+    /// The database refused an operation (bad state, a logic error in a batch).
     #[error("disk layer: {0}")]
     Storage(String),
+    /// The database file could not be read or written (disk full, I/O error): the writer
+    /// reopens the database before the next write.
+    #[error("disk layer: {0}")]
+    Io(String),
+    /// The database file is damaged: it is moved aside and replaced by a fresh one.
+    #[error("disk layer: the database is damaged ({0}); it is moved aside and replaced")]
+    Corrupt(String),
     /// The writer thread is gone (the daemon is stopping).
     #[error("disk layer is shut down")]
     Closed,
@@ -61,6 +69,36 @@ impl DiskError {
     pub(crate) fn storage(doing: &str, err: impl std::fmt::Display) -> DiskError {
         DiskError::Storage(format!("{doing}: {err}"))
     }
+
+    /// What went wrong, without the "disk layer" prefix (for messages that nest it).
+    pub(crate) fn detail(&self) -> String {
+        match self {
+            DiskError::Storage(what) | DiskError::Io(what) => what.clone(),
+            other => other.to_string().trim_start_matches("disk layer: ").to_owned(),
+        }
+    }
+
+    /// Wraps a redb error, telling a failing file ([`DiskError::Io`], "no space left on
+    /// device" named as such) and damage ([`DiskError::Corrupt`]) from the rest.
+    pub(crate) fn redb(doing: &str, err: impl Into<redb::Error>) -> DiskError {
+        match err.into() {
+            redb::Error::Corrupted(why) => DiskError::Corrupt(format!("{doing}: {why}")),
+            redb::Error::Io(io) if is_no_space(&io) => DiskError::Io(format!(
+                "{doing}: no space left on device for the database file ({io})"
+            )),
+            redb::Error::Io(io) => DiskError::Io(format!("{doing}: I/O error: {io}")),
+            redb::Error::PreviousIo | redb::Error::DatabaseClosed => {
+                DiskError::Io(format!("{doing}: the database is being reopened after an I/O error"))
+            }
+            other => DiskError::Storage(format!("{doing}: {other}")),
+        }
+    }
+}
+
+/// Whether an I/O error says the file system is full (or the quota is spent).
+pub(crate) fn is_no_space(err: &std::io::Error) -> bool {
+    matches!(err.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+        || err.raw_os_error() == Some(libc::ENOSPC)
 }
 
 /// Counters of one namespace's disk layer.
@@ -102,10 +140,10 @@ impl DiskNamespace {
 
 /// The disk layer (see the module doc).
 pub struct DiskLayer {
-    db: Arc<Database>,
+    cell: Arc<DbCell>,
     writer: WriterHandle,
     master: Arc<MasterKey>,
-    namespaces: RwLock<HashMap<String, Arc<DiskNamespace>>>,
+    namespaces: Arc<RwLock<HashMap<String, Arc<DiskNamespace>>>>,
     plain: bool,
     cursors: Cursors,
     path: PathBuf,
