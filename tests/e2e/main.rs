@@ -15,6 +15,7 @@ mod bad_input_kinds;
 mod client_lib;
 mod dirs;
 mod disk;
+mod disk_damage;
 mod disk_full;
 mod dumps;
 mod durability;

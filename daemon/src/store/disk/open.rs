@@ -157,9 +157,20 @@ pub(crate) fn reopen(path: &Path, cache_bytes: usize) -> Result<Database, DiskEr
             "{} is already open in another process",
             path.display()
         ))),
-        Err(DatabaseError::Storage(
-            err @ (redb::StorageError::Io(_) | redb::StorageError::PreviousIo),
-        )) => Err(DiskError::redb("opening", err)),
+        // redb reports a file that is not a database (bad magic, short header) as I/O
+        // errors of kind `InvalidData` or `UnexpectedEof`: that is damage, the rest is a
+        // failing file system (full, read-only, gone), which moving the file cannot help.
+        Err(DatabaseError::Storage(redb::StorageError::Io(io)))
+            if !matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            Err(DiskError::redb("opening", redb::StorageError::Io(io)))
+        }
+        Err(DatabaseError::Storage(redb::StorageError::PreviousIo)) => {
+            Err(DiskError::redb("opening", redb::StorageError::PreviousIo))
+        }
         Err(err) => Err(DiskError::Corrupt(err.to_string())),
     }
 }
