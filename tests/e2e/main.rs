@@ -17,6 +17,7 @@ mod dirs;
 mod disk;
 mod disk_damage;
 mod disk_full;
+mod disk_limits;
 mod dumps;
 mod durability;
 mod eviction;

@@ -94,6 +94,7 @@ fn store_error(err: StoreError) -> ResponseBody {
         StoreError::Disk(DiskError::Busy(_)) => ErrorKind::Busy,
         StoreError::Disk(DiskError::Cursor(_)) => ErrorKind::InvalidArgument,
         StoreError::Disk(DiskError::Corrupt(_)) => ErrorKind::Corrupt,
+        StoreError::Disk(DiskError::TooLarge { .. }) => ErrorKind::TooLarge,
         StoreError::Disk(_) | StoreError::NoDisk(_) => ErrorKind::Storage,
     };
     error(kind, err.to_string())

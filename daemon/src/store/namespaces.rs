@@ -190,7 +190,11 @@ impl Store {
             let configured = config.namespaces.contains_key(&ns.name);
             ns.configured.store(configured, Ordering::Relaxed);
             ns.set_tier(config.tier_for(&ns.name));
-            ns.lock().set_limits(config.limits_for(&ns.name), now);
+            let limits = config.limits_for(&ns.name);
+            if let Some(state) = ns.disk_state.get() {
+                state.set_limits(limits.max_bytes, limits.eviction);
+            }
+            ns.lock().set_limits(limits, now);
         }
         self.enforce_global_cap(None);
     }

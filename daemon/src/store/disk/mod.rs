@@ -22,13 +22,14 @@ mod writer;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use cachemgr_proto::CacheStats;
 use tokio::sync::Notify;
 
+pub(crate) use apply::charge;
 pub use keyset::KeySet;
 pub use open::{DiskOptions, OpenReport};
 pub use read::{DiskEntry, KeysPage};
@@ -36,6 +37,7 @@ pub use rotation::{RotationOutcome, RotationProgress};
 pub use writer::{Op, Outcome};
 
 use crate::keys::MasterKey;
+use crate::store::memory::EvictionPolicy;
 use cell::DbCell;
 use cursors::Cursors;
 use writer::WriterHandle;
@@ -56,6 +58,14 @@ pub enum DiskError {
     /// The writer thread is gone (the daemon is stopping).
     #[error("disk layer is shut down")]
     Closed,
+    /// The value alone is larger than the namespace may hold on disk.
+    #[error("value of {needed} bytes on disk (key + sealed record) exceeds the namespace limit of {limit} bytes (max_bytes)")]
+    TooLarge {
+        /// Bytes it would be charged.
+        needed: u64,
+        /// The namespace's `max_bytes`.
+        limit: u64,
+    },
     /// A rotation of this namespace is already running.
     #[error("a key rotation of namespace {0:?} is already running")]
     Busy(String),
@@ -110,6 +120,7 @@ pub struct DiskCounters {
     pub(crate) deletes: AtomicU64,
     pub(crate) expired: AtomicU64,
     pub(crate) corrupt: AtomicU64,
+    pub(crate) evictions: AtomicU64,
 }
 
 /// One namespace's disk state: its key generations, counters and rotation progress.
@@ -119,9 +130,50 @@ pub struct DiskNamespace {
     pub(crate) keys: RwLock<KeySet>,
     pub(crate) counters: DiskCounters,
     pub(crate) rotation: Mutex<Option<RotationProgress>>,
+    /// The namespace's byte limit on disk (`max_bytes`), set by the store.
+    max_bytes: AtomicU64,
+    /// Its eviction policy (see [`DiskNamespace::policy`]).
+    policy: AtomicU8,
 }
 
 impl DiskNamespace {
+    pub(crate) fn new(name: String, keys: KeySet) -> DiskNamespace {
+        DiskNamespace {
+            name,
+            keys: RwLock::new(keys),
+            counters: DiskCounters::default(),
+            rotation: Mutex::new(None),
+            max_bytes: AtomicU64::new(u64::MAX),
+            policy: AtomicU8::new(0),
+        }
+    }
+
+    /// Follows the namespace's limits: the disk layer holds at most `max_bytes` (key +
+    /// sealed record of each value) and evicts by `eviction` past it.
+    pub fn set_limits(&self, max_bytes: u64, eviction: EvictionPolicy) {
+        self.max_bytes.store(max_bytes, Ordering::Relaxed);
+        let code = match eviction {
+            EvictionPolicy::Lru => 0,
+            EvictionPolicy::Lfu => 1,
+            EvictionPolicy::Fifo => 2,
+        };
+        self.policy.store(code, Ordering::Relaxed);
+    }
+
+    /// The byte limit on disk.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes.load(Ordering::Relaxed)
+    }
+
+    /// The eviction policy on disk.
+    pub fn policy(&self) -> EvictionPolicy {
+        match self.policy.load(Ordering::Relaxed) {
+            1 => EvictionPolicy::Lfu,
+            2 => EvictionPolicy::Fifo,
+            _ => EvictionPolicy::Lru,
+        }
+    }
+
     /// The namespace's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -197,12 +249,7 @@ impl DiskLayer {
         let entry = map.entry(ns.to_owned()).or_insert_with(|| {
             let mut keys = KeySet::default();
             keys.add(1, &self.master, ns, &salt);
-            Arc::new(DiskNamespace {
-                name: ns.to_owned(),
-                keys: RwLock::new(keys),
-                counters: DiskCounters::default(),
-                rotation: Mutex::new(None),
-            })
+            Arc::new(DiskNamespace::new(ns.to_owned(), keys))
         });
         Ok(entry.clone())
     }
@@ -245,8 +292,10 @@ impl DiskLayer {
             deletes: c.deletes.load(Ordering::Relaxed),
             expired: c.expired.load(Ordering::Relaxed),
             corrupt: c.corrupt.load(Ordering::Relaxed),
+            evictions: c.evictions.load(Ordering::Relaxed),
             entries,
             bytes_used: bytes,
+            bytes_limit: if state.max_bytes() == u64::MAX { 0 } else { state.max_bytes() },
             ..CacheStats::default()
         }
     }
@@ -265,6 +314,16 @@ pub(crate) fn data_table(ns: &str) -> String {
 /// The table of a namespace's expiry index.
 pub(crate) fn expiry_table(ns: &str) -> String {
     format!("x/{ns}")
+}
+
+/// The eviction order of a namespace ((rank, key) → ()).
+pub(crate) fn order_table(ns: &str) -> String {
+    format!("o/{ns}")
+}
+
+/// Each key's rank and charged bytes (key → (rank, bytes)).
+pub(crate) fn access_table(ns: &str) -> String {
+    format!("a/{ns}")
 }
 
 /// The current wall-clock time in unix ms (disk deadlines must survive a restart).

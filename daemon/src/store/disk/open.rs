@@ -6,16 +6,18 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::apply::NS_KEYS;
+use super::apply::{access_def, bytes_key, charge, data_def, order_def, ACCOUNTING, NS_KEYS};
 use super::cell::{panic_message, DbCell};
 use super::cursors::Cursors;
 use super::writer::WriterHandle;
-use super::{unix_now_ms, DiskCounters, DiskError, DiskLayer, DiskNamespace, KeySet};
+use super::{
+    access_table, data_table, order_table, unix_now_ms, DiskError, DiskLayer, DiskNamespace, KeySet,
+};
 use crate::keys::MasterKey;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -145,6 +147,7 @@ fn try_open(
         None => store_fingerprint(&db, fingerprint)?,
     }
     let namespaces = load_namespaces(&db, master)?;
+    account_existing(&db, namespaces.keys())?;
     Ok(Opened::Ready(db, namespaces))
 }
 
@@ -211,6 +214,55 @@ fn fresh(
     Ok(db)
 }
 
+/// Puts the values of a file written before the disk layer kept byte totals into the
+/// eviction order (in key order) and counts their bytes, once, so `max_bytes` holds for them.
+fn account_existing<'a>(
+    db: &Database,
+    names: impl Iterator<Item = &'a String>,
+) -> Result<(), DiskError> {
+    let txn = db.begin_write().map_err(|e| DiskError::redb("accounting", e))?;
+    {
+        let mut accounting =
+            txn.open_table(ACCOUNTING).map_err(|e| DiskError::redb("accounting", e))?;
+        let mut seq = accounting
+            .get("seq")
+            .map_err(|e| DiskError::redb("accounting", e))?
+            .map_or(0, |g| g.value());
+        for ns in names {
+            let key = bytes_key(ns);
+            if accounting.get(key.as_str()).map_err(|e| DiskError::redb("accounting", e))?.is_some()
+            {
+                continue;
+            }
+            let data_name = data_table(ns);
+            let (order_name, access_name) = (order_table(ns), access_table(ns));
+            let data = txn
+                .open_table(data_def(&data_name))
+                .map_err(|e| DiskError::redb("accounting", e))?;
+            let mut order = txn
+                .open_table(order_def(&order_name))
+                .map_err(|e| DiskError::redb("accounting", e))?;
+            let mut access = txn
+                .open_table(access_def(&access_name))
+                .map_err(|e| DiskError::redb("accounting", e))?;
+            let mut total = 0u64;
+            for item in data.iter().map_err(|e| DiskError::redb("accounting", e))? {
+                let (k, v) = item.map_err(|e| DiskError::redb("accounting", e))?;
+                let bytes = charge(k.value(), v.value());
+                seq += 1;
+                order.insert((seq, k.value()), ()).map_err(|e| DiskError::redb("accounting", e))?;
+                access
+                    .insert(k.value(), (seq, bytes))
+                    .map_err(|e| DiskError::redb("accounting", e))?;
+                total += bytes;
+            }
+            accounting.insert(key.as_str(), total).map_err(|e| DiskError::redb("accounting", e))?;
+        }
+        accounting.insert("seq", seq).map_err(|e| DiskError::redb("accounting", e))?;
+    }
+    txn.commit().map_err(|e| DiskError::redb("accounting", e))
+}
+
 fn create(path: &Path, cache_bytes: usize) -> Result<Database, DatabaseError> {
     redb::Builder::new().set_cache_size(cache_bytes).create(path)
 }
@@ -269,12 +321,7 @@ fn load_namespaces(
     Ok(sets
         .into_iter()
         .map(|(name, keys)| {
-            let ns = DiskNamespace {
-                name: name.clone(),
-                keys: RwLock::new(keys),
-                counters: DiskCounters::default(),
-                rotation: Mutex::new(None),
-            };
+            let ns = DiskNamespace::new(name.clone(), keys);
             (name, Arc::new(ns))
         })
         .collect())

@@ -7,10 +7,11 @@ use std::sync::PoisonError;
 
 use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTableMetadata, TableError};
 
-use super::apply::data_def;
+use super::apply::{bytes_key, data_def, ACCOUNTING};
 use super::record::{self, RecordHeader};
 use super::writer::Op;
 use super::{data_table, DiskError, DiskLayer, DiskNamespace};
+use crate::store::memory::EvictionPolicy;
 use crate::store::pattern::KeyMatcher;
 
 /// A value read from disk and when it expires (unix ms, 0 = never).
@@ -72,6 +73,11 @@ impl DiskLayer {
         match opened {
             Ok(value) => {
                 state.counters.hits.fetch_add(1, Ordering::Relaxed);
+                if state.policy() != EvictionPolicy::Fifo {
+                    // Fire and forget: the order only guides eviction.
+                    let op = Op::Touch { ns: state.clone(), keys: vec![key.to_owned()] };
+                    let _ = self.enqueue(op, false);
+                }
                 Ok(Some(DiskEntry { value, expires_at: header.expires_at }))
             }
             Err(err) => {
@@ -191,7 +197,7 @@ impl DiskLayer {
         Ok(self.size_of(ns)?.0)
     }
 
-    /// Values and stored bytes of `ns`.
+    /// Values and charged bytes (key + sealed record of each) of `ns`.
     pub fn size_of(&self, ns: &str) -> Result<(u64, u64), DiskError> {
         self.guarded(|db| size(db, ns))
     }
@@ -205,7 +211,14 @@ fn size(db: &Database, ns: &str) -> Result<(u64, u64), DiskError> {
         Err(e) => return Err(DiskError::redb("opening a table", e)),
     };
     let entries = table.len().map_err(|e| DiskError::redb("counting", e))?;
-    let bytes = table.stats().map_err(|e| DiskError::redb("measuring", e))?.stored_bytes();
+    let bytes = match txn.open_table(ACCOUNTING) {
+        Ok(accounting) => accounting
+            .get(bytes_key(ns).as_str())
+            .map_err(|e| DiskError::redb("measuring", e))?
+            .map_or(0, |g| g.value()),
+        Err(redb::TableError::TableDoesNotExist(_)) => 0,
+        Err(e) => return Err(DiskError::redb("measuring", e)),
+    };
     Ok((entries, bytes))
 }
 

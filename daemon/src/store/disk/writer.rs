@@ -47,6 +47,13 @@ pub enum Op {
         /// Keys and records.
         entries: Vec<(String, Vec<u8>)>,
     },
+    /// Move keys read (LRU, LFU) in the eviction order.
+    Touch {
+        /// Namespace state.
+        ns: Arc<DiskNamespace>,
+        /// Keys.
+        keys: Vec<String>,
+    },
     /// Delete keys; counts those that were live.
     Delete {
         /// Namespace.
