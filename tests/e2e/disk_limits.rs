@@ -1,5 +1,6 @@
-//! `max_bytes` holds on disk: a disk namespace written far past its limit stays under it,
-//! evicting by its own policy; a value that alone exceeds the limit is refused.
+//! `max_bytes` (or `disk_max_bytes`) holds on disk: a disk namespace written far past its
+//! limit stays under it, evicting by its own policy; a value that alone exceeds the limit is
+//! refused.
 
 use cachemgr_e2e::Daemon;
 use cachemgr_proto::{ErrorKind, RequestBody, ResponseBody, SetCondition};
@@ -27,7 +28,8 @@ eviction = "lfu"
 
 [namespaces.both]
 tier = "memory+disk"
-max_bytes = "1MiB"
+max_bytes = "256KiB"
+disk_max_bytes = "1MiB"
 eviction = "lru"
 "#;
 

@@ -281,8 +281,8 @@ impl Store {
             return Ok((disk, state.clone()));
         }
         let state = disk.namespace(namespace.name()).await?;
-        let limits = namespace.lock().limits();
-        state.set_limits(limits.max_bytes, limits.eviction);
+        let eviction = namespace.lock().limits().eviction;
+        state.set_limits(self.current_config().disk_limit_for(namespace.name()), eviction);
         Ok((disk, namespace.disk_state.get_or_init(|| state).clone()))
     }
 

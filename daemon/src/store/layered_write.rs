@@ -41,7 +41,7 @@ impl Store {
                 .collect()
         };
         for (key, record) in &sealed {
-            check_disk_fit(key, record, limits.max_bytes)?;
+            check_disk_fit(key, record, state.max_bytes())?;
         }
         let earliest = entries
             .iter()
@@ -80,7 +80,7 @@ impl Store {
             let keys = state.keys.read().unwrap_or_else(PoisonError::into_inner);
             record::seal(&sealer_for(&disk, &keys)?, namespace.name(), key, value, expires_at)
         };
-        check_disk_fit(key, &sealed, limits.max_bytes)?;
+        check_disk_fit(key, &sealed, state.max_bytes())?;
         let op =
             Op::Put { ns: state, key: key.to_owned(), record: sealed, condition, now: now_unix };
         let both = namespace.tier() == Tier::MemoryDisk;

@@ -192,7 +192,7 @@ impl Store {
             ns.set_tier(config.tier_for(&ns.name));
             let limits = config.limits_for(&ns.name);
             if let Some(state) = ns.disk_state.get() {
-                state.set_limits(limits.max_bytes, limits.eviction);
+                state.set_limits(config.disk_limit_for(&ns.name), limits.eviction);
             }
             ns.lock().set_limits(limits, now);
         }
