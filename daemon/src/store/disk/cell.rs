@@ -34,6 +34,8 @@ pub(crate) struct DbCell {
     notices: Mutex<Vec<String>>,
     /// A reader found the file damaged; the writer replaces it before its next batch.
     damaged: AtomicBool,
+    /// Why it was found damaged (for the notice of its replacement).
+    damage: Mutex<Option<String>>,
 }
 
 impl DbCell {
@@ -45,6 +47,7 @@ impl DbCell {
             problem: Mutex::new(None),
             notices: Mutex::new(Vec::new()),
             damaged: AtomicBool::new(false),
+            damage: Mutex::new(None),
         }
     }
 
@@ -63,9 +66,13 @@ impl DbCell {
             || self.db.read().unwrap_or_else(PoisonError::into_inner).is_none()
     }
 
-    /// Whether the file was found damaged.
-    pub(crate) fn is_damaged(&self) -> bool {
-        self.damaged.load(Ordering::Acquire)
+    /// Why the file was found damaged, if it was (and not replaced since).
+    pub(crate) fn damage(&self) -> Option<String> {
+        if !self.damaged.load(Ordering::Acquire) {
+            return None;
+        }
+        let why = self.damage.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        Some(why.unwrap_or_else(|| "found damaged while in use".to_owned()))
     }
 
     /// Takes the handle out (readers now get the problem), waits briefly for readers to drop
@@ -106,6 +113,7 @@ impl DbCell {
     /// Marks the file damaged (the writer replaces it) and says so.
     pub(crate) fn mark_damaged(&self, why: &str) {
         if !self.damaged.swap(true, Ordering::AcqRel) {
+            *self.damage.lock().unwrap_or_else(PoisonError::into_inner) = Some(why.to_owned());
             tracing::error!("the disk database {} is damaged: {why}", self.path.display());
             self.set_problem(format!("the database file is damaged ({why}); it is being replaced"));
         }

@@ -243,8 +243,19 @@ impl Writer {
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => {
+                        // Stopping: one last chance to make acknowledged writes durable.
+                        if cell.needs_recovery() {
+                            self.recover();
+                        }
                         if !cell.needs_recovery() {
                             self.commit_batch(Vec::new(), true, flush_by);
+                        }
+                        if !self.pending.is_empty() {
+                            tracing::error!(
+                                "the disk layer stops with {} acknowledged write(s) it could not make durable: {}",
+                                self.pending.len(),
+                                cell.problem().unwrap_or_default()
+                            );
                         }
                         return;
                     }
@@ -338,9 +349,10 @@ impl Writer {
             return;
         }
         let path = cell.path.clone();
-        let damaged = cell.is_damaged();
-        let opened = if damaged {
-            Err(DiskError::Corrupt("found damaged while in use".into()))
+        let damage = cell.damage();
+        let damaged = damage.is_some();
+        let opened = if let Some(why) = damage {
+            Err(DiskError::Corrupt(why))
         } else {
             catch_unwind(AssertUnwindSafe(|| reopen(&path, cell.cache_bytes)))
                 .unwrap_or_else(|panic| Err(DiskError::Corrupt(panic_message(panic.as_ref()))))
