@@ -259,7 +259,8 @@ pub(crate) fn apply(txn: &WriteTransaction, op: &Op) -> Result<Outcome, DiskErro
                     Ok(None) => {}
                     Err(err) => {
                         ns.counters.corrupt.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(namespace = %ns.name, key = %key, "dropping a value that does not open during rotation: {err}");
+                        tracing::warn!(namespace = %ns.name, "dropping a value that does not open during rotation: {err}");
+                        tracing::debug!(namespace = %ns.name, key = %key, "the value that does not open");
                         remove(&mut t, key)?;
                     }
                 }
@@ -376,7 +377,8 @@ fn expire(
         Ok(None) => Ok(true),
         Err(err) => {
             ns.counters.corrupt.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(namespace = %ns.name, key = %key, "dropping a value that does not open: {err}");
+            tracing::warn!(namespace = %ns.name, "dropping a value that does not open: {err}");
+            tracing::debug!(namespace = %ns.name, key = %key, "the value that does not open");
             remove(t, key).map(|_| false)
         }
     }

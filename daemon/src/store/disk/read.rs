@@ -125,7 +125,9 @@ impl DiskLayer {
     ) {
         state.counters.corrupt.fetch_add(1, Ordering::Relaxed);
         state.counters.misses.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(namespace = %state.name(), key = %key, "dropping a value that does not open: {err}");
+        // The key name only at debug level: names are the caller's data too.
+        tracing::warn!(namespace = %state.name(), "dropping a value that does not open: {err}");
+        tracing::debug!(namespace = %state.name(), key = %key, "the value that does not open");
         let op =
             Op::DropDamaged { ns: state.name().to_owned(), key: key.to_owned(), record: bytes };
         // Fire and forget: the value is already treated as a miss.
