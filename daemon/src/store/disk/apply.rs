@@ -202,6 +202,8 @@ pub(crate) fn apply(txn: &WriteTransaction, op: &Op) -> Result<Outcome, DiskErro
         Op::Touch { ns, keys } => {
             let mut t = Tables::open(txn, &ns.name)?;
             let policy = ns.policy();
+            // FIFO orders by writes alone.
+            let keys = if policy == EvictionPolicy::Fifo { &[][..] } else { &keys[..] };
             for key in keys {
                 if t.access.get(key.as_str()).map_err(storage("ordering"))?.is_some() {
                     t.rank(key, policy, true, None)?;

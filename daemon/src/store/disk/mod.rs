@@ -10,6 +10,8 @@
 //! whatever is queued into one transaction (group commit), so `fsync` durability costs one
 //! fsync per batch, not per write.
 
+#[cfg(test)]
+mod accounting_tests;
 mod apply;
 mod cell;
 mod cursors;
