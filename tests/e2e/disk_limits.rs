@@ -115,11 +115,26 @@ fn disk_namespaces_stay_under_max_bytes_and_evict_by_their_policy() {
     let file = std::fs::metadata(daemon.state_dir().join("cache.redb")).expect("file").len();
     assert!(file < 16 * LIMIT, "32 MiB written through 4 MiB of limits, file {file} bytes");
 
+    // A lower limit applies at once on reload, not only at the next write.
+    let lowered = CONFIG.replacen("max_bytes = \"1MiB\"", "max_bytes = \"256KiB\"", 1);
+    std::fs::write(&daemon.config, lowered).expect("config");
+    daemon.ctl_ok(&["reload"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let stats = disk_stats(&daemon, "lru");
+        let used = stats["bytes_used"].as_u64().expect("bytes_used");
+        if used <= LIMIT / 4 && stats["bytes_limit"].as_u64() == Some(LIMIT / 4) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not trimmed: {stats}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
     let mut conn = daemon.raw();
     conn.handshake();
     match call(&mut conn, &mut id, set("lru", "huge", noise(9, 2 << 20))) {
         Some(ResponseBody::Error { kind: ErrorKind::TooLarge, message }) => {
-            assert!(message.contains("1048576"), "names the limit: {message}")
+            assert!(message.contains("262144"), "names the limit: {message}")
         }
         other => panic!("a value over max_bytes is refused: {other:?}"),
     }

@@ -282,7 +282,7 @@ impl Store {
         }
         let state = disk.namespace(namespace.name()).await?;
         let eviction = namespace.lock().limits().eviction;
-        state.set_limits(self.current_config().disk_limit_for(namespace.name()), eviction);
+        let _ = state.set_limits(self.current_config().disk_limit_for(namespace.name()), eviction);
         Ok((disk, namespace.disk_state.get_or_init(|| state).clone()))
     }
 

@@ -70,7 +70,7 @@ fn run(policy: EvictionPolicy, seed: u64) {
     let mut highest = 0;
     rt.block_on(async {
         let state = disk.namespace("n").await.unwrap_or_else(|e| panic!("{e}"));
-        state.set_limits(LIMIT, policy);
+        let _ = state.set_limits(LIMIT, policy);
         for step in 0..600 {
             let key = format!("k{}", rng.below(40));
             let now = super::unix_now_ms();
@@ -141,7 +141,7 @@ fn fifo_evicts_the_oldest_write_and_lru_spares_what_is_read() {
             .unwrap_or_else(|e| panic!("{e}"));
         rt.block_on(async {
             let state = disk.namespace("n").await.unwrap_or_else(|e| panic!("{e}"));
-            state.set_limits(LIMIT, policy);
+            let _ = state.set_limits(LIMIT, policy);
             let put = |key: &str| {
                 let keys = state.keys.read().unwrap_or_else(|e| e.into_inner());
                 let (key_id, cipher) = keys.current().unwrap_or_else(|| panic!("a key"));

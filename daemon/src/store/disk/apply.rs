@@ -141,7 +141,7 @@ impl<'t> Tables<'t> {
 
     /// Evicts by the namespace's order until its total fits `max_bytes`, sparing `keep`;
     /// returns how many values went.
-    fn evict_to(&mut self, max_bytes: u64, keep: &str) -> Result<u64, DiskError> {
+    fn evict_to(&mut self, max_bytes: u64, keep: Option<&str>) -> Result<u64, DiskError> {
         let mut evicted = 0;
         while self.total > max_bytes {
             let victim = {
@@ -150,7 +150,7 @@ impl<'t> Tables<'t> {
                 for item in iter.by_ref() {
                     let (rank_key, _) = item.map_err(storage("evicting"))?;
                     let key = rank_key.value().1;
-                    if key != keep {
+                    if keep != Some(key) {
                         found = Some(key.to_owned());
                         break;
                     }
@@ -211,6 +211,13 @@ pub(crate) fn apply(txn: &WriteTransaction, op: &Op) -> Result<Outcome, DiskErro
             }
             t.finish()?;
             Ok(Outcome::Done)
+        }
+        Op::Trim { ns } => {
+            let mut t = Tables::open(txn, &ns.name)?;
+            let evicted = t.evict_to(ns.max_bytes(), None)?;
+            ns.counters.evictions.fetch_add(evicted, Ordering::Relaxed);
+            t.finish()?;
+            Ok(Outcome::Count(evicted))
         }
         Op::Delete { ns, keys, now } => {
             let mut t = Tables::open(txn, ns)?;
@@ -330,7 +337,7 @@ fn refresh(
 
 /// Evicts by the namespace's policy until it fits its byte limit, sparing `written`.
 fn evict(t: &mut Tables<'_>, ns: &DiskNamespace, written: &str) -> Result<(), DiskError> {
-    let evicted = t.evict_to(ns.max_bytes(), written)?;
+    let evicted = t.evict_to(ns.max_bytes(), Some(written))?;
     ns.counters.evictions.fetch_add(evicted, Ordering::Relaxed);
     Ok(())
 }

@@ -152,14 +152,16 @@ impl DiskNamespace {
 
     /// Follows the namespace's limits: the disk layer holds at most `max_bytes` (key +
     /// sealed record of each value) and evicts by `eviction` past it.
-    pub fn set_limits(&self, max_bytes: u64, eviction: EvictionPolicy) {
-        self.max_bytes.store(max_bytes, Ordering::Relaxed);
+    /// Returns whether the limit went down (the caller then queues an [`Op::Trim`]).
+    pub fn set_limits(&self, max_bytes: u64, eviction: EvictionPolicy) -> bool {
+        let before = self.max_bytes.swap(max_bytes, Ordering::Relaxed);
         let code = match eviction {
             EvictionPolicy::Lru => 0,
             EvictionPolicy::Lfu => 1,
             EvictionPolicy::Fifo => 2,
         };
         self.policy.store(code, Ordering::Relaxed);
+        max_bytes < before
     }
 
     /// The byte limit on disk.

@@ -54,6 +54,11 @@ pub enum Op {
         /// Keys.
         keys: Vec<String>,
     },
+    /// Evict until the namespace fits its (lowered) byte limit.
+    Trim {
+        /// Namespace state.
+        ns: Arc<DiskNamespace>,
+    },
     /// Delete keys; counts those that were live.
     Delete {
         /// Namespace.
