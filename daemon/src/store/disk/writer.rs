@@ -24,6 +24,8 @@ use crate::store::memory::WriteCondition;
 const MAX_BATCH: usize = 1024;
 /// How often a writer whose database is closed (disk full, damage) tries to reopen it.
 const RECOVERY_RETRY: Duration = Duration::from_millis(500);
+/// Shortest gap between two recovery attempts that a batch (not a failure) triggers.
+const RECOVERY_GAP: Duration = Duration::from_millis(200);
 
 /// A change to the database.
 pub enum Op {
@@ -174,7 +176,9 @@ impl WriterHandle {
         let (queue, jobs) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("cachemgr-disk-writer".into())
-            .spawn(move || Writer { recovery, pending: Vec::new(), stash: None }.run(&jobs))
+            .spawn(move || {
+                Writer { recovery, pending: Vec::new(), stash: None, last_try: None }.run(&jobs)
+            })
             .map_err(|err| DiskError::storage("starting the disk writer", err))?;
         Ok(WriterHandle { queue: Mutex::new(Some(queue)), thread: Mutex::new(Some(thread)) })
     }
@@ -218,6 +222,9 @@ struct Writer {
     pending: Vec<Op>,
     /// A handle taken out of service that a reader still held (closed on the next try).
     stash: Option<Arc<Database>>,
+    /// When recovery was last tried: a stream of writes into a full disk must not reopen
+    /// (and have redb repair) the file for every batch.
+    last_try: Option<Instant>,
 }
 
 impl Writer {
@@ -227,7 +234,7 @@ impl Writer {
         loop {
             let cell = self.recovery.cell.clone();
             if cell.needs_recovery() {
-                self.recover();
+                self.recover(false);
             }
             let wait_until = match (cell.needs_recovery(), flush_by) {
                 (true, _) => Some(Instant::now() + RECOVERY_RETRY),
@@ -250,7 +257,7 @@ impl Writer {
                     Err(RecvTimeoutError::Disconnected) => {
                         // Stopping: one last chance to make acknowledged writes durable.
                         if cell.needs_recovery() {
-                            self.recover();
+                            self.recover(true);
                         }
                         if !cell.needs_recovery() {
                             self.commit_batch(Vec::new(), true, flush_by);
@@ -274,7 +281,7 @@ impl Writer {
                 }
             }
             if cell.needs_recovery() {
-                self.recover();
+                self.recover(false);
             }
             if cell.needs_recovery() {
                 let err = cell.get().err().unwrap_or(DiskError::Closed);
@@ -325,11 +332,11 @@ impl Writer {
                 match &err {
                     DiskError::Io(what) => {
                         cell.set_problem(format!("writes fail: {what}"));
-                        self.recover();
+                        self.recover(true);
                     }
                     DiskError::Corrupt(why) => {
                         cell.mark_damaged(why);
-                        self.recover();
+                        self.recover(true);
                     }
                     _ => {}
                 }
@@ -347,7 +354,12 @@ impl Writer {
     /// again (durably) the acknowledged writes the failure lost. Only then do readers see
     /// it again, so nobody reads a state missing an acknowledged write. On failure the
     /// database stays closed and the next batch (or the retry timer) tries again.
-    fn recover(&mut self) {
+    /// Unless `now`, tries at most once per [`RECOVERY_GAP`].
+    fn recover(&mut self, now: bool) {
+        if !now && self.last_try.is_some_and(|at| at.elapsed() < RECOVERY_GAP) {
+            return;
+        }
+        self.last_try = Some(Instant::now());
         let cell = self.recovery.cell.clone();
         if !cell.close(&mut self.stash) {
             cell.set_problem("the database cannot be reopened: a reader still holds it".into());
@@ -405,8 +417,8 @@ impl Writer {
                 drop(db);
                 return;
             }
+            // The problem stays until a new write goes through: these fit, the next may not.
             self.pending.clear();
-            cell.clear_problem();
         }
         if damaged {
             cell.clear_problem();
