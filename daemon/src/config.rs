@@ -69,9 +69,12 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NamespaceConfig {
-    /// Byte budget of its memory layer.
+    /// Byte budget of its memory layer (and of its disk layer unless `disk_max_bytes`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<ByteSize>,
+    /// Byte budget of its disk layer (key + sealed record of each value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_max_bytes: Option<ByteSize>,
     /// TTL for writes that name none ("0s" = none).
     #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
     pub default_ttl: Option<Duration>,
@@ -111,6 +114,9 @@ pub struct NamespaceConfig {
 pub struct NamespaceDefaults {
     /// Byte budget of each namespace's memory layer.
     pub max_bytes: ByteSize,
+    /// Byte budget of each namespace's disk layer; absent = its `max_bytes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_max_bytes: Option<ByteSize>,
     /// TTL for writes that name none; absent = never expire.
     #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
     pub default_ttl: Option<Duration>,
@@ -126,6 +132,7 @@ impl Default for NamespaceDefaults {
     fn default() -> Self {
         Self {
             max_bytes: ByteSize::mib(128),
+            disk_max_bytes: None,
             default_ttl: None,
             eviction: EvictionPolicy::Lru,
             tier: Tier::Memory,
@@ -317,6 +324,17 @@ impl Config {
         }
     }
 
+    /// The disk layer's byte limit of the namespace `name`: its `disk_max_bytes`, else
+    /// `defaults.disk_max_bytes`, else its `max_bytes`, else `defaults.max_bytes`.
+    pub fn disk_limit_for(&self, name: &str) -> u64 {
+        let own = self.namespaces.get(name);
+        own.and_then(|ns| ns.disk_max_bytes)
+            .or(self.defaults.disk_max_bytes)
+            .or(own.and_then(|ns| ns.max_bytes))
+            .unwrap_or(self.defaults.max_bytes)
+            .as_u64()
+    }
+
     /// Tier and durability of the namespace `name`.
     pub fn tier_for(&self, name: &str) -> (Tier, Durability) {
         let own = self.namespaces.get(name);
@@ -357,6 +375,9 @@ impl Config {
         if window < Duration::from_millis(1) || window > Duration::from_secs(10) {
             return Err(range("disk.batch_window", "must be between 1ms and 10s".into()));
         }
+        if self.defaults.disk_max_bytes.is_some_and(|b| b.as_u64() == 0) {
+            return Err(range("defaults.disk_max_bytes", "must be more than 0".into()));
+        }
         if self.defaults.max_bytes.as_u64() == 0 {
             return Err(range("defaults.max_bytes", "must be more than 0".into()));
         }
@@ -390,11 +411,14 @@ impl Config {
         for (name, ns) in &self.namespaces {
             validate_namespace(name)
                 .map_err(|reason| range(&format!("namespaces.{name}"), reason.to_string()))?;
-            if ns.max_bytes.is_some_and(|b| b.as_u64() == 0) {
-                return Err(range(
-                    &format!("namespaces.{name}.max_bytes"),
-                    "must be more than 0".into(),
-                ));
+            for (key, value) in [("max_bytes", ns.max_bytes), ("disk_max_bytes", ns.disk_max_bytes)]
+            {
+                if value.is_some_and(|b| b.as_u64() == 0) {
+                    return Err(range(
+                        &format!("namespaces.{name}.{key}"),
+                        "must be more than 0".into(),
+                    ));
+                }
             }
             crate::jobs::clear_schedule::validate(ns)
                 .map_err(|(key, reason)| range(&format!("namespaces.{name}.{key}"), reason))?;

@@ -68,7 +68,12 @@ fn a_value_copied_to_another_key_is_refused_counted_and_dropped() {
     assert_eq!(daemon.ctl(&["get", "safe", "alice"]).stdout, b"alice's secret");
     assert_eq!(corrupt_count(&daemon), 1);
     let log = daemon.wait_for_log("does not open", Duration::from_secs(5));
-    assert!(log.contains("namespace=safe") && log.contains("key=bob"), "{log}");
+    let warned = log.lines().find(|l| l.contains("WARN") && l.contains("does not open"));
+    let warned = warned.unwrap_or_else(|| panic!("a warn line: {log}"));
+    assert!(warned.contains("namespace=safe"), "{warned}");
+    assert!(!warned.contains("bob"), "no key name at the default level: {warned}");
+    let debug = log.lines().find(|l| l.contains("DEBUG") && l.contains("does not open"));
+    assert!(debug.is_some_and(|l| l.contains("key=bob")), "the key at debug level: {log}");
     assert!(!log.contains("alice's secret"), "the log never shows values");
     assert_eq!(daemon.ctl(&["get", "safe", "bob"]).status.code(), Some(1));
     assert_eq!(corrupt_count(&daemon), 1, "the damaged value was deleted, not counted twice");

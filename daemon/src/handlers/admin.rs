@@ -17,9 +17,20 @@ pub fn info(state: &AppState) -> ResponseBody {
         config_path: state.config_path.as_ref().map(|p| p.display().to_string()),
         state_dir: state.state_dir.display().to_string(),
         connections: state.connections.load(Ordering::Relaxed),
-        notices: state.notices.clone(),
+        notices: notices(state),
         key_source: None,
     }))
+}
+
+/// The start-up notices, then what happened to the disk layer since (recoveries, files
+/// moved aside) and what is wrong with it now.
+fn notices(state: &AppState) -> Vec<String> {
+    let mut notices = state.notices.clone();
+    if let Some(disk) = state.store.disk() {
+        notices.extend(disk.notices());
+        notices.extend(disk.problem().map(|problem| format!("disk layer: {problem}")));
+    }
+    notices
 }
 
 pub fn stats(state: &AppState, ns: Option<&str>) -> ResponseBody {

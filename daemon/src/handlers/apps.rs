@@ -72,6 +72,7 @@ pub fn status(state: &AppState) -> ResponseBody {
         },
     };
     add_redis_status(state, &mut status);
+    add_disk_status(state, &mut status);
     ResponseBody::Status(Box::new(status))
 }
 
@@ -195,6 +196,18 @@ async fn answer(
     }
     .await;
     result.unwrap_or_else(|err| error(err.kind(), err.to_string()))
+}
+
+/// Adds the disk layer's health: a layer whose writes fail (a full disk, a damaged file
+/// being replaced) makes the daemon unhealthy; what happened to it since the start (a
+/// recovery, a file moved aside) is a notice.
+fn add_disk_status(state: &AppState, status: &mut cachemgr_proto::DaemonStatus) {
+    let Some(disk) = state.store.disk() else { return };
+    if let Some(problem) = disk.problem() {
+        status.healthy = false;
+        status.problems.push(format!("disk layer: {problem}"));
+    }
+    status.notices.extend(disk.notices());
 }
 
 /// Adds the Redis layer's health; an open breaker makes the daemon unhealthy (it still

@@ -107,6 +107,8 @@ fn store_error(err: StoreError) -> ResponseBody {
         StoreError::OverBudget(_) => ErrorKind::TooLarge,
         StoreError::Disk(DiskError::Busy(_)) => ErrorKind::Busy,
         StoreError::Disk(DiskError::Cursor(_)) => ErrorKind::InvalidArgument,
+        StoreError::Disk(DiskError::Corrupt(_)) => ErrorKind::Corrupt,
+        StoreError::Disk(DiskError::TooLarge { .. }) => ErrorKind::TooLarge,
         StoreError::Disk(_) | StoreError::NoDisk(_) => ErrorKind::Storage,
         StoreError::Refused(refused) | StoreError::PartlyRefused(refused) => {
             if refused.transient() {

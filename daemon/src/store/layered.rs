@@ -301,6 +301,8 @@ impl Store {
             return Ok((disk, state.clone()));
         }
         let state = disk.namespace(namespace.name()).await?;
+        let eviction = namespace.lock().limits().eviction;
+        let _ = state.set_limits(self.current_config().disk_limit_for(namespace.name()), eviction);
         Ok((disk, namespace.disk_state.get_or_init(|| state).clone()))
     }
 

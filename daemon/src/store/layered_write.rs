@@ -7,7 +7,7 @@ use std::sync::PoisonError;
 use cachemgr_proto::Entry;
 
 use super::disk::record::{self, Sealer};
-use super::disk::{unix_now_ms, DiskLayer, Op, Outcome};
+use super::disk::{unix_now_ms, DiskError, DiskLayer, Op, Outcome};
 use super::memory::{CacheError, MemoryCache, WriteCondition, MAX_KEY_BYTES};
 use super::tier::{Durability, Tier};
 use super::{Namespace, Store, StoreError};
@@ -40,6 +40,9 @@ impl Store {
                 })
                 .collect()
         };
+        for (key, record) in &sealed {
+            check_disk_fit(key, record, state.max_bytes())?;
+        }
         let earliest = entries
             .iter()
             .map(|e| expiry(now_unix, e.ttl_ms.or(limits.default_ttl_ms)))
@@ -77,6 +80,7 @@ impl Store {
             let keys = state.keys.read().unwrap_or_else(PoisonError::into_inner);
             record::seal(&sealer_for(&disk, &keys)?, namespace.name(), key, value, expires_at)
         };
+        check_disk_fit(key, &sealed, state.max_bytes())?;
         let op =
             Op::Put { ns: state, key: key.to_owned(), record: sealed, condition, now: now_unix };
         let both = namespace.tier() == Tier::MemoryDisk;
@@ -175,6 +179,16 @@ pub(super) fn count(outcome: Outcome) -> u64 {
         Outcome::Written(w) => u64::from(w),
         _ => 0,
     }
+}
+
+/// Refuses a value that could never fit the namespace's byte limit on disk (evicting
+/// everything else would not make room for it).
+fn check_disk_fit(key: &str, record: &[u8], max_bytes: u64) -> Result<(), StoreError> {
+    let needed = super::disk::charge(key, record);
+    if needed > max_bytes {
+        return Err(StoreError::Disk(DiskError::TooLarge { needed, limit: max_bytes }));
+    }
+    Ok(())
 }
 
 pub(super) fn check_key(key: &str) -> Result<(), StoreError> {

@@ -217,7 +217,21 @@ impl Store {
             ns.set_tier(config.tier_for(&ns.name));
             ns.lock().set_limits(config.limits_for(&ns.name), now);
         }
+        self.sync_disk_limits(&config);
         self.enforce_global_cap(None);
+    }
+
+    /// Gives every namespace with disk state its disk limit and policy; a limit that went
+    /// down (or was set for the first time since the start) is enforced at once, fire and
+    /// forget (a failure is the disk layer's problem, which `status` reports).
+    fn sync_disk_limits(&self, config: &Config) {
+        let Some(disk) = &self.disk else { return };
+        for state in disk.all() {
+            let eviction = config.limits_for(state.name()).eviction;
+            if state.set_limits(config.disk_limit_for(state.name()), eviction) {
+                let _ = disk.enqueue(super::disk::Op::Trim { ns: state }, false);
+            }
+        }
     }
 
     /// Every namespace (a snapshot; the map lock is not held afterwards).

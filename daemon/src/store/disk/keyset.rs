@@ -11,10 +11,12 @@ use crate::keys::MasterKey;
 /// Info label of namespace keys; the namespace name follows it.
 const NAMESPACE_KEY_INFO: &[u8] = b"cachemgr/ns/v1/";
 
-/// Ciphers by key id; the highest id seals new values.
+/// Ciphers by key id; the highest id seals new values. The salts are kept too (they are not
+/// secret without the master key), so a database replaced after damage gets them back.
 #[derive(Default)]
 pub struct KeySet {
     ciphers: BTreeMap<u32, Aes256Gcm>,
+    salts: BTreeMap<u32, Vec<u8>>,
 }
 
 impl std::fmt::Debug for KeySet {
@@ -32,12 +34,19 @@ impl KeySet {
         // The derived key is exactly 32 bytes, the only length AES-256 accepts.
         if let Ok(cipher) = Aes256Gcm::new_from_slice(derived.as_bytes()) {
             self.ciphers.insert(id, cipher);
+            self.salts.insert(id, salt.to_vec());
         }
+    }
+
+    /// Every generation's salt, oldest first.
+    pub fn salts(&self) -> Vec<(u32, Vec<u8>)> {
+        self.salts.iter().map(|(id, salt)| (*id, salt.clone())).collect()
     }
 
     /// Forgets generation `id` (its cipher state is zeroised on drop).
     pub fn remove(&mut self, id: u32) {
         self.ciphers.remove(&id);
+        self.salts.remove(&id);
     }
 
     /// The id new values are sealed with (0 when empty, which never happens once created).

@@ -10,7 +10,10 @@
 //! whatever is queued into one transaction (group commit), so `fsync` durability costs one
 //! fsync per batch, not per write.
 
+#[cfg(test)]
+mod accounting_tests;
 mod apply;
+mod cell;
 mod cursors;
 mod keyset;
 mod open;
@@ -21,14 +24,14 @@ mod writer;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use cachemgr_proto::CacheStats;
-use redb::Database;
 use tokio::sync::Notify;
 
+pub(crate) use apply::charge;
 pub use keyset::KeySet;
 pub use open::{DiskOptions, OpenReport};
 pub use read::{DiskEntry, KeysPage};
@@ -36,18 +39,35 @@ pub use rotation::{RotationOutcome, RotationProgress};
 pub use writer::{Op, Outcome};
 
 use crate::keys::MasterKey;
+use crate::store::memory::EvictionPolicy;
+use cell::DbCell;
 use cursors::Cursors;
 use writer::WriterHandle;
 
 /// Why a disk operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DiskError {
-    /// The database reported an error (I/O, disk full, damage).
+    /// The database refused an operation (bad state, a logic error in a batch).
     #[error("disk layer: {0}")]
     Storage(String),
+    /// The database file could not be read or written (disk full, I/O error): the writer
+    /// reopens the database before the next write.
+    #[error("disk layer: {0}")]
+    Io(String),
+    /// The database file is damaged: it is moved aside and replaced by a fresh one.
+    #[error("disk layer: the database is damaged ({0}); it is moved aside and replaced")]
+    Corrupt(String),
     /// The writer thread is gone (the daemon is stopping).
     #[error("disk layer is shut down")]
     Closed,
+    /// The value alone is larger than the namespace may hold on disk.
+    #[error("value of {needed} bytes on disk (key + sealed record) exceeds the namespace limit of {limit} bytes (max_bytes)")]
+    TooLarge {
+        /// Bytes it would be charged.
+        needed: u64,
+        /// The namespace's `max_bytes`.
+        limit: u64,
+    },
     /// A rotation of this namespace is already running.
     #[error("a key rotation of namespace {0:?} is already running")]
     Busy(String),
@@ -61,6 +81,36 @@ impl DiskError {
     pub(crate) fn storage(doing: &str, err: impl std::fmt::Display) -> DiskError {
         DiskError::Storage(format!("{doing}: {err}"))
     }
+
+    /// What went wrong, without the "disk layer" prefix (for messages that nest it).
+    pub(crate) fn detail(&self) -> String {
+        match self {
+            DiskError::Storage(what) | DiskError::Io(what) => what.clone(),
+            other => other.to_string().trim_start_matches("disk layer: ").to_owned(),
+        }
+    }
+
+    /// Wraps a redb error, telling a failing file ([`DiskError::Io`], "no space left on
+    /// device" named as such) and damage ([`DiskError::Corrupt`]) from the rest.
+    pub(crate) fn redb(doing: &str, err: impl Into<redb::Error>) -> DiskError {
+        match err.into() {
+            redb::Error::Corrupted(why) => DiskError::Corrupt(format!("{doing}: {why}")),
+            redb::Error::Io(io) if is_no_space(&io) => DiskError::Io(format!(
+                "{doing}: no space left on device for the database file ({io})"
+            )),
+            redb::Error::Io(io) => DiskError::Io(format!("{doing}: I/O error: {io}")),
+            redb::Error::PreviousIo | redb::Error::DatabaseClosed => {
+                DiskError::Io(format!("{doing}: the database is being reopened after an I/O error"))
+            }
+            other => DiskError::Storage(format!("{doing}: {other}")),
+        }
+    }
+}
+
+/// Whether an I/O error says the file system is full (or the quota is spent).
+pub(crate) fn is_no_space(err: &std::io::Error) -> bool {
+    matches!(err.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+        || err.raw_os_error() == Some(libc::ENOSPC)
 }
 
 /// Counters of one namespace's disk layer.
@@ -72,6 +122,7 @@ pub struct DiskCounters {
     pub(crate) deletes: AtomicU64,
     pub(crate) expired: AtomicU64,
     pub(crate) corrupt: AtomicU64,
+    pub(crate) evictions: AtomicU64,
 }
 
 /// One namespace's disk state: its key generations, counters and rotation progress.
@@ -81,9 +132,52 @@ pub struct DiskNamespace {
     pub(crate) keys: RwLock<KeySet>,
     pub(crate) counters: DiskCounters,
     pub(crate) rotation: Mutex<Option<RotationProgress>>,
+    /// The namespace's byte limit on disk (`max_bytes`), set by the store.
+    max_bytes: AtomicU64,
+    /// Its eviction policy (see [`DiskNamespace::policy`]).
+    policy: AtomicU8,
 }
 
 impl DiskNamespace {
+    pub(crate) fn new(name: String, keys: KeySet) -> DiskNamespace {
+        DiskNamespace {
+            name,
+            keys: RwLock::new(keys),
+            counters: DiskCounters::default(),
+            rotation: Mutex::new(None),
+            max_bytes: AtomicU64::new(u64::MAX),
+            policy: AtomicU8::new(0),
+        }
+    }
+
+    /// Follows the namespace's limits: the disk layer holds at most `max_bytes` (key +
+    /// sealed record of each value) and evicts by `eviction` past it.
+    /// Returns whether the limit went down (the caller then queues an [`Op::Trim`]).
+    pub fn set_limits(&self, max_bytes: u64, eviction: EvictionPolicy) -> bool {
+        let before = self.max_bytes.swap(max_bytes, Ordering::Relaxed);
+        let code = match eviction {
+            EvictionPolicy::Lru => 0,
+            EvictionPolicy::Lfu => 1,
+            EvictionPolicy::Fifo => 2,
+        };
+        self.policy.store(code, Ordering::Relaxed);
+        max_bytes < before
+    }
+
+    /// The byte limit on disk.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes.load(Ordering::Relaxed)
+    }
+
+    /// The eviction policy on disk.
+    pub fn policy(&self) -> EvictionPolicy {
+        match self.policy.load(Ordering::Relaxed) {
+            1 => EvictionPolicy::Lfu,
+            2 => EvictionPolicy::Fifo,
+            _ => EvictionPolicy::Lru,
+        }
+    }
+
     /// The namespace's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -102,10 +196,10 @@ impl DiskNamespace {
 
 /// The disk layer (see the module doc).
 pub struct DiskLayer {
-    db: Arc<Database>,
+    cell: Arc<DbCell>,
     writer: WriterHandle,
     master: Arc<MasterKey>,
-    namespaces: RwLock<HashMap<String, Arc<DiskNamespace>>>,
+    namespaces: Arc<RwLock<HashMap<String, Arc<DiskNamespace>>>>,
     plain: bool,
     cursors: Cursors,
     path: PathBuf,
@@ -159,12 +253,7 @@ impl DiskLayer {
         let entry = map.entry(ns.to_owned()).or_insert_with(|| {
             let mut keys = KeySet::default();
             keys.add(1, &self.master, ns, &salt);
-            Arc::new(DiskNamespace {
-                name: ns.to_owned(),
-                keys: RwLock::new(keys),
-                counters: DiskCounters::default(),
-                rotation: Mutex::new(None),
-            })
+            Arc::new(DiskNamespace::new(ns.to_owned(), keys))
         });
         Ok(entry.clone())
     }
@@ -207,8 +296,10 @@ impl DiskLayer {
             deletes: c.deletes.load(Ordering::Relaxed),
             expired: c.expired.load(Ordering::Relaxed),
             corrupt: c.corrupt.load(Ordering::Relaxed),
+            evictions: c.evictions.load(Ordering::Relaxed),
             entries,
             bytes_used: bytes,
+            bytes_limit: if state.max_bytes() == u64::MAX { 0 } else { state.max_bytes() },
             ..CacheStats::default()
         }
     }
@@ -227,6 +318,16 @@ pub(crate) fn data_table(ns: &str) -> String {
 /// The table of a namespace's expiry index.
 pub(crate) fn expiry_table(ns: &str) -> String {
     format!("x/{ns}")
+}
+
+/// The eviction order of a namespace ((rank, key) → ()).
+pub(crate) fn order_table(ns: &str) -> String {
+    format!("o/{ns}")
+}
+
+/// Each key's rank and charged bytes (key → (rank, bytes)).
+pub(crate) fn access_table(ns: &str) -> String {
+    format!("a/{ns}")
 }
 
 /// The current wall-clock time in unix ms (disk deadlines must survive a restart).

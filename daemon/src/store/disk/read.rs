@@ -5,13 +5,13 @@ use std::ops::Bound;
 use std::sync::atomic::Ordering;
 use std::sync::PoisonError;
 
-use redb::{ReadOnlyTable, ReadableDatabase, ReadableTableMetadata, TableError};
+use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTableMetadata, TableError};
 
-use super::apply::data_def;
+use super::apply::{bytes_key, data_def, ACCOUNTING};
 use super::record::{self, RecordHeader};
 use super::writer::Op;
 use super::{data_table, DiskError, DiskLayer, DiskNamespace};
-use crate::store::memory::PAGE_BYTES;
+use crate::store::memory::{EvictionPolicy, PAGE_BYTES};
 use crate::store::pattern::KeyMatcher;
 
 /// A value read from disk and when it expires (unix ms, 0 = never).
@@ -43,19 +43,20 @@ pub struct ScannedKey {
     pub stored: usize,
 }
 
-impl DiskLayer {
-    fn table(
-        &self,
-        ns: &str,
-    ) -> Result<Option<ReadOnlyTable<&'static str, &'static [u8]>>, DiskError> {
-        let txn = self.db().begin_read().map_err(|e| DiskError::storage("starting a read", e))?;
-        match txn.open_table(data_def(&data_table(ns))) {
-            Ok(table) => Ok(Some(table)),
-            Err(TableError::TableDoesNotExist(_)) => Ok(None),
-            Err(e) => Err(DiskError::storage("opening a table", e)),
-        }
+/// The value table of `ns` in a read transaction, if it exists.
+fn table(
+    db: &Database,
+    ns: &str,
+) -> Result<Option<ReadOnlyTable<&'static str, &'static [u8]>>, DiskError> {
+    let txn = db.begin_read().map_err(|e| DiskError::redb("starting a read", e))?;
+    match txn.open_table(data_def(&data_table(ns))) {
+        Ok(table) => Ok(Some(table)),
+        Err(TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(DiskError::redb("opening a table", e)),
     }
+}
 
+impl DiskLayer {
     /// Reads and opens a live value. A value that fails to open counts as `corrupt`, is
     /// logged (namespace and key, never bytes), queued for deletion and reported as a miss.
     pub fn get(&self, ns: &str, key: &str, now: u64) -> Result<Option<DiskEntry>, DiskError> {
@@ -72,6 +73,11 @@ impl DiskLayer {
         match opened {
             Ok(value) => {
                 state.counters.hits.fetch_add(1, Ordering::Relaxed);
+                if state.policy() != EvictionPolicy::Fifo {
+                    // Fire and forget: the order only guides eviction.
+                    let op = Op::Touch { ns: state.clone(), keys: vec![key.to_owned()] };
+                    let _ = self.enqueue(op, false);
+                }
                 Ok(Some(DiskEntry { value, expires_at: header.expires_at }))
             }
             Err(err) => {
@@ -92,11 +98,12 @@ impl DiskLayer {
         key: &str,
         now: u64,
     ) -> Result<Option<(Vec<u8>, RecordHeader)>, DiskError> {
-        let Some(table) = self.table(ns)? else { return Ok(None) };
-        let Some(guard) = table.get(key).map_err(|e| DiskError::storage("reading", e))? else {
-            return Ok(None);
-        };
-        let bytes = guard.value().to_vec();
+        let read = self.guarded(|db| {
+            let Some(table) = table(db, ns)? else { return Ok(None) };
+            let found = table.get(key).map_err(|e| DiskError::redb("reading", e))?;
+            Ok(found.map(|guard| guard.value().to_vec()))
+        })?;
+        let Some(bytes) = read else { return Ok(None) };
         match record::peek(&bytes) {
             Ok(header) if header.expired(now) => Ok(None),
             Ok(header) => Ok(Some((bytes, header))),
@@ -118,7 +125,9 @@ impl DiskLayer {
     ) {
         state.counters.corrupt.fetch_add(1, Ordering::Relaxed);
         state.counters.misses.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(namespace = %state.name(), key = %key, "dropping a value that does not open: {err}");
+        // The key name only at debug level: names are the caller's data too.
+        tracing::warn!(namespace = %state.name(), "dropping a value that does not open: {err}");
+        tracing::debug!(namespace = %state.name(), key = %key, "the value that does not open");
         let op =
             Op::DropDamaged { ns: state.name().to_owned(), key: key.to_owned(), record: bytes };
         // Fire and forget: the value is already treated as a miss.
@@ -134,30 +143,7 @@ impl DiskLayer {
         limit: usize,
         now: u64,
     ) -> Result<(Vec<ScannedKey>, Option<String>), DiskError> {
-        let Some(table) = self.table(ns)? else { return Ok((Vec::new(), None)) };
-        let start = match after {
-            Some(key) => Bound::Excluded(key),
-            None => Bound::Unbounded,
-        };
-        let range = table
-            .range::<&str>((start, Bound::Unbounded))
-            .map_err(|e| DiskError::storage("scanning", e))?;
-        let mut out = Vec::new();
-        let mut visited = 0;
-        for item in range {
-            let (key, value) = item.map_err(|e| DiskError::storage("scanning", e))?;
-            visited += 1;
-            let key = key.value().to_owned();
-            if let Ok(header) = record::peek(value.value()) {
-                if !header.expired(now) {
-                    out.push(ScannedKey { key: key.clone(), header, stored: value.value().len() });
-                }
-            }
-            if visited == limit {
-                return Ok((out, Some(key)));
-            }
-        }
-        Ok((out, None))
+        self.guarded(|db| scan(db, ns, after, limit, now))
     }
 
     /// One page of matching keys; `cursor` 0 starts, others resume where a page ended.
@@ -213,16 +199,8 @@ impl DiskLayer {
 impl DiskLayer {
     /// The earliest expiry of any namespace (unix ms), from the expiry indexes.
     pub fn earliest_expiry(&self) -> Option<u64> {
-        let txn = self.db().begin_read().ok()?;
-        self.all()
-            .iter()
-            .filter_map(|state| {
-                let name = super::expiry_table(state.name());
-                let index = txn.open_table(super::apply::index_def(&name)).ok()?;
-                let first = redb::ReadableTable::first(&index).ok()??;
-                Some(first.0.value().0)
-            })
-            .min()
+        let states = self.all();
+        self.guarded(|db| Ok(earliest(db, &states))).ok().flatten()
     }
 
     /// Values stored for `ns` (live or not yet swept).
@@ -230,16 +208,74 @@ impl DiskLayer {
         Ok(self.size_of(ns)?.0)
     }
 
-    /// Values and stored bytes of `ns`.
+    /// Values and charged bytes (key + sealed record of each) of `ns`.
     pub fn size_of(&self, ns: &str) -> Result<(u64, u64), DiskError> {
-        let txn = self.db().begin_read().map_err(|e| DiskError::storage("starting a read", e))?;
-        let table: ReadOnlyTable<&str, &[u8]> = match txn.open_table(data_def(&data_table(ns))) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok((0, 0)),
-            Err(e) => return Err(DiskError::storage("opening a table", e)),
-        };
-        let entries = table.len().map_err(|e| DiskError::storage("counting", e))?;
-        let bytes = table.stats().map_err(|e| DiskError::storage("measuring", e))?.stored_bytes();
-        Ok((entries, bytes))
+        self.guarded(|db| size(db, ns))
     }
+}
+
+fn size(db: &Database, ns: &str) -> Result<(u64, u64), DiskError> {
+    let txn = db.begin_read().map_err(|e| DiskError::redb("starting a read", e))?;
+    let table: ReadOnlyTable<&str, &[u8]> = match txn.open_table(data_def(&data_table(ns))) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok((0, 0)),
+        Err(e) => return Err(DiskError::redb("opening a table", e)),
+    };
+    let entries = table.len().map_err(|e| DiskError::redb("counting", e))?;
+    let bytes = match txn.open_table(ACCOUNTING) {
+        Ok(accounting) => accounting
+            .get(bytes_key(ns).as_str())
+            .map_err(|e| DiskError::redb("measuring", e))?
+            .map_or(0, |g| g.value()),
+        Err(redb::TableError::TableDoesNotExist(_)) => 0,
+        Err(e) => return Err(DiskError::redb("measuring", e)),
+    };
+    Ok((entries, bytes))
+}
+
+/// Up to `limit` live keys of `ns` after `after` (see [`DiskLayer::scan_chunk`]).
+fn scan(
+    db: &Database,
+    ns: &str,
+    after: Option<&str>,
+    limit: usize,
+    now: u64,
+) -> Result<(Vec<ScannedKey>, Option<String>), DiskError> {
+    let Some(table) = table(db, ns)? else { return Ok((Vec::new(), None)) };
+    let start = match after {
+        Some(key) => Bound::Excluded(key),
+        None => Bound::Unbounded,
+    };
+    let range = table
+        .range::<&str>((start, Bound::Unbounded))
+        .map_err(|e| DiskError::redb("scanning", e))?;
+    let mut out = Vec::new();
+    let mut visited = 0;
+    for item in range {
+        let (key, value) = item.map_err(|e| DiskError::redb("scanning", e))?;
+        visited += 1;
+        let key = key.value().to_owned();
+        if let Ok(header) = record::peek(value.value()) {
+            if !header.expired(now) {
+                out.push(ScannedKey { key: key.clone(), header, stored: value.value().len() });
+            }
+        }
+        if visited == limit {
+            return Ok((out, Some(key)));
+        }
+    }
+    Ok((out, None))
+}
+
+fn earliest(db: &Database, states: &[std::sync::Arc<DiskNamespace>]) -> Option<u64> {
+    let txn = db.begin_read().ok()?;
+    states
+        .iter()
+        .filter_map(|state| {
+            let name = super::expiry_table(state.name());
+            let index = txn.open_table(super::apply::index_def(&name)).ok()?;
+            let first = redb::ReadableTable::first(&index).ok()??;
+            Some(first.0.value().0)
+        })
+        .min()
 }

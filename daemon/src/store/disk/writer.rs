@@ -6,6 +6,7 @@
 //! batched window has run out; otherwise with `Durability::None` (visible to readers at once,
 //! made durable by the next immediate commit, at most `batch_window` later).
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -14,11 +15,17 @@ use std::time::{Duration, Instant};
 use redb::{Database, Durability};
 use tokio::sync::oneshot;
 
+use super::cell::panic_message;
+use super::open::{reopen, replace_damaged, Recovery};
 use super::{apply, DiskError, DiskNamespace};
 use crate::store::memory::WriteCondition;
 
 /// Ops applied per transaction at most, so one commit never grows without bound.
 const MAX_BATCH: usize = 1024;
+/// How often a writer whose database is closed (disk full, damage) tries to reopen it.
+const RECOVERY_RETRY: Duration = Duration::from_millis(500);
+/// Shortest gap between two recovery attempts that a batch (not a failure) triggers.
+const RECOVERY_GAP: Duration = Duration::from_millis(200);
 
 /// A change to the database.
 pub enum Op {
@@ -41,6 +48,18 @@ pub enum Op {
         ns: Arc<DiskNamespace>,
         /// Keys and records.
         entries: Vec<(String, Vec<u8>)>,
+    },
+    /// Move keys read (LRU, LFU) in the eviction order.
+    Touch {
+        /// Namespace state.
+        ns: Arc<DiskNamespace>,
+        /// Keys.
+        keys: Vec<String>,
+    },
+    /// Evict until the namespace fits its (lowered) byte limit.
+    Trim {
+        /// Namespace state.
+        ns: Arc<DiskNamespace>,
     },
     /// Delete keys; counts those that were live.
     Delete {
@@ -153,11 +172,13 @@ pub struct WriterHandle {
 
 impl WriterHandle {
     /// Starts the writer thread.
-    pub fn start(db: Arc<Database>, batch_window: Duration) -> Result<WriterHandle, DiskError> {
+    pub(crate) fn start(recovery: Recovery) -> Result<WriterHandle, DiskError> {
         let (queue, jobs) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("cachemgr-disk-writer".into())
-            .spawn(move || run(&db, &jobs, batch_window))
+            .spawn(move || {
+                Writer { recovery, pending: Vec::new(), stash: None, last_try: None }.run(&jobs)
+            })
             .map_err(|err| DiskError::storage("starting the disk writer", err))?;
         Ok(WriterHandle { queue: Mutex::new(Some(queue)), thread: Mutex::new(Some(thread)) })
     }
@@ -193,83 +214,243 @@ impl WriterHandle {
     }
 }
 
-fn run(db: &Database, jobs: &Receiver<Job>, batch_window: Duration) {
-    // When non-durable commits are pending, the time by which they must be made durable.
-    let mut flush_by: Option<Instant> = None;
-    loop {
-        let first = match flush_by {
-            None => match jobs.recv() {
-                Ok(job) => job,
-                Err(_) => return,
-            },
-            Some(at) => match jobs.recv_timeout(at.saturating_duration_since(Instant::now())) {
-                Ok(job) => job,
-                Err(RecvTimeoutError::Timeout) => {
-                    flush_by = commit_batch(db, Vec::new(), true, flush_by, batch_window);
-                    continue;
+/// The writer thread's state.
+struct Writer {
+    recovery: Recovery,
+    /// Ops committed without fsync since the last durable commit: acknowledged, but a
+    /// failed fsync loses them in the file, so they are applied again after the reopen.
+    pending: Vec<Op>,
+    /// A handle taken out of service that a reader still held (closed on the next try).
+    stash: Option<Arc<Database>>,
+    /// When recovery was last tried: a stream of writes into a full disk must not reopen
+    /// (and have redb repair) the file for every batch.
+    last_try: Option<Instant>,
+}
+
+impl Writer {
+    fn run(mut self, jobs: &Receiver<Job>) {
+        // When non-durable commits are pending, the time by which they must be made durable.
+        let mut flush_by: Option<Instant> = None;
+        loop {
+            let cell = self.recovery.cell.clone();
+            if cell.needs_recovery() {
+                self.recover(false);
+            }
+            let wait_until = match (cell.needs_recovery(), flush_by) {
+                (true, _) => Some(Instant::now() + RECOVERY_RETRY),
+                (false, at) => at,
+            };
+            let first = match wait_until {
+                None => match jobs.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                },
+                Some(at) => match jobs.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                    Ok(job) => job,
+                    Err(RecvTimeoutError::Timeout) => {
+                        if flush_by.is_some_and(|at| at <= Instant::now()) && !cell.needs_recovery()
+                        {
+                            flush_by = self.commit_batch(Vec::new(), true, flush_by);
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        // Stopping: one last chance to make acknowledged writes durable.
+                        if cell.needs_recovery() {
+                            self.recover(true);
+                        }
+                        if !cell.needs_recovery() {
+                            self.commit_batch(Vec::new(), true, flush_by);
+                        }
+                        if !self.pending.is_empty() {
+                            tracing::error!(
+                                "the disk layer stops with {} acknowledged write(s) it could not make durable: {}",
+                                self.pending.len(),
+                                cell.problem().unwrap_or_default()
+                            );
+                        }
+                        return;
+                    }
+                },
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
                 }
-                Err(RecvTimeoutError::Disconnected) => {
-                    commit_batch(db, Vec::new(), true, flush_by, batch_window);
-                    return;
+            }
+            if cell.needs_recovery() {
+                self.recover(false);
+            }
+            if cell.needs_recovery() {
+                let err = cell.get().err().unwrap_or(DiskError::Closed);
+                for job in batch {
+                    let _ = job.reply.send(Err(err.clone()));
                 }
-            },
+                continue;
+            }
+            let durable = batch.iter().any(|job| job.durable)
+                || flush_by.is_some_and(|at| at <= Instant::now());
+            flush_by = self.commit_batch(batch, durable, flush_by);
+        }
+    }
+
+    /// Applies and commits one batch, answers its callers, returns the new `flush_by`.
+    fn commit_batch(
+        &mut self,
+        batch: Vec<Job>,
+        durable: bool,
+        flush_by: Option<Instant>,
+    ) -> Option<Instant> {
+        let cell = self.recovery.cell.clone();
+        let result = match cell.get() {
+            Ok(db) => guarded_commit(&db, batch.iter().map(|job| &job.op), durable),
+            Err(err) => Err(err),
         };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        match result {
+            Ok(outcomes) => {
+                cell.clear_problem();
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(outcome);
+                    if !durable {
+                        self.pending.push(job.op);
+                    }
+                }
+                if durable {
+                    self.pending.clear();
+                    None
+                } else {
+                    flush_by.or_else(|| Some(Instant::now() + self.recovery.batch_window))
+                }
+            }
+            Err(err) => {
+                tracing::error!("disk layer commit failed: {err}");
+                for job in batch {
+                    let _ = job.reply.send(Err(err.clone()));
+                }
+                match &err {
+                    DiskError::Io(what) => {
+                        cell.set_problem(format!("writes fail: {what}"));
+                        self.recover(true);
+                    }
+                    DiskError::Corrupt(why) => {
+                        cell.mark_damaged(why);
+                        self.recover(true);
+                    }
+                    _ => {}
+                }
+                // What was pending is still pending: recovery re-applies it.
+                if self.pending.is_empty() {
+                    None
+                } else {
+                    flush_by
+                }
             }
         }
-        let durable =
-            batch.iter().any(|job| job.durable) || flush_by.is_some_and(|at| at <= Instant::now());
-        flush_by = commit_batch(db, batch, durable, flush_by, batch_window);
+    }
+
+    /// Reopens the database after an I/O failure, or replaces a damaged one, then applies
+    /// again (durably) the acknowledged writes the failure lost. Only then do readers see
+    /// it again, so nobody reads a state missing an acknowledged write. On failure the
+    /// database stays closed and the next batch (or the retry timer) tries again.
+    /// Unless `now`, tries at most once per [`RECOVERY_GAP`].
+    fn recover(&mut self, now: bool) {
+        if !now && self.last_try.is_some_and(|at| at.elapsed() < RECOVERY_GAP) {
+            return;
+        }
+        self.last_try = Some(Instant::now());
+        let cell = self.recovery.cell.clone();
+        if !cell.close(&mut self.stash) {
+            cell.set_problem("the database cannot be reopened: a reader still holds it".into());
+            return;
+        }
+        let path = cell.path.clone();
+        let damage = cell.damage();
+        let damaged = damage.is_some();
+        let opened = if let Some(why) = damage {
+            Err(DiskError::Corrupt(why))
+        } else {
+            catch_unwind(AssertUnwindSafe(|| reopen(&path, cell.cache_bytes)))
+                .unwrap_or_else(|panic| Err(DiskError::Corrupt(panic_message(panic.as_ref()))))
+        };
+        let db = match opened {
+            Ok(db) => db,
+            Err(DiskError::Corrupt(why)) => {
+                let namespaces =
+                    self.recovery.namespaces.read().unwrap_or_else(PoisonError::into_inner).clone();
+                match replace_damaged(
+                    &path,
+                    cell.cache_bytes,
+                    &self.recovery.fingerprint,
+                    &namespaces,
+                ) {
+                    Ok((db, aside)) => {
+                        cell.notice(format!(
+                            "the disk database {} was damaged ({why}); it was moved aside to {} and a fresh one created",
+                            path.display(),
+                            aside.display()
+                        ));
+                        db
+                    }
+                    Err(err) => {
+                        cell.set_problem(format!(
+                            "the damaged database cannot be replaced: {}",
+                            err.detail()
+                        ));
+                        return;
+                    }
+                }
+            }
+            Err(err) => {
+                cell.set_problem(format!("the database cannot be reopened: {}", err.detail()));
+                return;
+            }
+        };
+        if !self.pending.is_empty() {
+            if let Err(err) = guarded_commit(&db, self.pending.iter(), true) {
+                cell.set_problem(format!(
+                    "{} acknowledged write(s) wait to be written again: {}",
+                    self.pending.len(),
+                    err.detail()
+                ));
+                drop(db);
+                return;
+            }
+            // The problem stays until a new write goes through: these fit, the next may not.
+            self.pending.clear();
+        }
+        if damaged {
+            cell.clear_problem();
+        }
+        cell.publish(db);
+        tracing::info!("the disk database {} is open again", path.display());
     }
 }
 
-/// Applies and commits one batch, answers its callers, returns the new `flush_by`.
-fn commit_batch(
+/// Per-op outcomes, or the error that aborted the whole transaction; a panic inside redb
+/// (a damaged page) is [`DiskError::Corrupt`].
+fn guarded_commit<'a>(
     db: &Database,
-    batch: Vec<Job>,
-    durable: bool,
-    flush_by: Option<Instant>,
-    batch_window: Duration,
-) -> Option<Instant> {
-    let result = apply_and_commit(db, &batch, durable);
-    let next_flush = match (&result, durable) {
-        (Ok(_), true) => None,
-        (Ok(_), false) => flush_by.or_else(|| Some(Instant::now() + batch_window)),
-        (Err(_), _) => flush_by,
-    };
-    match result {
-        Ok(outcomes) => {
-            for (job, outcome) in batch.into_iter().zip(outcomes) {
-                let _ = job.reply.send(outcome);
-            }
-        }
-        Err(err) => {
-            tracing::error!("disk layer commit failed: {err}");
-            for job in batch {
-                let _ = job.reply.send(Err(err.clone()));
-            }
-        }
-    }
-    next_flush
-}
-
-/// Per-op outcomes, or the error that aborted the whole transaction.
-fn apply_and_commit(
-    db: &Database,
-    batch: &[Job],
+    ops: impl Iterator<Item = &'a Op>,
     durable: bool,
 ) -> Result<Vec<Result<Outcome, DiskError>>, DiskError> {
-    let mut txn = db.begin_write().map_err(|e| DiskError::storage("starting a write", e))?;
+    catch_unwind(AssertUnwindSafe(|| apply_and_commit(db, ops, durable)))
+        .unwrap_or_else(|panic| Err(DiskError::Corrupt(panic_message(panic.as_ref()))))
+}
+
+fn apply_and_commit<'a>(
+    db: &Database,
+    ops: impl Iterator<Item = &'a Op>,
+    durable: bool,
+) -> Result<Vec<Result<Outcome, DiskError>>, DiskError> {
+    let mut txn = db.begin_write().map_err(|e| DiskError::redb("starting a write", e))?;
     let level = if durable { Durability::Immediate } else { Durability::None };
-    txn.set_durability(level).map_err(|e| DiskError::storage("setting durability", e))?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        outcomes.push(Ok(apply::apply(&txn, &job.op)?));
+    txn.set_durability(level).map_err(|e| DiskError::redb("setting durability", e))?;
+    let mut outcomes = Vec::new();
+    for op in ops {
+        outcomes.push(Ok(apply::apply(&txn, op)?));
     }
-    txn.commit().map_err(|e| DiskError::storage("committing", e))?;
+    txn.commit().map_err(|e| DiskError::redb("committing", e))?;
     Ok(outcomes)
 }
