@@ -70,7 +70,8 @@ pub fn request_id(buf: &[u8]) -> Option<u64> {
         let key_len = document_len(buf.get(pos..)?)?;
         let key = buf.get(pos..pos + key_len)?;
         pos += key_len;
-        if text_or_bytes(key) == Some(b"id") {
+        // serde takes a field by name (string or binary) or by index (`id` is field 0).
+        if text_or_bytes(key) == Some(b"id") || uint(key) == Some(0) {
             return uint(buf.get(pos..)?);
         }
         pos += document_len(buf.get(pos..)?)?;
@@ -132,6 +133,8 @@ mod tests {
         .expect("encode");
         assert_eq!(request_id(&plain), Some(u64::MAX - 1));
         assert_eq!(request_id(&[0x92, 0x07, 0xc0]), Some(7), "array form");
+        assert_eq!(request_id(&[0x81, 0x00, 0x05]), Some(5), "the id by its field index");
+        assert_eq!(request_id(&[0x81, 0xc4, 0x02, b'i', b'd', 0x05]), Some(5), "a binary name");
         assert_eq!(request_id(&[0x81, 0xa2, b'i', b'd', 0xff]), None, "negative id");
         assert_eq!(request_id(&[0x81, 0xa2, b'i', b'x', 0x01]), None, "no id");
         assert_eq!(request_id(&deep[..50]), None, "truncated before the id");
