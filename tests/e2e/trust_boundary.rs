@@ -143,6 +143,52 @@ fn a_user_cannot_point_an_app_at_another_users_file_or_folder() {
 }
 
 #[test]
+fn admins_cannot_repoint_a_users_app_and_a_reused_name_inherits_no_backups() {
+    let homes = homes();
+    let daemon = system_daemon(homes.path(), "");
+    let (alice, bob, admin) = (
+        TestUser::create(homes.path()),
+        TestUser::create(homes.path()),
+        TestUser::create(homes.path()),
+    );
+    let first = alice.write("app/cache.json", br#"{"theme": "dark"}"#);
+    let other = alice.write("private/diary.json", br#"{"entry": "alice-private-diary"}"#);
+    let path = |p: &Path| p.display().to_string();
+    let as_alice = |args: &[&str]| alice.ctl(&daemon, MEMBER, args);
+    ok(as_alice(&["app", "add", "shared", "--path", &path(&first), "--strategy", "none"]), "add");
+    ok(as_alice(&["backup", "create", "shared"]), "backup");
+    // An admin_group member may manage the app, but not point it at another of her files.
+    let as_admin = |args: &[&str]| admin.ctl(&daemon, &[SOCKET_GROUP, ADMIN_GROUP], args);
+    ok(as_admin(&["app", "show", "shared"]), "an admin sees the app");
+    refused(
+        &as_admin(&["app", "edit", "shared", "--path", &path(&other)]),
+        "permission_denied",
+        "an admin re-pointing a user's app",
+    );
+    let inspected = ok(as_admin(&["app", "inspect", "shared", "--show-values"]), "inspect");
+    assert!(!inspected.contains("alice-private-diary"), "{inspected}");
+    // Removed with its backups kept: the name is not Bob's to take over with them.
+    ok(as_alice(&["app", "remove", "shared"]), "remove");
+    let bobs = bob.write("app/cache.json", br#"{"theme": "light"}"#);
+    refused(
+        &bob.ctl(
+            &daemon,
+            MEMBER,
+            &["app", "add", "shared", "--path", &path(&bobs), "--strategy", "none"],
+        ),
+        "permission_denied",
+        "registering a name whose backups belong to someone else",
+    );
+    // Alice takes her name back, with her backups.
+    ok(
+        as_alice(&["app", "add", "shared", "--path", &path(&first), "--strategy", "none"]),
+        "re-add",
+    );
+    let list = ok(as_alice(&["--json", "backup", "list", "shared"]), "list");
+    assert!(list.contains("\"manual\""), "her backup is still hers: {list}");
+}
+
+#[test]
 fn symlinks_swapped_in_while_the_daemon_works_never_reach_another_users_file() {
     let homes = homes();
     let daemon = system_daemon(homes.path(), "");
@@ -257,31 +303,31 @@ fn one_user_cannot_take_every_connection_and_quiet_ones_are_closed() {
     let daemon = system_daemon(homes.path(), extra);
     let users: Vec<TestUser> = (0..3).map(|_| TestUser::create(homes.path())).collect();
     let mut held = Vec::new();
-    let mut connect = |user: &TestUser| {
+    let mut admitted = |user: &TestUser| {
         let mut conn = user.connect(&daemon.socket, MEMBER).expect("connect");
-        let outcome = conn.try_handshake();
+        conn.handshake();
         held.push(conn);
-        outcome
     };
-    let refusal = |outcome: Result<(), Box<Option<cachemgr_proto::Response>>>| match outcome {
-        Err(response) => match response.map(|r| r.body) {
-            Some(ResponseBody::Error { kind, message }) => (kind, message),
+    // A connection over a limit is answered under id 0 at once, before any hello.
+    let refusal = |user: &TestUser| {
+        let mut conn = user.connect(&daemon.socket, MEMBER).expect("connect");
+        match conn.recv().map(|r| (r.id, r.body)) {
+            Some((0, ResponseBody::Error { kind, message })) => (kind, message),
             other => panic!("expected a refusal, got {other:?}"),
-        },
-        Ok(()) => panic!("expected a refusal, got welcome"),
+        }
     };
     // Mallory holds her share; the next is refused, and she cannot lock anyone else out.
     for _ in 0..3 {
-        connect(&users[0]).expect("within her share");
+        admitted(&users[0]);
     }
-    let (kind, message) = refusal(connect(&users[0]));
+    let (kind, message) = refusal(&users[0]);
     assert_eq!(kind, ErrorKind::Unavailable);
     assert!(message.contains("max_connections_per_user"), "{message}");
     for _ in 0..3 {
-        connect(&users[1]).expect("another user gets in");
+        admitted(&users[1]);
     }
-    connect(&users[2]).expect("one more unprivileged slot");
-    let (kind, message) = refusal(connect(&users[2]));
+    admitted(&users[2]);
+    let (kind, message) = refusal(&users[2]);
     assert_eq!(kind, ErrorKind::Unavailable);
     assert!(message.contains("admin_reserved_connections"), "{message}");
     // An admin still gets in, and can act.
@@ -359,7 +405,8 @@ fn admin_dumps_never_follow_a_symlink_in_their_directories() {
     );
     let own = admin.home.join("mine.cmdump").display().to_string();
     ok(admin.ctl(&daemon, &[SOCKET_GROUP, ADMIN_GROUP], &["dump", &own]), "own dump");
-    assert_eq!(std::fs::metadata(&own).expect("dump").mode() & 0o777, 0o600);
+    let meta = std::fs::metadata(&own).expect("dump");
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (admin.uid, 0o600), "the dump is theirs");
 }
 
 #[test]

@@ -16,14 +16,18 @@ pub enum Refusal {
     Denied(String),
     /// Not allowed while `read_only = true`.
     ReadOnly(String),
+    /// The app it names is not registered: answered here, the same for every caller, so no
+    /// handler can find an app registered meanwhile by someone else under that name.
+    NoSuchApp(String),
 }
 
-/// Checks `body` for `caller`; `owner_of` tells an app's owner uid (`None`: no such app).
+/// Checks `body` for `caller`; `owner_of` tells an app's owner uid (`Some(None)`: no such
+/// app; `None`: the app registry is off, for the handler to say).
 pub fn check(
     caller: &Caller,
     body: &RequestBody,
     config: &Config,
-    owner_of: impl Fn(&str) -> Option<u32>,
+    owner_of: impl Fn(&str) -> Option<Option<u32>>,
 ) -> Result<(), Refusal> {
     let access = body.access();
     if config.read_only && access.effect == Effect::State {
@@ -43,13 +47,15 @@ pub fn check(
             caller.describe()
         ))),
         Audience::AppOwner(name) => match owner_of(name) {
-            Some(owner) if owner != caller.peer.uid && !caller.admin => Err(Refusal::Denied(
+            Some(Some(owner)) if owner != caller.peer.uid && !caller.admin => Err(Refusal::Denied(
                 format!(
                     "permission denied: app {name:?} belongs to another user; {} may only manage their own apps",
                     caller.describe()
                 ),
             )),
-            // No such app: the handler says so (the same for every caller).
+            Some(None) => Err(Refusal::NoSuchApp(format!(
+                "no app named {name:?} is registered (see `cachectl app list`)"
+            ))),
             _ => Ok(()),
         },
     }

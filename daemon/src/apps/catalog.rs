@@ -91,6 +91,10 @@ pub struct Catalog {
     /// pruned within the second it was made must not lend its name to a newer one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_issued: Option<String>,
+    /// The uid of the app these backups belong to: a later app of the same name registered
+    /// by someone else must not inherit them (`None`: written before owners were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_uid: Option<u32>,
 }
 
 impl Catalog {

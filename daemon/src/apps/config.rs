@@ -77,10 +77,16 @@ impl AppsConfig {
         }
     }
 
+    /// Why `path` is in a system directory, if it is (no app file or backup folder is).
+    pub fn refuse_system(&self, path: &Path) -> Option<String> {
+        let system = SYSTEM_DIRS.iter().find(|d| path.starts_with(d))?;
+        Some(format!("{} is under the system directory {system}", path.display()))
+    }
+
     /// Why `canonical` (a path with every symlink resolved) may not be registered, if so.
     pub fn refuse(&self, canonical: &Path) -> Option<String> {
-        if let Some(system) = SYSTEM_DIRS.iter().find(|d| canonical.starts_with(d)) {
-            return Some(format!("{} is under the system directory {system}", canonical.display()));
+        if let Some(why) = self.refuse_system(canonical) {
+            return Some(why);
         }
         let allowed = self.allowed();
         let inside = allowed.iter().any(|dir| {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use cachemgr_proto::AppSettings;
 
+use super::catalog::Catalog;
 use super::error::AppError;
 use super::live::read_verified;
 use super::naming::{check_name, default_app_id, safe_name};
@@ -41,6 +42,7 @@ impl AppService {
         let Some(path) = settings.path.as_deref() else {
             return Err(AppError::Invalid("app add needs --path FILE".to_owned()));
         };
+        self.check_inherited_backups(name, owner_uid)?;
         // The file first: a wrong path is the clearer error, and asking the keyring about
         // an app whose file cannot be registered anyway would only hide it.
         check_path(&self.config, Principal::of_uid(owner_uid), Path::new(path))?;
@@ -78,10 +80,24 @@ impl AppService {
         Ok(record)
     }
 
-    /// Changes an app's settings; a change of file, keys or strategy is checked like `add`.
-    pub async fn edit(&self, name: &str, settings: AppSettings) -> Result<AppRecord, AppError> {
+    /// Changes an app's settings for `caller_uid`; a change of file, keys or strategy is
+    /// checked like `add`. Only the app's owner (or root, or the daemon's user) may move its
+    /// file or folder: an `admin_group` member may not point someone else's app at a file.
+    pub async fn edit(
+        &self,
+        name: &str,
+        settings: AppSettings,
+        caller_uid: u32,
+    ) -> Result<AppRecord, AppError> {
         let _op = self.try_lock(name).await?;
         let old = self.record(name)?;
+        let moves = settings.path.is_some() || settings.external_dir.is_some();
+        if moves && caller_uid != old.owner_uid && !Principal::of_uid(caller_uid).unrestricted {
+            return Err(AppError::Denied(format!(
+                "app {name:?} belongs to uid {}: only its owner or root may change its file or                  external folder",
+                old.owner_uid
+            )));
+        }
         if old.builtin && (settings.path.is_some() || settings.strategy.is_some()) {
             return Err(AppError::Invalid(format!(
                 "{name:?} is the daemon's own state; only its schedule and retention can change"
@@ -140,6 +156,28 @@ impl AppService {
         Ok(())
     }
 
+    /// Refuses a new app whose backup folder still holds the backups of an earlier app of the
+    /// same name that belonged to someone else (removed without `--delete-backups`): they are
+    /// not the new owner's to list or restore. Root and the daemon's user may adopt them.
+    fn check_inherited_backups(&self, name: &str, owner_uid: u32) -> Result<(), AppError> {
+        if Principal::of_uid(owner_uid).unrestricted {
+            return Ok(());
+        }
+        let dir = self.config.backup_root(&self.state_dir).join(safe_name(name));
+        let catalog =
+            Catalog::load(&dir).map_err(|err| AppError::storage(format!("app {name:?}"), err))?;
+        let foreign = match catalog.owner_uid {
+            Some(uid) => uid != owner_uid,
+            None => !catalog.backups.is_empty(),
+        };
+        if foreign {
+            return Err(AppError::Denied(format!(
+                "the backup folder of {name:?} holds the backups of an earlier app of that name                  registered by another user; pick another name (an admin may remove them)"
+            )));
+        }
+        Ok(())
+    }
+
     /// Refuses a record whose file is not a readable, allowed regular file that opens.
     async fn check_registrable(&self, record: &AppRecord) -> Result<(), AppError> {
         let owner = Principal::of_uid(record.owner_uid);
@@ -154,6 +192,9 @@ impl AppService {
             )));
         }
         if let Some(dir) = &record.external_dir {
+            if let Some(why) = self.config.refuse_system(dir) {
+                return Err(AppError::Invalid(format!("refused external dir: {why}")));
+            }
             paths::ensure_dir(owner, dir).map_err(|err| {
                 AppError::Path(err).context(format!("the external dir {}", dir.display()))
             })?;

@@ -20,11 +20,12 @@ use super::codec::AppCodec;
 use super::encfile::{generate_passphrase, AppKeyPair, StoredAppKeys};
 use super::error::AppError;
 use super::keys::{encryptor_of, passphrase_override};
-use super::live::{read_file, read_verified, sha256_hex};
+use super::live::{read_file, read_live, read_verified, sha256_hex, LiveError};
 use super::migrate_journal::Replaced;
 use super::registry::AppRecord;
 use super::restore::replace_file;
 use super::service::AppService;
+use crate::access::paths::{self, Principal};
 use crate::store::clock::unix_ms_now;
 
 /// Test hook: fail after this many files have been replaced (`N`), or abort the daemon
@@ -44,6 +45,8 @@ pub struct MigrateReport {
 /// One file to re-encrypt.
 struct Target {
     path: PathBuf,
+    /// A user's file (the live file or an external copy), written as the app's owner through
+    /// the path resolver; else one of the daemon's own backups.
     live: bool,
     /// The backup it is, by name, for updating the catalog.
     backup: Option<String>,
@@ -188,12 +191,18 @@ impl AppService {
             let path = dir.join(&record.name);
             let bytes = read_file(&path, self.config.max_file_bytes.as_u64())?;
             let sealed = reseal(&bytes, &format!("backup {}", record.name))?;
-            if let Some(ext) = record.external_path.as_ref().filter(|p| p.exists()) {
-                if let Ok(ext_bytes) = read_file(ext, self.config.max_file_bytes.as_u64()) {
+            if let Some(ext) = record.external_path.as_ref() {
+                // The owner's copy, read as the owner (never through a symlink).
+                let owner = Principal::of_uid(app.owner_uid);
+                let max = self.config.max_file_bytes.as_u64();
+                let read = paths::place(owner, ext)
+                    .map_err(LiveError::Refused)
+                    .and_then(|place| read_live(&place, max));
+                if let Ok(ext_bytes) = read {
                     let ext_sealed = reseal(&ext_bytes, &ext.display().to_string())?;
                     targets.push(Target {
                         path: ext.clone(),
-                        live: false,
+                        live: true,
                         backup: None,
                         old: ext_bytes,
                         new: ext_sealed,
@@ -236,7 +245,8 @@ impl AppService {
                     "injected failure after {done} files ({FAULT_ENV})"
                 )));
             }
-            replace_file(&target.path, target.live, &target.new).map_err(|err| {
+            let user = target.live.then(|| Principal::of_uid(app.owner_uid));
+            replace_file(&target.path, user, &target.new).map_err(|err| {
                 AppError::storage(format!("cannot replace {}", target.path.display()), err)
             })?;
             progress(&app.name, done as u64 + 1, total, "files");

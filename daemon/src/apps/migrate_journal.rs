@@ -17,10 +17,12 @@ use zeroize::Zeroizing;
 use super::catalog::Catalog;
 use super::error::AppError;
 use super::live::sha256_hex;
+use super::live::{read_file, read_live, LiveError};
 use super::naming::safe_name;
 use super::registry::AppRecord;
 use super::restore::replace_file;
 use super::service::AppService;
+use crate::access::paths::{self, Principal};
 use crate::atomic_file::write_atomic;
 
 /// Suffix of the keyring entries that hold the old values while a migration runs.
@@ -295,9 +297,18 @@ fn keep_file(file: &Replaced<'_>, kept: &Path) -> std::io::Result<()> {
 /// Puts a kept file's old content back where the migration's content is (the live file
 /// with its mode and owner); anything else there is left as it is.
 fn put_back(file: &KeptFile) -> std::io::Result<()> {
-    let holds_new = std::fs::read(&file.path).is_ok_and(|now| sha256_hex(&now) == file.new_sha256);
+    let now = match file.live {
+        true => paths::place(Principal::CHECKED, &file.path)
+            .map_err(LiveError::Refused)
+            .and_then(|place| read_live(&place, u64::MAX)),
+        false => read_file(&file.path, u64::MAX),
+    };
+    let holds_new = now.is_ok_and(|now| sha256_hex(&now) == file.new_sha256);
     if !holds_new {
         return Ok(());
     }
-    replace_file(&file.path, file.live, &std::fs::read(&file.kept)?)
+    // A user's file is re-opened without following a symlink anywhere (its owner was checked
+    // when the migration began); the daemon's own are written in place.
+    let user = file.live.then_some(Principal::CHECKED);
+    replace_file(&file.path, user, &std::fs::read(&file.kept)?)
 }

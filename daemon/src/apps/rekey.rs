@@ -23,11 +23,13 @@ use super::codec::AppCodec;
 use super::encfile::{self, AppKeyPair, AppPrivateKey, EncryptorType};
 use super::error::AppError;
 use super::keys::{encryptor_of, KeyChange};
-use super::live::{read_file, sha256_hex};
+use super::live::{read_file, read_live, sha256_hex};
 use super::naming::safe_name;
 use super::registry::AppRecord;
+use super::restore::replace_live;
 use super::service::AppService;
 use super::store::move_backup_file;
+use crate::access::paths::{self, Principal};
 use crate::atomic_file::write_atomic;
 use crate::store::clock::unix_ms_now;
 
@@ -180,7 +182,7 @@ impl AppService {
                 tracing::info!(app = %app.name, backup = %entry.name, "released from quarantine: it opens with the new keys");
             }
             if let Some(ext) = entry.external_path.clone() {
-                rekey_external(&ext, old, new, max);
+                rekey_external(&ext, Principal::of_uid(app.owner_uid), old, new, max);
             }
             self.save_catalog(app, &catalog)?;
         }
@@ -289,13 +291,15 @@ fn reseal(bytes: &[u8], old: &AppCodec, new: &AppCodec) -> Option<Vec<u8>> {
 /// Re-encrypts a backup's external copy too, when it is still sealed for the old keys (the
 /// app may have done it already, if it shares the directory). Failures are logged: the copy
 /// in the backup directory is the one that counts.
-fn rekey_external(path: &Path, old: &AppCodec, new: &AppCodec, max: u64) {
-    let Ok(bytes) = read_file(path, max) else { return };
+fn rekey_external(path: &Path, owner: Principal, old: &AppCodec, new: &AppCodec, max: u64) {
+    // The owner's copy, opened as the owner (never through a symlink) and replaced as theirs.
+    let Ok(place) = paths::place(owner, path) else { return };
+    let Ok(bytes) = read_live(&place, max) else { return };
     if new.verify(&bytes).is_ok() {
         return;
     }
     let Some(sealed) = reseal(&bytes, old, new) else { return };
-    if let Err(err) = write_atomic(path, &sealed) {
+    if let Err(err) = replace_live(&place, &sealed) {
         tracing::warn!(file = %path.display(), "cannot re-encrypt the external copy: {err}");
     }
 }

@@ -130,27 +130,32 @@ impl AppService {
     }
 }
 
-/// Replaces `path` atomically with `bytes`: as an app's live file (see [`replace_live`]; the
-/// path was checked for its owner when the operation began, and is opened again without
-/// following a symlink anywhere) or as one of the daemon's own files.
-pub fn replace_file(path: &Path, live: bool, bytes: &[u8]) -> std::io::Result<()> {
-    if live {
-        replace_live(&paths::place(Principal::CHECKED, path)?, bytes)
-    } else {
-        crate::atomic_file::write_atomic(path, bytes)
+/// Replaces `path` atomically with `bytes`: as a user's file (an app's live file or an
+/// external copy) when `user` names whose, through the path resolver (see
+/// [`replace_live`]), or as one of the daemon's own files.
+pub fn replace_file(path: &Path, user: Option<Principal>, bytes: &[u8]) -> std::io::Result<()> {
+    match user {
+        Some(principal) => replace_live(&paths::place(principal, path)?, bytes),
+        None => crate::atomic_file::write_atomic(path, bytes),
     }
 }
 
-/// Replaces an app's live file atomically through the directory the path resolver opened,
-/// keeping its mode and owner (so the app can still write it when the daemon runs as another
-/// user; a new file gets the directory's owner and mode 0600).
+/// Replaces a user's file (an app's live file, an external copy) atomically through the
+/// directory the path resolver opened, keeping its permission bits (never set-id bits) and,
+/// when the daemon runs as root, giving it to the principal of the place (for root or the
+/// daemon's user: to whoever owned the file, so the app can still write it).
 pub fn replace_live(place: &Place, bytes: &[u8]) -> std::io::Result<()> {
+    let principal = place.dir().principal();
+    let dir = rustix::fs::fstat(place.dir().fd())?;
     let (mode, owner) = match place.stat()? {
-        Some(stat) => (stat.st_mode & 0o7777, (stat.st_uid, stat.st_gid)),
-        None => {
-            let dir = rustix::fs::fstat(place.dir().fd())?;
-            (0o600, (dir.st_uid, dir.st_gid))
+        Some(stat) if principal.unrestricted || stat.st_uid == principal.uid => {
+            (stat.st_mode & 0o777, (stat.st_uid, stat.st_gid))
         }
+        // Someone else's file under the principal's name (a hard link put there): the new
+        // file is the principal's, never its.
+        Some(stat) => (stat.st_mode & 0o777, (principal.uid, dir.st_gid)),
+        None if principal.unrestricted => (0o600, (dir.st_uid, dir.st_gid)),
+        None => (0o600, (principal.uid, dir.st_gid)),
     };
     let mut file = AtomicFile::create_in(place.dir(), place.name())?;
     file.set_mode_and_owner(mode, Some(owner))?;

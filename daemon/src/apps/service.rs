@@ -172,6 +172,13 @@ impl AppService {
     /// Saves the backup metadata of an app.
     pub fn save_catalog(&self, app: &AppRecord, catalog: &Catalog) -> Result<(), AppError> {
         let dir = self.backup_dir(app);
+        let owned;
+        let catalog = if catalog.owner_uid == Some(app.owner_uid) {
+            catalog
+        } else {
+            owned = Catalog { owner_uid: Some(app.owner_uid), ..catalog.clone() };
+            &owned
+        };
         catalog.save(&dir).map_err(|err| {
             AppError::storage(format!("cannot save the backup list in {}", dir.display()), err)
         })

@@ -98,8 +98,17 @@ impl DumpWriter {
         place: &crate::access::paths::Place,
         root_key: &[u8; 32],
     ) -> Result<DumpWriter, DumpError> {
-        let file = AtomicFile::create_in(place.dir(), place.name())
+        let mut file = AtomicFile::create_in(place.dir(), place.name())
             .map_err(|err| DumpError::io(place.path(), err))?;
+        // Written for someone who is not root: the file is theirs, like the folder it is in.
+        let principal = place.dir().principal();
+        if !principal.unrestricted {
+            let gid = rustix::fs::fstat(place.dir().fd())
+                .map_err(|err| DumpError::io(place.path(), err.into()))?
+                .st_gid;
+            file.set_mode_and_owner(0o600, Some((principal.uid, gid)))
+                .map_err(|err| DumpError::io(place.path(), err))?;
+        }
         Self::with_file(place.path(), file, root_key, HeaderInputs::fresh(place.path())?)
     }
 

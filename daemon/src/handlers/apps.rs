@@ -125,7 +125,7 @@ async fn answer(
                 ResponseBody::App(Box::new(apps.info(&record)))
             }
             RequestBody::AppEdit { name, settings } => {
-                let record = apps.edit(&name, settings).await?;
+                let record = apps.edit(&name, settings, peer.uid).await?;
                 ResponseBody::App(Box::new(apps.info(&record)))
             }
             RequestBody::AppRemove { name, delete_backups } => {

@@ -153,6 +153,8 @@ async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>, caller: &Caller)
         if SinkExt::<Response>::flush(conn).await.is_err() || next == Next::Close {
             return;
         }
+        // A long request is not idleness: the quiet time counts from its answer.
+        idle.touch();
     }
 }
 
@@ -283,11 +285,15 @@ fn authorize(
     body: &RequestBody,
     config: &Config,
 ) -> Result<(), ResponseBody> {
-    let owner_of = |name: &str| state.apps.as_ref()?.record(name).ok().map(|app| app.owner_uid);
+    let owner_of = |name: &str| {
+        let apps = state.apps.as_ref()?;
+        Some(apps.record(name).ok().map(|app| app.owner_uid))
+    };
     crate::access::check(caller, body, config, owner_of).map_err(|refusal| {
         let (kind, message) = match refusal {
             Refusal::Denied(message) => (ErrorKind::PermissionDenied, message),
             Refusal::ReadOnly(message) => (ErrorKind::PermissionDenied, message),
+            Refusal::NoSuchApp(message) => (ErrorKind::InvalidArgument, message),
         };
         tracing::info!(
             uid = caller.peer.uid,

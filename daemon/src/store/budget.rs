@@ -9,8 +9,9 @@ pub struct Budget {
     used: usize,
 }
 
-/// What the encoding of one value slot costs besides the value (MessagePack headers).
-const SLOT_OVERHEAD: usize = 8;
+/// What one value slot costs besides the value: the slot of the answer's vector and the
+/// MessagePack header it is encoded with.
+const SLOT_OVERHEAD: usize = std::mem::size_of::<Option<Vec<u8>>>() + 8;
 
 /// The answer would not fit in its budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -38,7 +39,7 @@ impl Budget {
 
     /// Charges one value slot (`None`: a miss); `values` is how many slots came before it.
     pub fn charge(&mut self, value: Option<&[u8]>, values: usize) -> Result<(), OverBudget> {
-        let cost = value.map_or(1, |v| v.len().saturating_add(SLOT_OVERHEAD));
+        let cost = value.map_or(SLOT_OVERHEAD, |v| v.len().saturating_add(SLOT_OVERHEAD));
         self.used = self.used.saturating_add(cost);
         if self.used > self.limit {
             return Err(OverBudget { limit: self.limit, values });
@@ -53,10 +54,11 @@ mod tests {
 
     #[test]
     fn charges_until_the_limit_and_names_it() {
-        let mut budget = Budget::new(100);
+        let mut budget = Budget::new(50 + 2 * SLOT_OVERHEAD);
         budget.charge(Some(&[0; 50]), 0).unwrap();
         budget.charge(None, 1).unwrap();
-        assert_eq!(budget.charge(Some(&[0; 50]), 2), Err(OverBudget { limit: 100, values: 2 }));
+        let limit = 50 + 2 * SLOT_OVERHEAD;
+        assert_eq!(budget.charge(None, 2), Err(OverBudget { limit, values: 2 }));
         assert!(Budget::unlimited().charge(Some(&[0; 1 << 20]), 0).is_ok());
     }
 }
