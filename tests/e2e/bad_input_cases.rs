@@ -359,7 +359,8 @@ pub fn cli_cases(dir: &std::path::Path) -> Vec<Case> {
             "app add through a symlink to a system file",
             &["app", "add", "shadow", "--path", &link],
             4,
-            "/etc",
+            // Refused by the path as named: the daemon never follows the link to see.
+            "passwd-link.enc",
         ),
         cli(
             "backup restore of a backup name with ..",

@@ -207,7 +207,7 @@ fn read_all(
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     // Bounded even if the file grows while it is read.
     file.by_ref()
-        .take(max_bytes + 1)
+        .take(max_bytes.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|source| live_io_error(path, source))?;
     if bytes.len() as u64 > max_bytes {

@@ -39,6 +39,9 @@ pub enum DumpFailure {
     /// The path resolver refused the path.
     #[error(transparent)]
     Path(PathError),
+    /// The file (or its directory) does not exist.
+    #[error("{}: No such file or directory", .0.display())]
+    Missing(PathBuf),
     /// The load pass failed after the cache had changed (never reported as `corrupt`, which
     /// promises that nothing changed).
     #[error("{0}")]
@@ -53,6 +56,9 @@ impl DumpFailure {
             DumpFailure::Store(err) => store_error(err),
             DumpFailure::File(err) => error(ErrorKind::Storage, err.to_string()),
             DumpFailure::Path(err) => error(err.kind(), err.to_string()),
+            DumpFailure::Missing(path) => {
+                error(ErrorKind::Storage, format!("{}: No such file or directory", path.display()))
+            }
             DumpFailure::Partial(message) => error(ErrorKind::Internal, message),
         }
     }
@@ -82,7 +88,7 @@ fn dump_blocking(
     principal: Principal,
 ) -> Result<DumpSummary, DumpFailure> {
     absolute(path)?;
-    let place = paths::place(principal, path).map_err(DumpFailure::Path)?;
+    let place = paths::place(principal, path).map_err(|err| path_failure(path, err))?;
     let matcher = KeyMatcher::compile(pattern).map_err(|e| DumpFailure::Invalid(e.to_string()))?;
     let mut names: Vec<String> = state.store.all().iter().map(|n| n.name().to_owned()).collect();
     if let Some(only) = ns {
@@ -170,7 +176,7 @@ async fn restore_inner(
     let (summary, reader) = tokio::task::spawn_blocking(move || {
         let file = paths::place(principal, &checked)
             .and_then(|place| place.open_read())
-            .map_err(DumpFailure::Path)?;
+            .map_err(|err| path_failure(&checked, err))?;
         dump::verified_from(file, &checked, root.as_bytes()).map_err(|e| refused(&checked, e))
     })
     .await
@@ -246,6 +252,14 @@ fn cut_short(
         path.display(),
         namespaces.join(", ")
     ))
+}
+
+/// A refused path, or a missing one (a file error, as a dump that cannot be written is).
+fn path_failure(path: &Path, err: PathError) -> DumpFailure {
+    match err {
+        PathError::NotFound(_) => DumpFailure::Missing(path.to_path_buf()),
+        other => DumpFailure::Path(other),
+    }
 }
 
 fn absolute(path: &Path) -> Result<(), DumpFailure> {
