@@ -160,7 +160,7 @@ impl AppService {
     ) -> Result<(u64, Vec<String>), AppError> {
         let safe = safe_name(&app.name);
         let found: Vec<Found> = find_backups(root, &app.name, &safe);
-        let metadata = backup_metadata(root, &app.name, &safe);
+        let metadata = backup_metadata(root, &app.name, &safe, Principal::of_uid(app.owner_uid));
         let dir = self.backup_dir(app);
         let mut catalog = self.catalog(app)?;
         let mut adopted = 0;

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::live::{read_live, LiveError};
 use super::naming::parse_backup_time;
+use crate::access::paths::{self, Principal};
 
 /// A backup file of the Cache Manager.
 #[derive(Debug, Clone)]
@@ -65,12 +67,25 @@ pub fn find_backups(root: &Path, name: &str, safe: &str) -> Vec<Found> {
     found
 }
 
-/// The metadata by backup file name, from `{name}_backups.json` (or `{safe}_backups.json`).
-pub fn backup_metadata(root: &Path, name: &str, safe: &str) -> HashMap<String, Meta> {
+/// Largest Cache Manager metadata file read.
+const MAX_METADATA_BYTES: u64 = 16 << 20;
+
+/// The metadata by backup file name, from `{name}_backups.json` (or `{safe}_backups.json`),
+/// each opened by the path resolver as `owner` (no symlink, their own file, no FIFO) and read
+/// up to [`MAX_METADATA_BYTES`].
+pub fn backup_metadata(
+    root: &Path,
+    name: &str,
+    safe: &str,
+    owner: Principal,
+) -> HashMap<String, Meta> {
     let mut out = HashMap::new();
     for dir in candidate_dirs(root, name, safe) {
         for file in [format!("{name}_backups.json"), format!("{safe}_backups.json")] {
-            let Ok(bytes) = std::fs::read(dir.join(&file)) else { continue };
+            let read = paths::place(owner, &dir.join(&file))
+                .map_err(LiveError::Refused)
+                .and_then(|place| read_live(&place, MAX_METADATA_BYTES));
+            let Ok(bytes) = read else { continue };
             let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
                 tracing::warn!(file = %dir.join(&file).display(), "Cache Manager metadata is not JSON; backup times come from file names");
                 continue;
@@ -138,7 +153,8 @@ mod tests {
                 {"path": "/x/muse_20260102_120000.enc", "created": 1767355200}]"#,
         )
         .expect("write");
-        let meta = backup_metadata(dir.path(), "Muse", "muse");
+        let me = Principal::of_uid(rustix::process::geteuid().as_raw());
+        let meta = backup_metadata(dir.path(), "Muse", "muse", me);
         assert_eq!(meta["muse_20260101_120000.enc"].note.as_deref(), Some("before update"));
         assert_eq!(meta["muse_20260101_120000.enc"].created_unix_ms, Some(1_767_268_800_000));
         assert_eq!(meta["muse_20260102_120000.enc"].created_unix_ms, Some(1_767_355_200_000));
