@@ -268,6 +268,8 @@ fn size(db: &Database, tag: &str) -> Result<(u64, u64), DiskError> {
 type Seen = (String, Vec<u8>, RecordHeader);
 /// A record whose header does not read: its slot, bytes and why.
 type Damaged = (String, Vec<u8>, record::RecordError);
+/// What one scan chunk saw: live records, damaged ones, and the last slot visited.
+type Chunk = (Vec<Seen>, Vec<Damaged>, Option<String>);
 
 /// Up to `limit` live records of `ns` after the slot `after` (see
 /// [`DiskLayer::scan_chunk`]), the damaged ones, and the last slot visited.
@@ -277,7 +279,7 @@ fn scan(
     after: Option<&str>,
     limit: usize,
     now: u64,
-) -> Result<(Vec<Seen>, Vec<Damaged>, Option<String>), DiskError> {
+) -> Result<Chunk, DiskError> {
     let Some(table) = table(db, ns.tag())? else { return Ok((Vec::new(), Vec::new(), None)) };
     let start = match after {
         Some(key) => Bound::Excluded(key),
