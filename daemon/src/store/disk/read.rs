@@ -10,7 +10,7 @@ use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTableMetadata, Tab
 use super::apply::{bytes_key, data_def, ACCOUNTING};
 use super::record::{self, RecordHeader};
 use super::writer::Op;
-use super::{data_table, DiskError, DiskLayer, DiskNamespace};
+use super::{data_table, DiskError, DiskLayer, DiskNamespace, KeySet};
 use crate::store::memory::{EvictionPolicy, PAGE_BYTES};
 use crate::store::pattern::KeyMatcher;
 
@@ -84,7 +84,7 @@ impl DiskLayer {
             }
             Err(err) => {
                 tracing::debug!(namespace = %state.name(), key = %key, "the value that does not open");
-                self.drop_damaged(&state, &state.slot(key), bytes, &err);
+                self.drop_damaged(&state, &state.slot(key), bytes, &err, true);
                 Ok(None)
             }
         }
@@ -114,24 +114,26 @@ impl DiskLayer {
             Ok(header) => Ok(Some((bytes, header))),
             Err(err) => {
                 tracing::debug!(namespace = %state.name(), key = %key, "the value that does not open");
-                self.drop_damaged(state, &slot, bytes, &err);
+                self.drop_damaged(state, &slot, bytes, &err, true);
                 Ok(None)
             }
         }
     }
 
-    /// Counts a record that does not open and queues its deletion (by slot: a damaged
-    /// record may not yield its name). Neither slot nor name reaches the warn line; the
-    /// caller logs the key name at debug level when it has one.
+    /// Counts a record that does not open (and a miss, when a read asked for it) and queues
+    /// its deletion (by slot: a damaged record may not yield its name). Neither slot nor
+    /// name reaches the warn line; the caller logs the key name at debug level when it has
+    /// one.
     fn drop_damaged(
         &self,
         state: &DiskNamespace,
         slot: &str,
         bytes: Vec<u8>,
         err: &record::RecordError,
+        miss: bool,
     ) {
         state.counters.corrupt.fetch_add(1, Ordering::Relaxed);
-        state.counters.misses.fetch_add(1, Ordering::Relaxed);
+        state.counters.misses.fetch_add(u64::from(miss), Ordering::Relaxed);
         tracing::warn!(namespace = %state.name(), "dropping a value that does not open: {err}");
         tracing::debug!(namespace = %state.name(), slot = %slot, "the stored slot that does not open");
         let op =
@@ -151,26 +153,10 @@ impl DiskLayer {
         now: u64,
     ) -> Result<(Vec<ScannedKey>, Option<String>), DiskError> {
         let Some(state) = self.lookup(ns) else { return Ok((Vec::new(), None)) };
-        let (out, damaged, last) = self.guarded(|db| scan(db, &state, after, limit, now))?;
-        let keys = state.keys.read().unwrap_or_else(PoisonError::into_inner);
-        let mut found = Vec::with_capacity(out.len());
-        let mut bad = Vec::new();
-        for (slot, bytes, header) in out {
-            let opened =
-                record::open_name(&bytes, ns, self.plain, |id| keys.get(id)).and_then(|key| {
-                    match state.slot(&key) == slot {
-                        true => Ok(key),
-                        false => Err(record::RecordError::Authentication),
-                    }
-                });
-            match opened {
-                Ok(key) => found.push(ScannedKey { key, slot, header, stored: bytes.len() }),
-                Err(err) => bad.push((slot, bytes, err)),
-            }
-        }
-        drop(keys);
-        for (slot, bytes, err) in bad.into_iter().chain(damaged) {
-            self.drop_damaged(&state, &slot, bytes, &err);
+        let (found, damaged, last) =
+            self.guarded(|db| scan(db, &state, self.plain, after, limit, now))?;
+        for (slot, bytes, err) in damaged {
+            self.drop_damaged(&state, &slot, bytes, &err, false);
         }
         Ok((found, last))
     }
@@ -264,18 +250,33 @@ fn size(db: &Database, tag: &str) -> Result<(u64, u64), DiskError> {
     Ok((entries, bytes))
 }
 
-/// A live record a scan saw: its slot, bytes and header.
-type Seen = (String, Vec<u8>, RecordHeader);
-/// A record whose header does not read: its slot, bytes and why.
+/// A record that does not open (or whose name is not its slot's): its slot, bytes and why.
 type Damaged = (String, Vec<u8>, record::RecordError);
-/// What one scan chunk saw: live records, damaged ones, and the last slot visited.
-type Chunk = (Vec<Seen>, Vec<Damaged>, Option<String>);
+/// What one scan chunk saw: live keys, damaged records, and the last slot visited.
+type Chunk = (Vec<ScannedKey>, Vec<Damaged>, Option<String>);
 
-/// Up to `limit` live records of `ns` after the slot `after` (see
-/// [`DiskLayer::scan_chunk`]), the damaged ones, and the last slot visited.
+/// The key name sealed in `bytes`, checked to be the one stored at `slot`.
+fn name_at(
+    ns: &DiskNamespace,
+    keys: &KeySet,
+    plain: bool,
+    slot: &str,
+    bytes: &[u8],
+) -> Result<String, record::RecordError> {
+    let key = record::open_name(bytes, ns.name(), plain, |id| keys.get(id))?;
+    if ns.slot(&key) != slot {
+        return Err(record::RecordError::Authentication);
+    }
+    Ok(key)
+}
+
+/// Up to `limit` live keys of `ns` after the slot `after`, names opened in place (values are
+/// neither opened nor copied), the damaged records, and the last slot visited (see
+/// [`DiskLayer::scan_chunk`]).
 fn scan(
     db: &Database,
     ns: &DiskNamespace,
+    plain: bool,
     after: Option<&str>,
     limit: usize,
     now: u64,
@@ -288,6 +289,7 @@ fn scan(
     let range = table
         .range::<&str>((start, Bound::Unbounded))
         .map_err(|e| DiskError::redb("scanning", e))?;
+    let keys = ns.keys.read().unwrap_or_else(PoisonError::into_inner);
     let mut out = Vec::new();
     let mut damaged = Vec::new();
     let mut visited = 0;
@@ -295,10 +297,17 @@ fn scan(
         let (slot, value) = item.map_err(|e| DiskError::redb("scanning", e))?;
         visited += 1;
         let slot = slot.value().to_owned();
-        match record::peek(value.value()) {
-            Ok(header) if header.expired(now) => {}
-            Ok(header) => out.push((slot.clone(), value.value().to_vec(), header)),
-            Err(err) => damaged.push((slot.clone(), value.value().to_vec(), err)),
+        let bytes = value.value();
+        let opened = record::peek(bytes).and_then(|header| match header.expired(now) {
+            true => Ok(None),
+            false => name_at(ns, &keys, plain, &slot, bytes).map(|key| Some((key, header))),
+        });
+        match opened {
+            Ok(None) => {}
+            Ok(Some((key, header))) => {
+                out.push(ScannedKey { key, slot: slot.clone(), header, stored: bytes.len() })
+            }
+            Err(err) => damaged.push((slot.clone(), bytes.to_vec(), err)),
         }
         if visited == limit {
             return Ok((out, damaged, Some(slot)));
