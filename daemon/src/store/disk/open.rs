@@ -260,8 +260,9 @@ fn fresh(
     Ok(db)
 }
 
-/// Puts the values of a file written before the disk layer kept byte totals into the
-/// eviction order (in key order) and counts their bytes, once, so `max_bytes` holds for them.
+/// Gives every namespace without a byte total yet (its key was made, nothing written before
+/// a stop) its order, access table and a total counted from what it holds, once, so
+/// `max_bytes` holds for it.
 fn account_existing<'a>(
     db: &Database,
     states: impl Iterator<Item = &'a Arc<DiskNamespace>>,
