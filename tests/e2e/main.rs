@@ -29,6 +29,7 @@ mod load;
 mod memoize;
 mod metrics;
 mod metrics_http;
+mod names_at_rest;
 mod paging;
 mod pipelining;
 mod pressure;

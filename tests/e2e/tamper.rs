@@ -11,8 +11,20 @@ use crate::durability::persistent_daemon;
 
 const CONFIG: &str = "[namespaces.safe]\ntier = \"disk\"\ndurability = \"fsync\"\n";
 
+/// The master key of [`crate::durability::TEST_KEY`] (its base64 decodes to bytes 0..32).
+fn test_master() -> cachemgrd::keys::MasterKey {
+    cachemgrd::keys::MasterKey::from_bytes(std::array::from_fn(|i| i as u8))
+}
+
+/// The value table of `ns`: named by the namespace's keyed hash, never its name.
 fn table(ns: &str) -> String {
-    format!("d/{ns}")
+    let names = cachemgrd::store::disk::names::DiskNames::new(&test_master());
+    format!("d/{}", names.tag(ns))
+}
+
+/// Where `key` of `ns` is stored (its keyed hash).
+fn slot(ns: &str, key: &str) -> String {
+    cachemgrd::store::disk::names::DiskNames::new(&test_master()).slots(ns).slot(key)
 }
 
 /// The key id (record bytes 3..7) of every value of `ns` in a stopped daemon's file.
@@ -38,9 +50,11 @@ fn rewrite(path: &Path, ns: &str, from: &str, to: &str, change: impl Fn(&mut Vec
     {
         let name = table(ns);
         let mut data = txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)).expect("table");
-        let mut record = data.get(from).expect("get").expect("record exists").value().to_vec();
+        let (from, to) = (slot(ns, from), slot(ns, to));
+        let mut record =
+            data.get(from.as_str()).expect("get").expect("record exists").value().to_vec();
         change(&mut record);
-        data.insert(to, &record[..]).expect("insert");
+        data.insert(to.as_str(), &record[..]).expect("insert");
     }
     txn.commit().expect("commit");
 }

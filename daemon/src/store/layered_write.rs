@@ -36,12 +36,12 @@ impl Store {
                 .iter()
                 .map(|e| {
                     let expires = expiry(now_unix, e.ttl_ms.or(limits.default_ttl_ms));
-                    (e.key.clone(), record::seal(&sealer, ns, &e.key, &e.value, expires))
+                    (e.key.clone(), record::seal_named(&sealer, ns, &e.key, &e.value, expires))
                 })
                 .collect()
         };
-        for (key, record) in &sealed {
-            check_disk_fit(key, record, state.max_bytes())?;
+        for (_, record) in &sealed {
+            check_disk_fit(record, state.max_bytes())?;
         }
         let earliest = entries
             .iter()
@@ -78,9 +78,9 @@ impl Store {
         let expires_at = expiry(now_unix, ttl);
         let sealed = {
             let keys = state.keys.read().unwrap_or_else(PoisonError::into_inner);
-            record::seal(&sealer_for(&disk, &keys)?, namespace.name(), key, value, expires_at)
+            record::seal_named(&sealer_for(&disk, &keys)?, namespace.name(), key, value, expires_at)
         };
-        check_disk_fit(key, &sealed, state.max_bytes())?;
+        check_disk_fit(&sealed, state.max_bytes())?;
         let op =
             Op::Put { ns: state, key: key.to_owned(), record: sealed, condition, now: now_unix };
         let both = namespace.tier() == Tier::MemoryDisk;
@@ -183,8 +183,8 @@ pub(super) fn count(outcome: Outcome) -> u64 {
 
 /// Refuses a value that could never fit the namespace's byte limit on disk (evicting
 /// everything else would not make room for it).
-fn check_disk_fit(key: &str, record: &[u8], max_bytes: u64) -> Result<(), StoreError> {
-    let needed = super::disk::charge(key, record);
+fn check_disk_fit(record: &[u8], max_bytes: u64) -> Result<(), StoreError> {
+    let needed = super::disk::charge(record);
     if needed > max_bytes {
         return Err(StoreError::Disk(DiskError::TooLarge { needed, limit: max_bytes }));
     }

@@ -29,12 +29,14 @@ impl Rng {
 fn check(disk: &DiskLayer, ns: &str, step: usize) -> u64 {
     let db = disk.cell.get().unwrap_or_else(|e| panic!("{e}"));
     let txn = db.begin_read().unwrap_or_else(|e| panic!("{e}"));
+    let Some(state) = disk.lookup(ns) else { return 0 };
+    let ns = state.tag();
     let data_name = data_table(ns);
     let Ok(data) = txn.open_table(data_def(&data_name)) else { return 0 };
     let mut sum = 0;
     for item in data.iter().unwrap_or_else(|e| panic!("{e}")) {
-        let (key, value) = item.unwrap_or_else(|e| panic!("{e}"));
-        sum += charge(key.value(), value.value());
+        let (_, value) = item.unwrap_or_else(|e| panic!("{e}"));
+        sum += charge(value.value());
     }
     let accounting = txn.open_table(ACCOUNTING).unwrap_or_else(|e| panic!("{e}"));
     let total = accounting
@@ -82,7 +84,13 @@ fn run(policy: EvictionPolicy, seed: u64) {
                     let sealed = {
                         let keys = state.keys.read().unwrap_or_else(|e| e.into_inner());
                         let (key_id, cipher) = keys.current().unwrap_or_else(|| panic!("a key"));
-                        record::seal(&Sealer::Aes { cipher, key_id }, "n", &key, &value, expires)
+                        record::seal_named(
+                            &Sealer::Aes { cipher, key_id },
+                            "n",
+                            &key,
+                            &value,
+                            expires,
+                        )
                     };
                     let condition = match rng.below(3) {
                         0 => WriteCondition::IfAbsent,
@@ -149,7 +157,8 @@ fn fifo_evicts_the_oldest_write_and_lru_spares_what_is_read() {
                 // Incompressible enough: vary every byte.
                 let value: Vec<u8> =
                     value.iter().enumerate().map(|(i, _)| (i * 7 + key.len()) as u8).collect();
-                let sealed = record::seal(&Sealer::Aes { cipher, key_id }, "n", key, &value, 0);
+                let sealed =
+                    record::seal_named(&Sealer::Aes { cipher, key_id }, "n", key, &value, 0);
                 Op::Put {
                     ns: state.clone(),
                     key: key.to_owned(),

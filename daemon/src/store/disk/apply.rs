@@ -1,17 +1,25 @@
 //! How each writer op changes the tables, inside the writer's transaction.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::PoisonError;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use redb::{ReadableTable, ReadableTableMetadata, Table, TableDefinition, WriteTransaction};
 
+use super::names::SLOT_LEN;
 use super::record::{self, RecordHeader, Sealer};
 use super::writer::{Op, Outcome};
 use super::{access_table, data_table, expiry_table, order_table, DiskError, DiskNamespace};
 use crate::store::memory::{EvictionPolicy, WriteCondition};
 
-/// Key id → salt of every namespace key generation.
+/// (Namespace tag, key id) → salt of every namespace key generation.
 pub(crate) const NS_KEYS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("ns_keys");
+
+/// Namespace tag → the namespace's name, sealed (see [`super::names`]).
+pub(crate) const NS_NAMES: TableDefinition<&str, &[u8]> = TableDefinition::new("ns_names");
+
+/// Every namespace with disk state, by name.
+pub(crate) type Namespaces = RwLock<HashMap<String, Arc<DiskNamespace>>>;
 
 /// Running counters: `seq` (the last eviction rank handed out) and `b/<ns>` (the bytes a
 /// namespace holds: key + record of every value).
@@ -32,9 +40,9 @@ pub(crate) fn access_def(name: &str) -> TableDefinition<'_, &'static str, (u64, 
     TableDefinition::new(name)
 }
 
-/// The accounting key of a namespace's byte total.
-pub(crate) fn bytes_key(ns: &str) -> String {
-    format!("b/{ns}")
+/// The accounting key of a namespace's byte total (by its tag).
+pub(crate) fn bytes_key(tag: &str) -> String {
+    format!("b/{tag}")
 }
 
 /// The value table definition of a namespace (the name lives as long as the call).
@@ -66,7 +74,8 @@ struct Tables<'t> {
 }
 
 impl<'t> Tables<'t> {
-    fn open(txn: &'t WriteTransaction, ns: &str) -> Result<Tables<'t>, DiskError> {
+    fn open(txn: &'t WriteTransaction, ns: &DiskNamespace) -> Result<Tables<'t>, DiskError> {
+        let ns = ns.tag();
         let data = txn.open_table(data_def(&data_table(ns))).map_err(storage("opening"))?;
         let index = txn.open_table(index_def(&expiry_table(ns))).map_err(storage("opening"))?;
         let order = txn.open_table(order_def(&order_table(ns))).map_err(storage("opening"))?;
@@ -92,7 +101,7 @@ impl<'t> Tables<'t> {
         Ok(())
     }
 
-    /// Moves `key` in the eviction order after a use (`used`: a write or, under LRU and
+    /// Moves `key` (a slot) in the eviction order after a use (`used`: a write or, under LRU and
     /// LFU, a read) and charges `bytes` (`None` = unchanged).
     fn rank(
         &mut self,
@@ -171,59 +180,72 @@ const LFU_SHIFT: u32 = 40;
 const LFU_SEQ_MASK: u64 = (1 << LFU_SHIFT) - 1;
 const LFU_MAX_USES: u64 = (1 << (64 - LFU_SHIFT)) - 1;
 
+/// The state of namespace `ns`; `None` when it was never written (so has no tables).
+fn resolve(namespaces: &Namespaces, ns: &str) -> Option<Arc<DiskNamespace>> {
+    namespaces.read().unwrap_or_else(PoisonError::into_inner).get(ns).cloned()
+}
+
 /// Applies one op; an error aborts the whole transaction.
-pub(crate) fn apply(txn: &WriteTransaction, op: &Op) -> Result<Outcome, DiskError> {
+pub(crate) fn apply(
+    txn: &WriteTransaction,
+    op: &Op,
+    namespaces: &Namespaces,
+) -> Result<Outcome, DiskError> {
     match op {
         Op::Put { ns, key, record, condition, now } => {
-            let mut t = Tables::open(txn, &ns.name)?;
+            let mut t = Tables::open(txn, ns)?;
+            let slot = ns.slot(key);
             if *condition != WriteCondition::Always {
-                let live = read_header(&t.data, key)?.is_some_and(|h| !h.expired(*now));
+                let live = read_header(&t.data, &slot)?.is_some_and(|h| !h.expired(*now));
                 let wanted = *condition == WriteCondition::IfPresent;
                 if live != wanted {
                     return Ok(Outcome::Written(false));
                 }
             }
-            put(&mut t, ns, key, record)?;
-            evict(&mut t, ns, key)?;
+            put(&mut t, ns, key, &slot, record)?;
+            evict(&mut t, ns, &slot)?;
             t.finish()?;
             ns.counters.sets.fetch_add(1, Ordering::Relaxed);
             Ok(Outcome::Written(true))
         }
         Op::PutMany { ns, entries } => {
-            let mut t = Tables::open(txn, &ns.name)?;
+            let mut t = Tables::open(txn, ns)?;
             for (key, record) in entries {
-                put(&mut t, ns, key, record)?;
-                evict(&mut t, ns, key)?;
+                let slot = ns.slot(key);
+                put(&mut t, ns, key, &slot, record)?;
+                evict(&mut t, ns, &slot)?;
             }
             t.finish()?;
             ns.counters.sets.fetch_add(entries.len() as u64, Ordering::Relaxed);
             Ok(Outcome::Count(entries.len() as u64))
         }
         Op::Touch { ns, keys } => {
-            let mut t = Tables::open(txn, &ns.name)?;
+            let mut t = Tables::open(txn, ns)?;
             let policy = ns.policy();
             // FIFO orders by writes alone.
             let keys = if policy == EvictionPolicy::Fifo { &[][..] } else { &keys[..] };
             for key in keys {
-                if t.access.get(key.as_str()).map_err(storage("ordering"))?.is_some() {
-                    t.rank(key, policy, true, None)?;
+                let slot = ns.slot(key);
+                if t.access.get(slot.as_str()).map_err(storage("ordering"))?.is_some() {
+                    t.rank(&slot, policy, true, None)?;
                 }
             }
             t.finish()?;
             Ok(Outcome::Done)
         }
         Op::Trim { ns } => {
-            let mut t = Tables::open(txn, &ns.name)?;
+            let mut t = Tables::open(txn, ns)?;
             let evicted = t.evict_to(ns.max_bytes(), None)?;
             ns.counters.evictions.fetch_add(evicted, Ordering::Relaxed);
             t.finish()?;
             Ok(Outcome::Count(evicted))
         }
         Op::Delete { ns, keys, now } => {
-            let mut t = Tables::open(txn, ns)?;
+            let Some(ns) = resolve(namespaces, ns) else { return Ok(Outcome::Count(0)) };
+            let mut t = Tables::open(txn, &ns)?;
             let mut live = 0;
             for key in keys {
-                if let Some(header) = remove(&mut t, key)? {
+                if let Some(header) = remove(&mut t, &ns.slot(key))? {
                     live += u64::from(!header.expired(*now));
                 }
             }
@@ -231,7 +253,7 @@ pub(crate) fn apply(txn: &WriteTransaction, op: &Op) -> Result<Outcome, DiskErro
             Ok(Outcome::Count(live))
         }
         Op::Expire { ns, keys, expires_at, now } => {
-            let mut t = Tables::open(txn, &ns.name)?;
+            let mut t = Tables::open(txn, ns)?;
             let mut changed = 0;
             for key in keys {
                 changed += u64::from(expire(&mut t, ns, key, *expires_at, *now)?);
@@ -239,30 +261,38 @@ pub(crate) fn apply(txn: &WriteTransaction, op: &Op) -> Result<Outcome, DiskErro
             t.finish()?;
             Ok(Outcome::Count(changed))
         }
-        Op::Clear { ns } => clear(txn, ns),
-        Op::Sweep { ns, now, limit } => sweep(txn, ns, *now, *limit),
-        Op::DropDamaged { ns, key, record } => {
-            let mut t = Tables::open(txn, ns)?;
+        Op::Clear { ns } => match resolve(namespaces, ns) {
+            Some(ns) => clear(txn, &ns),
+            None => Ok(Outcome::Cleared { entries: 0, bytes: 0 }),
+        },
+        Op::Sweep { ns, now, limit } => match resolve(namespaces, ns) {
+            Some(ns) => sweep(txn, &ns, *now, *limit),
+            None => Ok(Outcome::Swept { removed: 0, more: false }),
+        },
+        Op::DropDamaged { ns, slot, record } => {
+            let Some(ns) = resolve(namespaces, ns) else { return Ok(Outcome::Done) };
+            let mut t = Tables::open(txn, &ns)?;
             let same = t
                 .data
-                .get(key.as_str())
+                .get(slot.as_str())
                 .map_err(storage("reading"))?
                 .map(|g| g.value() == &record[..]);
             if same == Some(true) {
-                remove(&mut t, key)?;
+                remove(&mut t, slot)?;
             }
             t.finish()?;
             Ok(Outcome::Done)
         }
         Op::Reseal { ns, keys } => {
-            let mut t = Tables::open(txn, &ns.name)?;
+            let mut t = Tables::open(txn, ns)?;
             let mut resealed = 0;
             for key in keys {
-                let Some(bytes) = read_record(&t.data, key)? else { continue };
+                let slot = ns.slot(key);
+                let Some(bytes) = read_record(&t.data, &slot)? else { continue };
                 match refresh(ns, key, &bytes, None) {
                     Ok(Some(fresh)) => {
-                        t.data.insert(key.as_str(), &fresh[..]).map_err(storage("writing"))?;
-                        t.rank(key, ns.policy(), false, Some(charge(key, &fresh)))?;
+                        t.data.insert(slot.as_str(), &fresh[..]).map_err(storage("writing"))?;
+                        t.rank(&slot, ns.policy(), false, Some(charge(&fresh)))?;
                         resealed += 1;
                     }
                     Ok(None) => {}
@@ -270,7 +300,7 @@ pub(crate) fn apply(txn: &WriteTransaction, op: &Op) -> Result<Outcome, DiskErro
                         ns.counters.corrupt.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(namespace = %ns.name, "dropping a value that does not open during rotation: {err}");
                         tracing::debug!(namespace = %ns.name, key = %key, "the value that does not open");
-                        remove(&mut t, key)?;
+                        remove(&mut t, &slot)?;
                     }
                 }
             }
@@ -281,18 +311,23 @@ pub(crate) fn apply(txn: &WriteTransaction, op: &Op) -> Result<Outcome, DiskErro
             let mut keys = txn.open_table(NS_KEYS).map_err(storage("opening"))?;
             // A key generation is written once: overwriting its salt would make every value
             // sealed under it unreadable.
-            if keys.get((ns.as_str(), *id)).map_err(storage("reading a key"))?.is_some() {
+            if keys.get((ns.tag(), *id)).map_err(storage("reading a key"))?.is_some() {
                 return Err(DiskError::Storage(format!(
-                    "key generation {id} of namespace {ns:?} already exists"
+                    "key generation {id} of namespace {:?} already exists",
+                    ns.name
                 )));
             }
-            keys.insert((ns.as_str(), *id), &salt[..]).map_err(storage("writing a key"))?;
+            keys.insert((ns.tag(), *id), &salt[..]).map_err(storage("writing a key"))?;
+            let mut names = txn.open_table(NS_NAMES).map_err(storage("opening"))?;
+            if names.get(ns.tag()).map_err(storage("reading a name"))?.is_none() {
+                names.insert(ns.tag(), ns.sealed_name()).map_err(storage("writing a name"))?;
+            }
             Ok(Outcome::Done)
         }
         Op::DropKeys { ns, ids } => {
             let mut keys = txn.open_table(NS_KEYS).map_err(storage("opening"))?;
             for id in ids {
-                keys.remove((ns.as_str(), *id)).map_err(storage("destroying a key"))?;
+                keys.remove((ns.tag(), *id)).map_err(storage("destroying a key"))?;
             }
             Ok(Outcome::Done)
         }
@@ -300,9 +335,10 @@ pub(crate) fn apply(txn: &WriteTransaction, op: &Op) -> Result<Outcome, DiskErro
     }
 }
 
-/// The bytes a value is charged on disk: its key and its sealed record.
-pub(crate) fn charge(key: &str, record: &[u8]) -> u64 {
-    (key.len() + record.len()) as u64
+/// The bytes a value is charged on disk: its slot and its sealed record (which holds the
+/// key name).
+pub(crate) fn charge(record: &[u8]) -> u64 {
+    (SLOT_LEN + record.len()) as u64
 }
 
 fn read_record(data: &DataTable<'_>, key: &str) -> Result<Option<Vec<u8>>, DiskError> {
@@ -332,7 +368,8 @@ fn refresh(
     let plain = header.algorithm == record::ALG_PLAIN;
     let value = record::open(bytes, &ns.name, key, plain, |id| keys.get(id))?;
     let sealer = if plain { Sealer::Plain } else { Sealer::Aes { cipher, key_id: current } };
-    Ok(Some(record::seal(&sealer, &ns.name, key, &value, expires_at.unwrap_or(header.expires_at))))
+    let expires_at = expires_at.unwrap_or(header.expires_at);
+    Ok(Some(record::seal_named(&sealer, &ns.name, key, &value, expires_at)))
 }
 
 /// Evicts by the namespace's policy until it fits its byte limit, sparing `written`.
@@ -342,23 +379,31 @@ fn evict(t: &mut Tables<'_>, ns: &DiskNamespace, written: &str) -> Result<(), Di
     Ok(())
 }
 
-fn put(t: &mut Tables<'_>, ns: &DiskNamespace, key: &str, record: &[u8]) -> Result<(), DiskError> {
+/// Stores `record` of `key` at `slot` (its keyed hash).
+fn put(
+    t: &mut Tables<'_>,
+    ns: &DiskNamespace,
+    key: &str,
+    slot: &str,
+    record: &[u8],
+) -> Result<(), DiskError> {
     // Sealed before a rotation switched keys but queued after it: re-seal now, so no value
     // sealed with a retired key can slip in behind the rotation's scan.
     let fresh = refresh(ns, key, record, None).ok().flatten();
     let record = fresh.as_deref().unwrap_or(record);
     let header = record::peek(record).map_err(|e| DiskError::storage("sealing", e))?;
-    let old = t.data.insert(key, record).map_err(storage("writing"))?;
+    let old = t.data.insert(slot, record).map_err(storage("writing"))?;
     let old = old.and_then(|g| record::peek(g.value()).ok());
     if let Some(old) = old.filter(|h| h.expires_at != 0) {
-        t.index.remove((old.expires_at, key)).map_err(storage("indexing"))?;
+        t.index.remove((old.expires_at, slot)).map_err(storage("indexing"))?;
     }
     if header.expires_at != 0 {
-        t.index.insert((header.expires_at, key), ()).map_err(storage("indexing"))?;
+        t.index.insert((header.expires_at, slot), ()).map_err(storage("indexing"))?;
     }
-    t.rank(key, ns.policy(), true, Some(charge(key, record)))
+    t.rank(slot, ns.policy(), true, Some(charge(record)))
 }
 
+/// Removes the value at `key` (a slot) with its index and order entries.
 fn remove(t: &mut Tables<'_>, key: &str) -> Result<Option<RecordHeader>, DiskError> {
     let old = t.data.remove(key).map_err(storage("deleting"))?;
     let header = old.and_then(|g| record::peek(g.value()).ok());
@@ -376,29 +421,31 @@ fn expire(
     expires_at: u64,
     now: u64,
 ) -> Result<bool, DiskError> {
-    let Some(bytes) = read_record(&t.data, key)? else { return Ok(false) };
+    let slot = ns.slot(key);
+    let Some(bytes) = read_record(&t.data, &slot)? else { return Ok(false) };
     let Ok(header) = record::peek(&bytes) else { return Ok(false) };
     if header.expired(now) {
         return Ok(false);
     }
     match refresh(ns, key, &bytes, Some(expires_at)) {
-        Ok(Some(fresh)) => put(t, ns, key, &fresh).map(|()| true),
+        Ok(Some(fresh)) => put(t, ns, key, &slot, &fresh).map(|()| true),
         Ok(None) => Ok(true),
         Err(err) => {
             ns.counters.corrupt.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(namespace = %ns.name, "dropping a value that does not open: {err}");
             tracing::debug!(namespace = %ns.name, key = %key, "the value that does not open");
-            remove(t, key).map(|_| false)
+            remove(t, &slot).map(|_| false)
         }
     }
 }
 
-fn clear(txn: &WriteTransaction, ns: &str) -> Result<Outcome, DiskError> {
+fn clear(txn: &WriteTransaction, ns: &DiskNamespace) -> Result<Outcome, DiskError> {
     let (entries, bytes) = {
         let t = Tables::open(txn, ns)?;
         let entries = t.data.len().map_err(storage("counting"))?;
         (entries, t.total)
     };
+    let ns = ns.tag();
     for name in [data_table(ns), expiry_table(ns), order_table(ns)] {
         txn.delete_table(data_def(&name)).map_err(storage("clearing"))?;
     }
@@ -408,7 +455,12 @@ fn clear(txn: &WriteTransaction, ns: &str) -> Result<Outcome, DiskError> {
     Ok(Outcome::Cleared { entries, bytes })
 }
 
-fn sweep(txn: &WriteTransaction, ns: &str, now: u64, limit: usize) -> Result<Outcome, DiskError> {
+fn sweep(
+    txn: &WriteTransaction,
+    ns: &DiskNamespace,
+    now: u64,
+    limit: usize,
+) -> Result<Outcome, DiskError> {
     let mut t = Tables::open(txn, ns)?;
     let due: Vec<(u64, String)> = t
         .index

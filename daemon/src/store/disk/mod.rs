@@ -1,9 +1,16 @@
 //! The disk layer: one redb database holding every disk-tier namespace, each value sealed
 //! with its namespace's key (see [`record`] for the byte layout).
 //!
-//! Tables, per namespace `ns`: `d/ns` (key → sealed record) and `x/ns` ((expires unix ms,
-//! key) → (), the expiry index the sweeper walks). Shared: `ns_keys` ((ns, key id) → 32-byte
-//! salt; the namespace key is HKDF(master, salt, "cachemgr/ns/v1/" + ns)) and `meta`.
+//! No name is stored in the clear (see [`names`]): a namespace is known by its tag `t` (a
+//! keyed hash of its name), a key by its slot (a keyed hash of the key name under the
+//! namespace's slot key), and the key name itself is sealed inside its record.
+//!
+//! Tables, per namespace: `d/t` (slot → sealed record, the key name inside), `x/t`
+//! ((expires unix ms, slot) → (), the expiry index the sweeper walks), `o/t` ((rank, slot) →
+//! (), the eviction order) and `a/t` (slot → (rank, charged bytes)). Shared: `ns_keys`
+//! ((t, key id) → 32-byte salt; the namespace key is HKDF(master, salt, "cachemgr/ns/v1/" +
+//! ns)), `ns_names` (t → the namespace name, sealed under a master-derived key), `accounting`
+//! (`seq` and `b/t`, the bytes a namespace holds) and `meta` (master key fingerprint, format).
 //!
 //! Reads run on the caller's thread with a read transaction (redb is MVCC: readers never wait
 //! for the writer). Every change goes through one writer thread (`writer.rs`) that batches
@@ -16,6 +23,7 @@ mod apply;
 mod cell;
 mod cursors;
 mod keyset;
+pub mod names;
 mod open;
 mod read;
 pub mod record;
@@ -42,6 +50,7 @@ use crate::keys::MasterKey;
 use crate::store::memory::EvictionPolicy;
 use cell::DbCell;
 use cursors::Cursors;
+use names::{DiskNames, SlotKey};
 use writer::WriterHandle;
 
 /// Why a disk operation failed.
@@ -129,6 +138,12 @@ pub struct DiskCounters {
 #[derive(Debug)]
 pub struct DiskNamespace {
     name: String,
+    /// Its tag: the stored stand-in for its name (tables, shared rows).
+    tag: String,
+    /// The keyed hash turning its key names into slots.
+    slots: SlotKey,
+    /// Its name sealed for `ns_names` (written again into a replacement file).
+    sealed_name: Vec<u8>,
     pub(crate) keys: RwLock<KeySet>,
     pub(crate) counters: DiskCounters,
     pub(crate) rotation: Mutex<Option<RotationProgress>>,
@@ -139,8 +154,12 @@ pub struct DiskNamespace {
 }
 
 impl DiskNamespace {
-    pub(crate) fn new(name: String, keys: KeySet) -> DiskNamespace {
+    pub(crate) fn new(name: String, keys: KeySet, names: &DiskNames) -> DiskNamespace {
+        let tag = names.tag(&name);
         DiskNamespace {
+            sealed_name: names.seal_namespace(&tag, &name),
+            slots: names.slots(&name),
+            tag,
             name,
             keys: RwLock::new(keys),
             counters: DiskCounters::default(),
@@ -183,6 +202,21 @@ impl DiskNamespace {
         &self.name
     }
 
+    /// The namespace's tag (what stands for its name on disk).
+    pub(crate) fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// The slot (stored form) of `key`.
+    pub(crate) fn slot(&self, key: &str) -> String {
+        self.slots.slot(key)
+    }
+
+    /// The name sealed for `ns_names`.
+    pub(crate) fn sealed_name(&self) -> &[u8] {
+        &self.sealed_name
+    }
+
     /// The key generation new values are sealed with.
     pub fn current_key_id(&self) -> u32 {
         self.keys.read().unwrap_or_else(PoisonError::into_inner).current_id()
@@ -199,6 +233,7 @@ pub struct DiskLayer {
     cell: Arc<DbCell>,
     writer: WriterHandle,
     master: Arc<MasterKey>,
+    names: Arc<DiskNames>,
     namespaces: Arc<RwLock<HashMap<String, Arc<DiskNamespace>>>>,
     plain: bool,
     cursors: Cursors,
@@ -248,14 +283,12 @@ impl DiskLayer {
         }
         let mut salt = [0u8; 32];
         record::fill_random(&mut salt);
-        self.submit(Op::AddKey { ns: ns.to_owned(), id: 1, salt }, true).await?;
+        let mut keys = KeySet::default();
+        keys.add(1, &self.master, ns, &salt);
+        let state = Arc::new(DiskNamespace::new(ns.to_owned(), keys, &self.names));
+        self.submit(Op::AddKey { ns: state.clone(), id: 1, salt }, true).await?;
         let mut map = self.namespaces.write().unwrap_or_else(PoisonError::into_inner);
-        let entry = map.entry(ns.to_owned()).or_insert_with(|| {
-            let mut keys = KeySet::default();
-            keys.add(1, &self.master, ns, &salt);
-            Arc::new(DiskNamespace::new(ns.to_owned(), keys))
-        });
-        Ok(entry.clone())
+        Ok(map.entry(ns.to_owned()).or_insert(state).clone())
     }
 
     /// Queues `op` and waits until it is committed (durably when `durable`).
@@ -310,24 +343,24 @@ impl DiskLayer {
     }
 }
 
-/// The table of a namespace's values.
-pub(crate) fn data_table(ns: &str) -> String {
-    format!("d/{ns}")
+/// The table of a namespace's values (by its tag).
+pub(crate) fn data_table(tag: &str) -> String {
+    format!("d/{tag}")
 }
 
 /// The table of a namespace's expiry index.
-pub(crate) fn expiry_table(ns: &str) -> String {
-    format!("x/{ns}")
+pub(crate) fn expiry_table(tag: &str) -> String {
+    format!("x/{tag}")
 }
 
-/// The eviction order of a namespace ((rank, key) → ()).
-pub(crate) fn order_table(ns: &str) -> String {
-    format!("o/{ns}")
+/// The eviction order of a namespace ((rank, slot) → ()).
+pub(crate) fn order_table(tag: &str) -> String {
+    format!("o/{tag}")
 }
 
-/// Each key's rank and charged bytes (key → (rank, bytes)).
-pub(crate) fn access_table(ns: &str) -> String {
-    format!("a/{ns}")
+/// Each slot's rank and charged bytes (slot → (rank, bytes)).
+pub(crate) fn access_table(tag: &str) -> String {
+    format!("a/{tag}")
 }
 
 /// The current wall-clock time in unix ms (disk deadlines must survive a restart).

@@ -1,6 +1,7 @@
 //! Opening the database: wiping it for an ephemeral key, moving aside a file that cannot be
-//! opened or was sealed under another master key (kept, never deleted), and loading every
-//! namespace's key generations.
+//! opened or was sealed under another master key (kept, never deleted), dropping a file of
+//! an older format (it held names in the clear; being a cache, it is not converted), and
+//! loading every namespace's name and key generations.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -9,11 +10,16 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{
+    Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition, TableHandle,
+};
 
-use super::apply::{access_def, bytes_key, charge, data_def, order_def, ACCOUNTING, NS_KEYS};
+use super::apply::{
+    access_def, bytes_key, charge, data_def, order_def, ACCOUNTING, NS_KEYS, NS_NAMES,
+};
 use super::cell::{panic_message, DbCell};
 use super::cursors::Cursors;
+use super::names::DiskNames;
 use super::writer::WriterHandle;
 use super::{
     access_table, data_table, order_table, unix_now_ms, DiskError, DiskLayer, DiskNamespace, KeySet,
@@ -22,6 +28,11 @@ use crate::keys::MasterKey;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const FINGERPRINT: &str = "master_fingerprint";
+/// The `meta` entry holding the layout version.
+const FORMAT: &str = "format";
+/// The layout this daemon writes: 2 = names stored as keyed hashes, key names sealed inside
+/// records (1, unmarked, stored them in the clear).
+pub(crate) const FORMAT_VERSION: &[u8] = b"2";
 
 /// How to open the disk layer.
 #[derive(Debug, Clone)]
@@ -62,11 +73,25 @@ impl DiskLayer {
         }
         let fingerprint = master.fingerprint();
         let cache_bytes = options.cache_bytes;
-        let attempt =
-            catch_unwind(AssertUnwindSafe(|| try_open(&path, cache_bytes, &master, &fingerprint)))
-                .unwrap_or_else(|panic| Err(DiskError::Corrupt(panic_message(panic.as_ref()))));
+        let names = Arc::new(DiskNames::new(&master));
+        let attempt = catch_unwind(AssertUnwindSafe(|| {
+            try_open(&path, cache_bytes, &master, &names, &fingerprint)
+        }))
+        .unwrap_or_else(|panic| Err(DiskError::Corrupt(panic_message(panic.as_ref()))));
         let (db, namespaces) = match attempt {
             Ok(Opened::Ready(db, namespaces)) => (db, namespaces),
+            Ok(Opened::OldFormat) => {
+                // It stored namespace and key names in the clear: delete it rather than keep
+                // a copy aside. It is a cache; only this file goes.
+                std::fs::remove_file(&path)
+                    .map_err(|e| DiskError::storage("dropping the old-format disk cache", e))?;
+                sync_parent(&path);
+                report.notices.push(format!(
+                    "the disk cache {} was in an older on-disk format (names in the clear); being a cache, it was dropped and a fresh one created: its values are gone, nothing else was touched",
+                    path.display()
+                ));
+                (fresh(&path, cache_bytes, &fingerprint, &HashMap::new())?, HashMap::new())
+            }
             Ok(Opened::OtherKey(stored)) => {
                 let aside = move_aside(&path, "other-key")?;
                 report.notices.push(format!(
@@ -102,6 +127,7 @@ impl DiskLayer {
             cell,
             writer,
             master,
+            names,
             namespaces,
             plain: options.plain,
             cursors: Cursors::default(),
@@ -128,6 +154,8 @@ pub(crate) struct Recovery {
 
 enum Opened {
     Ready(Database, HashMap<String, Arc<DiskNamespace>>),
+    /// Written in an older layout (see [`FORMAT_VERSION`]).
+    OldFormat,
     /// Sealed under another master key (its fingerprint).
     OtherKey(String),
 }
@@ -138,17 +166,31 @@ fn try_open(
     path: &Path,
     cache_bytes: usize,
     master: &MasterKey,
+    names: &DiskNames,
     fingerprint: &str,
 ) -> Result<Opened, DiskError> {
     let db = reopen(path, cache_bytes)?;
-    match stored_fingerprint(&db)? {
-        Some(stored) if stored != fingerprint => return Ok(Opened::OtherKey(stored)),
-        Some(_) => {}
-        None => store_fingerprint(&db, fingerprint)?,
+    let stored = read_meta(&db, FINGERPRINT)?;
+    if let Some(stored) = stored.as_ref().filter(|s| *s != fingerprint.as_bytes()) {
+        return Ok(Opened::OtherKey(String::from_utf8_lossy(stored).into_owned()));
     }
-    let namespaces = load_namespaces(&db, master)?;
-    account_existing(&db, namespaces.keys())?;
+    let format = read_meta(&db, FORMAT)?;
+    if format.as_deref() != Some(FORMAT_VERSION) {
+        if holds_tables(&db)? {
+            return Ok(Opened::OldFormat);
+        }
+        store_meta(&db, fingerprint)?;
+    }
+    let namespaces = load_namespaces(&db, master, names)?;
+    account_existing(&db, namespaces.values())?;
     Ok(Opened::Ready(db, namespaces))
+}
+
+/// Whether the file holds any table but `meta` (a new, empty file does not).
+fn holds_tables(db: &Database) -> Result<bool, DiskError> {
+    let txn = db.begin_read().map_err(|e| DiskError::redb("listing tables", e))?;
+    let mut tables = txn.list_tables().map_err(|e| DiskError::redb("listing tables", e))?;
+    Ok(tables.any(|table| table.name() != META.name()))
 }
 
 /// Opens the existing file (redb recovers an unclean one). Another process holding it and a
@@ -198,14 +240,18 @@ fn fresh(
     namespaces: &HashMap<String, Arc<DiskNamespace>>,
 ) -> Result<Database, DiskError> {
     let db = create(path, cache_bytes).map_err(|e| DiskError::redb("creating", e))?;
-    store_fingerprint(&db, fingerprint)?;
+    store_meta(&db, fingerprint)?;
     let txn = db.begin_write().map_err(|e| DiskError::redb("writing keys", e))?;
     {
         let mut keys = txn.open_table(NS_KEYS).map_err(|e| DiskError::redb("writing keys", e))?;
-        for (name, state) in namespaces {
+        let mut names = txn.open_table(NS_NAMES).map_err(|e| DiskError::redb("writing keys", e))?;
+        for state in namespaces.values() {
+            names
+                .insert(state.tag(), state.sealed_name())
+                .map_err(|e| DiskError::redb("writing keys", e))?;
             let salts = state.keys.read().unwrap_or_else(PoisonError::into_inner).salts();
             for (id, salt) in salts {
-                keys.insert((name.as_str(), id), &salt[..])
+                keys.insert((state.tag(), id), &salt[..])
                     .map_err(|e| DiskError::redb("writing keys", e))?;
             }
         }
@@ -214,11 +260,12 @@ fn fresh(
     Ok(db)
 }
 
-/// Puts the values of a file written before the disk layer kept byte totals into the
-/// eviction order (in key order) and counts their bytes, once, so `max_bytes` holds for them.
+/// Gives every namespace without a byte total yet (its key was made, nothing written before
+/// a stop) its order, access table and a total counted from what it holds, once, so
+/// `max_bytes` holds for it.
 fn account_existing<'a>(
     db: &Database,
-    names: impl Iterator<Item = &'a String>,
+    states: impl Iterator<Item = &'a Arc<DiskNamespace>>,
 ) -> Result<(), DiskError> {
     let txn = db.begin_write().map_err(|e| DiskError::redb("accounting", e))?;
     {
@@ -228,7 +275,8 @@ fn account_existing<'a>(
             .get("seq")
             .map_err(|e| DiskError::redb("accounting", e))?
             .map_or(0, |g| g.value());
-        for ns in names {
+        for state in states {
+            let ns = state.tag();
             let key = bytes_key(ns);
             if accounting.get(key.as_str()).map_err(|e| DiskError::redb("accounting", e))?.is_some()
             {
@@ -248,7 +296,7 @@ fn account_existing<'a>(
             let mut total = 0u64;
             for item in data.iter().map_err(|e| DiskError::redb("accounting", e))? {
                 let (k, v) = item.map_err(|e| DiskError::redb("accounting", e))?;
-                let bytes = charge(k.value(), v.value());
+                let bytes = charge(v.value());
                 seq += 1;
                 order.insert((seq, k.value()), ()).map_err(|e| DiskError::redb("accounting", e))?;
                 access
@@ -274,45 +322,73 @@ fn move_aside(path: &Path, why: &str) -> Result<PathBuf, DiskError> {
     let aside = PathBuf::from(aside);
     std::fs::rename(path, &aside)
         .map_err(|e| DiskError::Storage(format!("moving {} aside failed: {e}", path.display())))?;
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-    }
+    sync_parent(path);
     Ok(aside)
 }
 
-fn stored_fingerprint(db: &Database) -> Result<Option<String>, DiskError> {
+/// Makes a rename or removal in `path`'s directory durable (best effort).
+fn sync_parent(path: &Path) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+}
+
+fn read_meta(db: &Database, entry: &str) -> Result<Option<Vec<u8>>, DiskError> {
     let txn = db.begin_read().map_err(|e| DiskError::redb("reading meta", e))?;
     let meta = match txn.open_table(META) {
         Ok(table) => table,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
         Err(e) => return Err(DiskError::redb("reading meta", e)),
     };
-    let value = meta.get(FINGERPRINT).map_err(|e| DiskError::redb("reading meta", e))?;
-    Ok(value.map(|v| String::from_utf8_lossy(v.value()).into_owned()))
+    let value = meta.get(entry).map_err(|e| DiskError::redb("reading meta", e))?;
+    Ok(value.map(|v| v.value().to_vec()))
 }
 
-fn store_fingerprint(db: &Database, fingerprint: &str) -> Result<(), DiskError> {
+/// Records the master key's fingerprint and the layout version.
+fn store_meta(db: &Database, fingerprint: &str) -> Result<(), DiskError> {
     let txn = db.begin_write().map_err(|e| DiskError::redb("writing meta", e))?;
     {
         let mut meta = txn.open_table(META).map_err(|e| DiskError::redb("writing meta", e))?;
         meta.insert(FINGERPRINT, fingerprint.as_bytes())
             .map_err(|e| DiskError::redb("writing meta", e))?;
+        meta.insert(FORMAT, FORMAT_VERSION).map_err(|e| DiskError::redb("writing meta", e))?;
     }
     txn.commit().map_err(|e| DiskError::redb("writing meta", e))
 }
 
+/// Every namespace with disk state: names opened from `ns_names`, key generations from
+/// `ns_keys`. A name that does not open is damage (the master key matched the file).
 fn load_namespaces(
     db: &Database,
     master: &MasterKey,
+    names: &DiskNames,
 ) -> Result<HashMap<String, Arc<DiskNamespace>>, DiskError> {
-    let mut sets: HashMap<String, KeySet> = HashMap::new();
     let txn = db.begin_read().map_err(|e| DiskError::redb("loading keys", e))?;
+    let mut by_tag: HashMap<String, String> = HashMap::new();
+    match txn.open_table(NS_NAMES) {
+        Ok(table) => {
+            for item in table.iter().map_err(|e| DiskError::redb("loading names", e))? {
+                let (tag, sealed) = item.map_err(|e| DiskError::redb("loading names", e))?;
+                let tag = tag.value();
+                let name = names.open_namespace(tag, sealed.value()).ok_or_else(|| {
+                    DiskError::Corrupt(format!("the name of namespace tag {tag} does not open"))
+                })?;
+                by_tag.insert(tag.to_owned(), name);
+            }
+        }
+        Err(redb::TableError::TableDoesNotExist(_)) => {}
+        Err(e) => return Err(DiskError::redb("loading names", e)),
+    }
+    let mut sets: HashMap<String, KeySet> = HashMap::new();
     match txn.open_table(NS_KEYS) {
         Ok(table) => {
             for item in table.iter().map_err(|e| DiskError::redb("loading keys", e))? {
                 let (id, salt) = item.map_err(|e| DiskError::redb("loading keys", e))?;
-                let (ns, id) = id.value();
-                sets.entry(ns.to_owned()).or_default().add(id, master, ns, salt.value());
+                let (tag, id) = id.value();
+                let ns = by_tag.get(tag).ok_or_else(|| {
+                    DiskError::Corrupt(format!("namespace tag {tag} has keys but no name"))
+                })?;
+                sets.entry(ns.clone()).or_default().add(id, master, ns, salt.value());
             }
         }
         Err(redb::TableError::TableDoesNotExist(_)) => {}
@@ -321,7 +397,7 @@ fn load_namespaces(
     Ok(sets
         .into_iter()
         .map(|(name, keys)| {
-            let ns = DiskNamespace::new(name.clone(), keys);
+            let ns = DiskNamespace::new(name.clone(), keys, names);
             (name, Arc::new(ns))
         })
         .collect())

@@ -10,7 +10,7 @@ use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTableMetadata, Tab
 use super::apply::{bytes_key, data_def, ACCOUNTING};
 use super::record::{self, RecordHeader};
 use super::writer::Op;
-use super::{data_table, DiskError, DiskLayer, DiskNamespace};
+use super::{data_table, DiskError, DiskLayer, DiskNamespace, KeySet};
 use crate::store::memory::{EvictionPolicy, PAGE_BYTES};
 use crate::store::pattern::KeyMatcher;
 
@@ -35,21 +35,23 @@ pub struct KeysPage {
 /// A live key seen by a scan, with its header and stored size.
 #[derive(Debug, Clone)]
 pub struct ScannedKey {
-    /// The key.
+    /// The key (opened from its record).
     pub key: String,
+    /// Its slot: where a scan resumes after it.
+    pub slot: String,
     /// Its record header.
     pub header: RecordHeader,
     /// Stored record bytes.
     pub stored: usize,
 }
 
-/// The value table of `ns` in a read transaction, if it exists.
+/// The value table of the namespace tagged `tag` in a read transaction, if it exists.
 fn table(
     db: &Database,
-    ns: &str,
+    tag: &str,
 ) -> Result<Option<ReadOnlyTable<&'static str, &'static [u8]>>, DiskError> {
     let txn = db.begin_read().map_err(|e| DiskError::redb("starting a read", e))?;
-    match txn.open_table(data_def(&data_table(ns))) {
+    match txn.open_table(data_def(&data_table(tag))) {
         Ok(table) => Ok(Some(table)),
         Err(TableError::TableDoesNotExist(_)) => Ok(None),
         Err(e) => Err(DiskError::redb("opening a table", e)),
@@ -61,7 +63,7 @@ impl DiskLayer {
     /// logged (namespace and key, never bytes), queued for deletion and reported as a miss.
     pub fn get(&self, ns: &str, key: &str, now: u64) -> Result<Option<DiskEntry>, DiskError> {
         let Some(state) = self.lookup(ns) else { return Ok(None) };
-        let found = self.read_live(ns, key, now)?;
+        let found = self.read_live(&state, key, now)?;
         let Some((bytes, header)) = found else {
             state.counters.misses.fetch_add(1, Ordering::Relaxed);
             return Ok(None);
@@ -81,7 +83,8 @@ impl DiskLayer {
                 Ok(Some(DiskEntry { value, expires_at: header.expires_at }))
             }
             Err(err) => {
-                self.drop_damaged(&state, key, bytes, &err);
+                tracing::debug!(namespace = %state.name(), key = %key, "the value that does not open");
+                self.drop_damaged(&state, &state.slot(key), bytes, &err, true);
                 Ok(None)
             }
         }
@@ -89,18 +92,20 @@ impl DiskLayer {
 
     /// The header of a live value (for `exists` and `ttl`).
     pub fn header(&self, ns: &str, key: &str, now: u64) -> Result<Option<RecordHeader>, DiskError> {
-        Ok(self.read_live(ns, key, now)?.map(|(_, header)| header))
+        let Some(state) = self.lookup(ns) else { return Ok(None) };
+        Ok(self.read_live(&state, key, now)?.map(|(_, header)| header))
     }
 
     fn read_live(
         &self,
-        ns: &str,
+        state: &DiskNamespace,
         key: &str,
         now: u64,
     ) -> Result<Option<(Vec<u8>, RecordHeader)>, DiskError> {
+        let slot = state.slot(key);
         let read = self.guarded(|db| {
-            let Some(table) = table(db, ns)? else { return Ok(None) };
-            let found = table.get(key).map_err(|e| DiskError::redb("reading", e))?;
+            let Some(table) = table(db, state.tag())? else { return Ok(None) };
+            let found = table.get(slot.as_str()).map_err(|e| DiskError::redb("reading", e))?;
             Ok(found.map(|guard| guard.value().to_vec()))
         })?;
         let Some(bytes) = read else { return Ok(None) };
@@ -108,34 +113,38 @@ impl DiskLayer {
             Ok(header) if header.expired(now) => Ok(None),
             Ok(header) => Ok(Some((bytes, header))),
             Err(err) => {
-                if let Some(state) = self.lookup(ns) {
-                    self.drop_damaged(&state, key, bytes, &err);
-                }
+                tracing::debug!(namespace = %state.name(), key = %key, "the value that does not open");
+                self.drop_damaged(state, &slot, bytes, &err, true);
                 Ok(None)
             }
         }
     }
 
+    /// Counts a record that does not open (and a miss, when a read asked for it) and queues
+    /// its deletion (by slot: a damaged record may not yield its name). Neither slot nor
+    /// name reaches the warn line; the caller logs the key name at debug level when it has
+    /// one.
     fn drop_damaged(
         &self,
         state: &DiskNamespace,
-        key: &str,
+        slot: &str,
         bytes: Vec<u8>,
         err: &record::RecordError,
+        miss: bool,
     ) {
         state.counters.corrupt.fetch_add(1, Ordering::Relaxed);
-        state.counters.misses.fetch_add(1, Ordering::Relaxed);
-        // The key name only at debug level: names are the caller's data too.
+        state.counters.misses.fetch_add(u64::from(miss), Ordering::Relaxed);
         tracing::warn!(namespace = %state.name(), "dropping a value that does not open: {err}");
-        tracing::debug!(namespace = %state.name(), key = %key, "the value that does not open");
+        tracing::debug!(namespace = %state.name(), slot = %slot, "the stored slot that does not open");
         let op =
-            Op::DropDamaged { ns: state.name().to_owned(), key: key.to_owned(), record: bytes };
+            Op::DropDamaged { ns: state.name().to_owned(), slot: slot.to_owned(), record: bytes };
         // Fire and forget: the value is already treated as a miss.
         let _ = self.enqueue(op, false);
     }
 
-    /// Up to `limit` live keys after `after` (exclusive), in key order, with their headers;
-    /// the second value is the last key visited (`None` = the end was reached).
+    /// Up to `limit` live keys after the slot `after` (exclusive), in slot order, with their
+    /// names opened and their headers; the second value is the last slot visited (`None` =
+    /// the end was reached). A record whose name does not open is dropped as damaged.
     pub fn scan_chunk(
         &self,
         ns: &str,
@@ -143,7 +152,13 @@ impl DiskLayer {
         limit: usize,
         now: u64,
     ) -> Result<(Vec<ScannedKey>, Option<String>), DiskError> {
-        self.guarded(|db| scan(db, ns, after, limit, now))
+        let Some(state) = self.lookup(ns) else { return Ok((Vec::new(), None)) };
+        let (found, damaged, last) =
+            self.guarded(|db| scan(db, &state, self.plain, after, limit, now))?;
+        for (slot, bytes, err) in damaged {
+            self.drop_damaged(&state, &slot, bytes, &err, false);
+        }
+        Ok((found, last))
     }
 
     /// One page of matching keys; `cursor` 0 starts, others resume where a page ended.
@@ -173,7 +188,7 @@ impl DiskLayer {
                     && matcher.is_match(scanned.key.as_bytes())
                 {
                     bytes += scanned.key.len();
-                    after = Some(scanned.key.clone());
+                    after = Some(scanned.slot.clone());
                     page.keys.push(scanned.key);
                 } else if page.keys.len() >= count || bytes >= PAGE_BYTES {
                     break;
@@ -210,13 +225,15 @@ impl DiskLayer {
 
     /// Values and charged bytes (key + sealed record of each) of `ns`.
     pub fn size_of(&self, ns: &str) -> Result<(u64, u64), DiskError> {
-        self.guarded(|db| size(db, ns))
+        let Some(state) = self.lookup(ns) else { return Ok((0, 0)) };
+        self.guarded(|db| size(db, state.tag()))
     }
 }
 
-fn size(db: &Database, ns: &str) -> Result<(u64, u64), DiskError> {
+/// Values and charged bytes of the namespace tagged `tag`.
+fn size(db: &Database, tag: &str) -> Result<(u64, u64), DiskError> {
     let txn = db.begin_read().map_err(|e| DiskError::redb("starting a read", e))?;
-    let table: ReadOnlyTable<&str, &[u8]> = match txn.open_table(data_def(&data_table(ns))) {
+    let table: ReadOnlyTable<&str, &[u8]> = match txn.open_table(data_def(&data_table(tag))) {
         Ok(table) => table,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok((0, 0)),
         Err(e) => return Err(DiskError::redb("opening a table", e)),
@@ -224,7 +241,7 @@ fn size(db: &Database, ns: &str) -> Result<(u64, u64), DiskError> {
     let entries = table.len().map_err(|e| DiskError::redb("counting", e))?;
     let bytes = match txn.open_table(ACCOUNTING) {
         Ok(accounting) => accounting
-            .get(bytes_key(ns).as_str())
+            .get(bytes_key(tag).as_str())
             .map_err(|e| DiskError::redb("measuring", e))?
             .map_or(0, |g| g.value()),
         Err(redb::TableError::TableDoesNotExist(_)) => 0,
@@ -233,15 +250,38 @@ fn size(db: &Database, ns: &str) -> Result<(u64, u64), DiskError> {
     Ok((entries, bytes))
 }
 
-/// Up to `limit` live keys of `ns` after `after` (see [`DiskLayer::scan_chunk`]).
+/// A record that does not open (or whose name is not its slot's): its slot, bytes and why.
+type Damaged = (String, Vec<u8>, record::RecordError);
+/// What one scan chunk saw: live keys, damaged records, and the last slot visited.
+type Chunk = (Vec<ScannedKey>, Vec<Damaged>, Option<String>);
+
+/// The key name sealed in `bytes`, checked to be the one stored at `slot`.
+fn name_at(
+    ns: &DiskNamespace,
+    keys: &KeySet,
+    plain: bool,
+    slot: &str,
+    bytes: &[u8],
+) -> Result<String, record::RecordError> {
+    let key = record::open_name(bytes, ns.name(), plain, |id| keys.get(id))?;
+    if ns.slot(&key) != slot {
+        return Err(record::RecordError::Authentication);
+    }
+    Ok(key)
+}
+
+/// Up to `limit` live keys of `ns` after the slot `after`, names opened in place (values are
+/// neither opened nor copied), the damaged records, and the last slot visited (see
+/// [`DiskLayer::scan_chunk`]).
 fn scan(
     db: &Database,
-    ns: &str,
+    ns: &DiskNamespace,
+    plain: bool,
     after: Option<&str>,
     limit: usize,
     now: u64,
-) -> Result<(Vec<ScannedKey>, Option<String>), DiskError> {
-    let Some(table) = table(db, ns)? else { return Ok((Vec::new(), None)) };
+) -> Result<Chunk, DiskError> {
+    let Some(table) = table(db, ns.tag())? else { return Ok((Vec::new(), Vec::new(), None)) };
     let start = match after {
         Some(key) => Bound::Excluded(key),
         None => Bound::Unbounded,
@@ -249,22 +289,31 @@ fn scan(
     let range = table
         .range::<&str>((start, Bound::Unbounded))
         .map_err(|e| DiskError::redb("scanning", e))?;
+    let keys = ns.keys.read().unwrap_or_else(PoisonError::into_inner);
     let mut out = Vec::new();
+    let mut damaged = Vec::new();
     let mut visited = 0;
     for item in range {
-        let (key, value) = item.map_err(|e| DiskError::redb("scanning", e))?;
+        let (slot, value) = item.map_err(|e| DiskError::redb("scanning", e))?;
         visited += 1;
-        let key = key.value().to_owned();
-        if let Ok(header) = record::peek(value.value()) {
-            if !header.expired(now) {
-                out.push(ScannedKey { key: key.clone(), header, stored: value.value().len() });
+        let slot = slot.value().to_owned();
+        let bytes = value.value();
+        let opened = record::peek(bytes).and_then(|header| match header.expired(now) {
+            true => Ok(None),
+            false => name_at(ns, &keys, plain, &slot, bytes).map(|key| Some((key, header))),
+        });
+        match opened {
+            Ok(None) => {}
+            Ok(Some((key, header))) => {
+                out.push(ScannedKey { key, slot: slot.clone(), header, stored: bytes.len() })
             }
+            Err(err) => damaged.push((slot.clone(), bytes.to_vec(), err)),
         }
         if visited == limit {
-            return Ok((out, Some(key)));
+            return Ok((out, damaged, Some(slot)));
         }
     }
-    Ok((out, None))
+    Ok((out, damaged, None))
 }
 
 fn earliest(db: &Database, states: &[std::sync::Arc<DiskNamespace>]) -> Option<u64> {
@@ -272,7 +321,7 @@ fn earliest(db: &Database, states: &[std::sync::Arc<DiskNamespace>]) -> Option<u
     states
         .iter()
         .filter_map(|state| {
-            let name = super::expiry_table(state.name());
+            let name = super::expiry_table(state.tag());
             let index = txn.open_table(super::apply::index_def(&name)).ok()?;
             let first = redb::ReadableTable::first(&index).ok()??;
             Some(first.0.value().0)

@@ -66,7 +66,7 @@ impl DiskLayer {
         let running = self.claim(&state, old_id, new_id)?;
         let mut salt = [0u8; 32];
         record::fill_random(&mut salt);
-        self.submit(Op::AddKey { ns: ns.to_owned(), id: new_id, salt }, true).await?;
+        self.submit(Op::AddKey { ns: state.clone(), id: new_id, salt }, true).await?;
         state.keys.write().unwrap_or_else(PoisonError::into_inner).add(
             new_id,
             &self.master,
@@ -186,7 +186,7 @@ impl DiskLayer {
 
     /// Deletes the salts of every generation but the current one (durably), then forgets
     /// their ciphers.
-    async fn destroy_old_keys(&self, state: &DiskNamespace) -> Result<(), DiskError> {
+    async fn destroy_old_keys(&self, state: &Arc<DiskNamespace>) -> Result<(), DiskError> {
         let current = state.current_key_id();
         let old: Vec<u32> = state
             .keys
@@ -199,7 +199,7 @@ impl DiskLayer {
         if old.is_empty() {
             return Ok(());
         }
-        self.submit(Op::DropKeys { ns: state.name().to_owned(), ids: old.clone() }, true).await?;
+        self.submit(Op::DropKeys { ns: state.clone(), ids: old.clone() }, true).await?;
         let mut keys = state.keys.write().unwrap_or_else(PoisonError::into_inner);
         for id in old {
             keys.remove(id);

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use redb::{Database, Durability};
 use tokio::sync::oneshot;
 
+use super::apply::Namespaces;
 use super::cell::panic_message;
 use super::open::{reopen, replace_damaged, Recovery};
 use super::{apply, DiskError, DiskNamespace};
@@ -99,8 +100,8 @@ pub enum Op {
     DropDamaged {
         /// Namespace.
         ns: String,
-        /// Key.
-        key: String,
+        /// The key's slot (a damaged record may not even yield its name).
+        slot: String,
         /// The damaged bytes as read.
         record: Vec<u8>,
     },
@@ -111,10 +112,10 @@ pub enum Op {
         /// Keys.
         keys: Vec<String>,
     },
-    /// Store a key generation's salt.
+    /// Store a key generation's salt (and the namespace's sealed name).
     AddKey {
-        /// Namespace.
-        ns: String,
+        /// Namespace state.
+        ns: Arc<DiskNamespace>,
         /// Generation.
         id: u32,
         /// Its salt.
@@ -122,8 +123,8 @@ pub enum Op {
     },
     /// Destroy key generations (delete their salts).
     DropKeys {
-        /// Namespace.
-        ns: String,
+        /// Namespace state.
+        ns: Arc<DiskNamespace>,
         /// Generations.
         ids: Vec<u32>,
     },
@@ -305,7 +306,12 @@ impl Writer {
     ) -> Option<Instant> {
         let cell = self.recovery.cell.clone();
         let result = match cell.get() {
-            Ok(db) => guarded_commit(&db, batch.iter().map(|job| &job.op), durable),
+            Ok(db) => guarded_commit(
+                &db,
+                batch.iter().map(|job| &job.op),
+                durable,
+                &self.recovery.namespaces,
+            ),
             Err(err) => Err(err),
         };
         match result {
@@ -408,7 +414,8 @@ impl Writer {
             }
         };
         if !self.pending.is_empty() {
-            if let Err(err) = guarded_commit(&db, self.pending.iter(), true) {
+            let namespaces = &self.recovery.namespaces;
+            if let Err(err) = guarded_commit(&db, self.pending.iter(), true, namespaces) {
                 cell.set_problem(format!(
                     "{} acknowledged write(s) wait to be written again: {}",
                     self.pending.len(),
@@ -434,8 +441,9 @@ fn guarded_commit<'a>(
     db: &Database,
     ops: impl Iterator<Item = &'a Op>,
     durable: bool,
+    namespaces: &Namespaces,
 ) -> Result<Vec<Result<Outcome, DiskError>>, DiskError> {
-    catch_unwind(AssertUnwindSafe(|| apply_and_commit(db, ops, durable)))
+    catch_unwind(AssertUnwindSafe(|| apply_and_commit(db, ops, durable, namespaces)))
         .unwrap_or_else(|panic| Err(DiskError::Corrupt(panic_message(panic.as_ref()))))
 }
 
@@ -443,13 +451,14 @@ fn apply_and_commit<'a>(
     db: &Database,
     ops: impl Iterator<Item = &'a Op>,
     durable: bool,
+    namespaces: &Namespaces,
 ) -> Result<Vec<Result<Outcome, DiskError>>, DiskError> {
     let mut txn = db.begin_write().map_err(|e| DiskError::redb("starting a write", e))?;
     let level = if durable { Durability::Immediate } else { Durability::None };
     txn.set_durability(level).map_err(|e| DiskError::redb("setting durability", e))?;
     let mut outcomes = Vec::new();
     for op in ops {
-        outcomes.push(Ok(apply::apply(&txn, op)?));
+        outcomes.push(Ok(apply::apply(&txn, op, namespaces)?));
     }
     txn.commit().map_err(|e| DiskError::redb("committing", e))?;
     Ok(outcomes)
