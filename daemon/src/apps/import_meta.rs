@@ -72,7 +72,7 @@ const MAX_METADATA_BYTES: u64 = 16 << 20;
 
 /// The metadata by backup file name, from `{name}_backups.json` (or `{safe}_backups.json`),
 /// each opened by the path resolver as `owner` (no symlink, their own file, no FIFO) and read
-/// up to [`MAX_METADATA_BYTES`].
+/// up to 16 MiB.
 pub fn backup_metadata(
     root: &Path,
     name: &str,
