@@ -238,6 +238,4 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// `digest` as lowercase hex, the form the catalog keeps hashes in.
-pub fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::keys::hex;

@@ -71,6 +71,30 @@ pub struct Replaced<'a> {
     pub new: &'a [u8],
 }
 
+/// Every `*.json` journal in `dir` that reads; one that does not is logged and left in place
+/// for an operator (never deleted). Shared by migrations and re-encryptions.
+pub(super) fn read_journals<T: serde::de::DeserializeOwned>(dir: &Path, what: &str) -> Vec<T> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut journals = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|ext| ext != "json") {
+            continue;
+        }
+        let read = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()));
+        match read {
+            Ok(journal) => journals.push(journal),
+            Err(err) => tracing::error!(
+                file = %path.display(),
+                "cannot read a {what} journal; left in place: {err}"
+            ),
+        }
+    }
+    journals
+}
+
 /// Where journals and kept copies live.
 fn root(state_dir: &Path) -> PathBuf {
     state_dir.join("migrating")
@@ -217,22 +241,7 @@ impl AppService {
     /// Finishes what journals left by an earlier run say: rolls back migrations a crash cut
     /// short, cleans up committed ones. Runs at start, before anything else touches apps.
     pub async fn recover_migrations(&self) {
-        let Ok(entries) = std::fs::read_dir(root(&self.state_dir)) else { return };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().is_none_or(|ext| ext != "json") {
-                continue;
-            }
-            let journal: Journal = match std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-            {
-                Ok(journal) => journal,
-                Err(err) => {
-                    tracing::error!(file = %path.display(), "cannot read a migration journal; left in place: {err}");
-                    continue;
-                }
-            };
+        for journal in read_journals::<Journal>(&root(&self.state_dir), "migration") {
             let name = journal.record.name.clone();
             if journal.committed {
                 tracing::info!(app = %name, "removing what a completed migration kept");

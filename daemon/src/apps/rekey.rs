@@ -24,6 +24,7 @@ use super::encfile::{self, AppKeyPair, AppPrivateKey, EncryptorType};
 use super::error::AppError;
 use super::keys::{encryptor_of, KeyChange};
 use super::live::{read_file, read_live, sha256_hex};
+use super::migrate_journal::read_journals;
 use super::naming::safe_name;
 use super::registry::AppRecord;
 use super::restore::replace_live;
@@ -213,22 +214,7 @@ impl AppService {
     /// it. A journal whose old key no longer opens (the keys changed again) is removed: what
     /// is left under that key is quarantined by verification, never deleted.
     pub async fn finish_rekeys(self: &Arc<Self>) {
-        let Ok(entries) = std::fs::read_dir(root(&self.state_dir)) else { return };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().is_none_or(|ext| ext != "json") {
-                continue;
-            }
-            let journal: Journal = match std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-            {
-                Ok(journal) => journal,
-                Err(err) => {
-                    tracing::error!(file = %path.display(), "cannot read a re-encryption journal; left in place: {err}");
-                    continue;
-                }
-            };
+        for journal in read_journals::<Journal>(&root(&self.state_dir), "re-encryption") {
             if let Err(err) = self.finish_rekey(&journal).await {
                 tracing::warn!(app = %journal.app, "cannot finish re-encrypting backups now; tried again later: {err}");
             }

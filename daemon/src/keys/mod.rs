@@ -16,6 +16,7 @@
 //! is never logged, only the source and a [fingerprint](MasterKey::fingerprint).
 
 mod config;
+mod digest;
 mod error;
 mod init;
 mod key_file;
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use config::{KeysConfig, SourceChoice};
+pub use digest::{hex, keyed_hash};
 pub use error::{FileProblem, KeyError};
 pub use init::{run_key_init, InitTarget};
 /// The trust checks of the key file, for other private files that hold key material.

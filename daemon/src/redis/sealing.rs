@@ -17,10 +17,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aes_gcm::{Aes256Gcm, KeyInit};
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::keys::{DerivedKey, MasterKey};
+use crate::keys::{hex, keyed_hash, DerivedKey, MasterKey};
 use crate::store::disk::record::{self, RecordError, Sealer};
 
 const SALT: &[u8] = b"cachemgr/redis/v1";
@@ -86,15 +85,7 @@ impl Sealing {
     }
 
     fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(self.names.as_bytes()) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC takes keys of any length"),
-        };
-        for part in parts {
-            mac.update(&(part.len() as u32).to_be_bytes());
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
+        keyed_hash(self.names.as_bytes(), parts)
     }
 
     /// The namespace's seal (derived once, then cached).
@@ -177,10 +168,6 @@ impl NamespaceSeal {
         let value = plaintext.split_off(key_end);
         Ok((key, value))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

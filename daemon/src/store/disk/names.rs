@@ -15,11 +15,9 @@
 
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use super::record::fill_random;
-use crate::keys::{DerivedKey, MasterKey};
+use crate::keys::{hex, keyed_hash as mac, DerivedKey, MasterKey};
 
 const SALT: &[u8] = b"cachemgr/disk-names/v1";
 /// Bytes of the keyed hash kept in a tag or slot (hex doubles them).
@@ -37,22 +35,6 @@ impl std::fmt::Debug for DiskNames {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DiskNames").finish_non_exhaustive()
     }
-}
-
-fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC takes keys of any length"),
-    };
-    for part in parts {
-        mac.update(&(part.len() as u32).to_be_bytes());
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl DiskNames {
