@@ -145,10 +145,10 @@ impl RequestBody {
             // Anyone may register a file; the path resolver makes sure it is their own.
             R::AppAdd { settings, .. } => new(Anyone, State)
                 .path(PathUse::AppFile, settings.path.as_ref())
-                .path(PathUse::AppExternalDir, settings.external_dir.as_ref()),
+                .path(PathUse::AppExternalDir, external_dir(settings)),
             R::AppEdit { name, settings } => new(AppOwner(name), State)
                 .path(PathUse::AppFile, settings.path.as_ref())
-                .path(PathUse::AppExternalDir, settings.external_dir.as_ref()),
+                .path(PathUse::AppExternalDir, external_dir(settings)),
             R::AppShow { name } | R::AppInspect { name, .. } => new(AppOwner(name), Nothing),
             R::AppRemove { name, .. } | R::AppSet { name, .. } | R::AppMigrate { name, .. } => {
                 new(AppOwner(name), State)
@@ -164,4 +164,9 @@ impl RequestBody {
             R::DirRemove { .. } | R::DirClear { .. } | R::DirTrim { .. } => new(Admin, State),
         }
     }
+}
+
+/// The external directory an app's settings name; `""` (remove the external copy) names none.
+fn external_dir(settings: &crate::AppSettings) -> Option<&String> {
+    settings.external_dir.as_ref().filter(|dir| !dir.is_empty())
 }

@@ -197,3 +197,43 @@ fn memory_pressure_drops_local_copies_only_never_the_shared_values() {
     assert_eq!(other.ctl_ok(&["get", "shared", "k7"]), "kept in Redis");
     assert_eq!(pressed.ctl_ok(&["get", "shared", "k7"]), "kept in Redis");
 }
+
+#[test]
+fn walking_a_namespace_of_big_values_holds_one_batch_not_the_page() {
+    let redis = RedisServer::start();
+    // The writer fills Redis; the reader never held these values, so its peak is its own.
+    let writer = start(&redis.unix_url(), "");
+    let daemon = start(&redis.unix_url(), "");
+    // Incompressible, or the sealed values would be a few bytes each.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let big: Vec<u8> = (0..3 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    for i in 0..40 {
+        let out = writer.ctl_with_stdin(&["set", "shared", &format!("big-{i:03}")], Some(&big));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let peak_before = peak_rss_kib(daemon.pid());
+    // One page asks Redis for every key: the names come back, the values are read a few
+    // MiB at a time and dropped, not 120 MiB at once.
+    let listed = daemon.ctl_ok(&["keys", "shared"]);
+    assert_eq!(listed.lines().count(), 40, "{listed}");
+    let counted = daemon.ctl_ok(&["count", "shared", "big-*"]);
+    assert_eq!(counted.trim(), "40");
+    let grown_mib = (peak_rss_kib(daemon.pid()) - peak_before) / 1024;
+    assert!(
+        grown_mib < 48,
+        "listing 120 MiB of values grew the daemon's peak RSS by {grown_mib} MiB"
+    );
+}
+
+fn peak_rss_kib(pid: u32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
+    line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("kib")
+}

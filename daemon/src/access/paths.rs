@@ -53,7 +53,10 @@ impl Principal {
 #[derive(Debug, thiserror::Error)]
 pub enum PathError {
     /// Relative, with `.`/`..` components, naming no file, too long or holding a NUL byte.
-    #[error("{0} must be an absolute path without `.` or `..` components (and not too long)")]
+    #[error(
+        "{0:?} must be absolute, without `.` or `..` components or NUL bytes, and at most 4095 \
+         bytes long"
+    )]
     NotPlain(PathBuf),
     /// A symlink in some component.
     #[error(
@@ -333,10 +336,23 @@ fn io_error(path: &Path, source: io::Error) -> PathError {
     PathError::Io { path: path.to_path_buf(), source }
 }
 
-/// Refuses relative paths and `.`/`..` components.
+/// The longest path the resolver takes (Linux's `PATH_MAX`, NUL included).
+const MAX_PATH_BYTES: usize = 4095;
+
+/// Whether a path a request names is one the resolver can take at all: absolute, without
+/// `.`/`..` components or NUL bytes, at most `PATH_MAX`. The request table's paths are
+/// admitted with this before any handler runs; opening them is the use case's, through
+/// [`place`], [`open_dir`] or [`ensure_dir`].
+pub fn admit(path: &Path) -> Result<(), PathError> {
+    check_plain(path)
+}
+
+/// Refuses relative paths, `.`/`..` components, NUL bytes and over-long paths.
 fn check_plain(path: &Path) -> Result<(), PathError> {
     let bytes = path.as_os_str().as_encoded_bytes();
     let plain = bytes.first() == Some(&b'/')
+        && bytes.len() <= MAX_PATH_BYTES
+        && !bytes.contains(&0)
         && bytes.split(|&b| b == b'/').all(|segment| segment != b"." && segment != b"..");
     if plain {
         Ok(())

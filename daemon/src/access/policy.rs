@@ -1,7 +1,9 @@
 //! The one access decision: the request table of `cachemgr_proto::access` (who may send each
 //! request, what it changes) applied to the caller and the config, before any handler runs,
-//! so a refusal never depends on (or reveals) data. Paths a request names are decided by the
-//! path resolver ([`super::paths`]) when they are opened.
+//! so a refusal never depends on (or reveals) data. Every path the table says a request
+//! names is admitted here by the path resolver's rule ([`super::paths::admit`]: absolute, no
+//! `.`/`..`, no NUL); opening it (no symlink, the caller's own) is the resolver's, where the
+//! use case opens it.
 
 use cachemgr_proto::{Audience, Effect, RequestBody};
 
@@ -19,6 +21,8 @@ pub enum Refusal {
     /// The app it names is not registered: answered here, the same for every caller, so no
     /// handler can find an app registered meanwhile by someone else under that name.
     NoSuchApp(String),
+    /// A path it names can never be resolved (relative, `.`/`..`, NUL, too long).
+    BadPath(String),
 }
 
 /// Checks `body` for `caller`; `owner_of` tells an app's owner uid (`Some(None)`: no such
@@ -46,7 +50,21 @@ pub fn check(
             body.name(),
             caller.describe()
         ))),
-        Audience::AppOwner(name) => match owner_of(name) {
+        Audience::AppOwner(name) => app_owner(caller, name, owner_of),
+    }?;
+    for named in access.named_paths() {
+        super::paths::admit(std::path::Path::new(named.path))
+            .map_err(|err| Refusal::BadPath(err.to_string()))?;
+    }
+    Ok(())
+}
+
+fn app_owner(
+    caller: &Caller,
+    name: &str,
+    owner_of: impl Fn(&str) -> Option<Option<u32>>,
+) -> Result<(), Refusal> {
+    match owner_of(name) {
             Some(Some(owner)) if owner != caller.peer.uid && !caller.admin => Err(Refusal::Denied(
                 format!(
                     "permission denied: app {name:?} belongs to another user; {} may only manage their own apps",
@@ -57,7 +75,6 @@ pub fn check(
                 "no app named {name:?} is registered (see `cachectl app list`)"
             ))),
             _ => Ok(()),
-        },
     }
 }
 

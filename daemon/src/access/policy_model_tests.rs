@@ -34,11 +34,15 @@ fn caller(class: Class) -> Caller {
     Caller { peer: PeerIdentity { uid, gid: uid, pid: 1 }, name: None, groups, admin }
 }
 
-/// One request of every kind about `ns` and app `app`.
-fn samples(ns: &str, app: &str) -> Vec<RequestBody> {
-    let (ns, app) = (ns.to_owned(), app.to_owned());
+/// One request of every kind about `ns`, app `app`, and `path` wherever a path is named.
+fn samples(ns: &str, app: &str, path: &str) -> Vec<RequestBody> {
+    let (ns, app, path) = (ns.to_owned(), app.to_owned(), path.to_owned());
     let pattern = KeyPattern::glob("*");
-    let path = "/tmp/x".to_owned();
+    let app_settings = AppSettings {
+        path: Some(path.clone()),
+        external_dir: Some(path.clone()),
+        ..AppSettings::default()
+    };
     vec![
         RequestBody::Hello { protocol: 1, client: "t".into() },
         RequestBody::Ping {},
@@ -77,15 +81,19 @@ fn samples(ns: &str, app: &str) -> Vec<RequestBody> {
         RequestBody::Restore { path: path.clone(), ns: None, mode: RestoreMode::Merge },
         RequestBody::AutodumpStart { path: path.clone(), every_ms: 1, ns: None, pattern: None },
         RequestBody::AutodumpChange { every_ms: None, path: None },
+        RequestBody::AutodumpChange { every_ms: None, path: Some(path.clone()) },
         RequestBody::AutodumpStop {},
         RequestBody::AutodumpStatus {},
         RequestBody::Status {},
         RequestBody::AppAdd { name: app.clone(), settings: AppSettings::default() },
+        RequestBody::AppAdd { name: app.clone(), settings: app_settings.clone() },
         RequestBody::AppEdit { name: app.clone(), settings: AppSettings::default() },
+        RequestBody::AppEdit { name: app.clone(), settings: app_settings },
         RequestBody::AppRemove { name: app.clone(), delete_backups: false },
         RequestBody::AppList {},
         RequestBody::AppShow { name: app.clone() },
         RequestBody::AppImport { cache: None, backups: None },
+        RequestBody::AppImport { cache: Some(path.clone()), backups: Some(path.clone()) },
         RequestBody::AppInspect {
             name: app.clone(),
             pointer: None,
@@ -240,6 +248,27 @@ const FOR_APP_OWNER: &[&str] = &[
     "backup_restore",
 ];
 
+/// Whether the sample names a filesystem path (one the daemon opens for it).
+fn model_names_path(body: &RequestBody) -> bool {
+    match body {
+        RequestBody::Dump { .. }
+        | RequestBody::Restore { .. }
+        | RequestBody::AutodumpStart { .. }
+        | RequestBody::DirAdd { .. } => true,
+        RequestBody::AutodumpChange { path, .. } => path.is_some(),
+        RequestBody::AppImport { cache, backups } => cache.is_some() || backups.is_some(),
+        RequestBody::AppAdd { settings, .. } | RequestBody::AppEdit { settings, .. } => {
+            settings.path.is_some() || settings.external_dir.is_some()
+        }
+        _ => false,
+    }
+}
+
+/// A path the resolver can take: absolute, no `.`/`..` component, no NUL.
+fn model_plain(path: &str) -> bool {
+    path.starts_with('/') && !path.contains('\0') && !path.split('/').any(|c| c == "." || c == "..")
+}
+
 /// Whether `ns` is the private namespace of the class's uid.
 fn own_private(class: Class, ns: &str) -> bool {
     ns == format!("user:{}", caller(class).peer.uid)
@@ -323,7 +352,7 @@ fn config(read_only: bool) -> Config {
 #[test]
 fn the_samples_cover_every_request_kind() {
     let mut seen = [false; KINDS];
-    for body in samples("open", "app") {
+    for body in samples("open", "app", "/tmp/x") {
         seen[variant_index(&body)] = true;
     }
     let missing: Vec<usize> = (0..KINDS).filter(|&i| !seen[i]).collect();
@@ -337,16 +366,19 @@ proptest! {
         ns in prop::sample::select(vec!["open", "user:1000", "team", "broadcast", "user:1001"]),
         app in prop::sample::select(vec!["owned", "missing"]),
         read_only in any::<bool>(),
+        path in prop::sample::select(vec!["/tmp/x", "tmp/x", "/tmp/../etc/x", "/tmp/./x", "/tmp/x\0y", "/", "/tmp/x.."]),
     ) {
         let config = config(read_only);
         let who = caller(class);
         let owner_of = |name: &str| Some((name == "owned").then_some(OWNER));
-        for body in samples(ns, app) {
+        for body in samples(ns, app, path) {
             let decided = check(&who, &body, &config, owner_of).is_ok();
             // An app nobody registered is refused alike for everyone ("no such app").
             let names_app = FOR_APP_OWNER.contains(&body.name())
                 || matches!(body, RequestBody::BackupVerify { app: Some(_) });
-            let expected = model(&body, class, read_only) && !(app == "missing" && names_app);
+            let expected = model(&body, class, read_only)
+                && !(app == "missing" && names_app)
+                && (model_plain(path) || !model_names_path(&body));
             prop_assert_eq!(decided, expected, "{} as {:?} on {:?}, read_only {}", body.name(), class, ns, read_only);
         }
     }

@@ -40,6 +40,29 @@ pub struct ScannedKey {
     pub has_ttl: bool,
 }
 
+/// Sealed bytes one `GET` pipeline of a scan may bring back (a single bigger value is
+/// fetched alone): what a walk over a namespace holds in memory at once, whatever its
+/// values weigh.
+const SCAN_FETCH_BYTES: u64 = 4 << 20;
+
+/// Splits keys of the given sizes into consecutive runs whose sizes add up to at most
+/// `limit`; a key bigger than `limit` gets a run of its own.
+fn fetch_batches(sizes: &[u64], limit: u64) -> Vec<std::ops::Range<usize>> {
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, &size) in sizes.iter().enumerate() {
+        if i > start && bytes.saturating_add(size) > limit {
+            batches.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes = bytes.saturating_add(size);
+    }
+    if start < sizes.len() {
+        batches.push(start..sizes.len());
+    }
+    batches
+}
+
 fn ttl_of(pttl: i64) -> Option<u64> {
     u64::try_from(pttl).ok()
 }
@@ -295,25 +318,40 @@ impl RedisLayer {
         if redis_keys.is_empty() {
             return Ok(ScanPage { entries: Vec::new(), next });
         }
+        // Sizes first (a few bytes each), then the sealed values in batches of at most
+        // SCAN_FETCH_BYTES: only the names are kept, so a walk over big values holds one
+        // batch at a time, never a whole page of values.
         let mut pipe = redis::pipe();
         for redis_key in &redis_keys {
-            pipe.cmd("GET").arg(redis_key).cmd("PTTL").arg(redis_key);
+            pipe.cmd("STRLEN").arg(redis_key);
         }
-        let answers = self.get_pairs("SCAN values", &pipe).await?;
+        let sizes: Vec<u64> = self
+            .read("SCAN sizes", |mut conn| {
+                let pipe = pipe.clone();
+                async move { pipe.query_async(&mut conn).await }
+            })
+            .await?;
         let mut entries = Vec::with_capacity(redis_keys.len());
-        for (redis_key, (sealed, pttl)) in redis_keys.into_iter().zip(answers) {
-            // Gone between SCAN and GET, or sealed under another key: not a live key here.
-            let Some(sealed) = sealed else { continue };
-            let Ok((key, _)) = seal.open(&redis_key, &sealed) else {
-                self.counters(ns).corrupt.fetch_add(1, Ordering::Relaxed);
-                continue;
-            };
-            entries.push(ScannedKey {
-                key,
-                redis_key,
-                stored: sealed.len() as u64,
-                has_ttl: pttl >= 0,
-            });
+        for batch in fetch_batches(&sizes, SCAN_FETCH_BYTES) {
+            let mut pipe = redis::pipe();
+            for redis_key in &redis_keys[batch.clone()] {
+                pipe.cmd("GET").arg(redis_key).cmd("PTTL").arg(redis_key);
+            }
+            let answers = self.get_pairs("SCAN values", &pipe).await?;
+            for (redis_key, (sealed, pttl)) in redis_keys[batch].iter().zip(answers) {
+                // Gone between SCAN and GET, or sealed under another key: not a live key here.
+                let Some(sealed) = sealed else { continue };
+                let Ok((key, _)) = seal.open(redis_key, &sealed) else {
+                    self.counters(ns).corrupt.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                entries.push(ScannedKey {
+                    key,
+                    redis_key: redis_key.clone(),
+                    stored: sealed.len() as u64,
+                    has_ttl: pttl >= 0,
+                });
+            }
         }
         Ok(ScanPage { entries, next })
     }
@@ -372,4 +410,28 @@ fn glob_escape(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fetch_batches;
+
+    #[test]
+    fn fetch_batches_stay_under_the_limit_and_cover_every_key() {
+        assert_eq!(fetch_batches(&[], 10), Vec::<std::ops::Range<usize>>::new());
+        assert_eq!(fetch_batches(&[4, 4, 4], 10), vec![0..2, 2..3]);
+        assert_eq!(fetch_batches(&[30, 1, 1, 30], 10), vec![0..1, 1..3, 3..4]);
+        assert_eq!(fetch_batches(&[10, 0, 10], 10), vec![0..2, 2..3]);
+        let sizes: Vec<u64> = (0..500).map(|i| (i * 7919) % 3000).collect();
+        let batches = fetch_batches(&sizes, 4096);
+        assert_eq!(batches.first().map(|b| b.start), Some(0));
+        assert_eq!(batches.last().map(|b| b.end), Some(500));
+        for pair in batches.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start);
+        }
+        for batch in &batches {
+            let bytes: u64 = sizes[batch.clone()].iter().sum();
+            assert!(bytes <= 4096 || batch.len() == 1, "{batch:?} holds {bytes}");
+        }
+    }
 }

@@ -294,6 +294,7 @@ fn authorize(
             Refusal::Denied(message) => (ErrorKind::PermissionDenied, message),
             Refusal::ReadOnly(message) => (ErrorKind::PermissionDenied, message),
             Refusal::NoSuchApp(message) => (ErrorKind::InvalidArgument, message),
+            Refusal::BadPath(message) => (ErrorKind::InvalidArgument, message),
         };
         tracing::info!(
             uid = caller.peer.uid,

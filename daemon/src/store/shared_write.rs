@@ -22,8 +22,9 @@ use super::{Namespace, Store, StoreError};
 use crate::redis::invalidation::Invalidation;
 use crate::redis::{RedisFailure, RedisLayer, Refused};
 
-/// Keys per `SCAN` step of pattern operations and clears.
-const SCAN_CHUNK: usize = 1000;
+/// Keys per `SCAN` step of pattern operations, clears and key listings: a step's names are
+/// held at once (values are read a few MiB at a time and dropped), so this bounds them.
+pub(super) const SCAN_CHUNK: usize = 1000;
 
 /// The longest TTL a Redis tier takes. Redis keeps an expiry as a signed 64-bit Unix time
 /// in ms and refuses a `PX` that would overflow it; half the range leaves room for any
