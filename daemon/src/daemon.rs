@@ -8,10 +8,10 @@ use anyhow::{Context, Result};
 
 use crate::cli::Args;
 use crate::config::Config;
+use crate::context::{DaemonContext, DaemonPaths, KeyInfo, Services};
 use crate::handlers;
 use crate::jobs::autodump::{Autodump, AutodumpSettings};
 use crate::keys::{LoadedKey, MasterKey};
-use crate::state::{AppState, DaemonPaths, KeyInfo, Services};
 use crate::store::disk::{DiskLayer, DiskOptions, OpenReport};
 use crate::store::Store;
 use crate::{keys, paths, server, signals};
@@ -148,7 +148,7 @@ pub async fn run(args: Args) -> Result<()> {
     let paths = DaemonPaths { socket: socket.clone(), config_path: config_path.clone(), state_dir };
     let services =
         Services { store, notices, key, autodump: autodump.clone(), apps: apps.clone(), dirs };
-    let state = AppState::new(config, paths, services);
+    let state = DaemonContext::new(config, paths, services);
     if let Some(schedule) = autodump {
         let dumper = state.clone();
         let run = move |settings: AutodumpSettings| {

@@ -6,10 +6,10 @@ use futures_util::StreamExt;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook_tokio::Signals;
 
-use crate::state::AppState;
+use crate::context::DaemonContext;
 
 /// Installs the handlers and serves signals until shutdown.
-pub fn spawn(state: Arc<AppState>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+pub fn spawn(state: Arc<DaemonContext>) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])?;
     Ok(tokio::spawn(async move {
         while let Some(signal) = signals.next().await {
@@ -30,7 +30,7 @@ pub fn spawn(state: Arc<AppState>) -> std::io::Result<tokio::task::JoinHandle<()
     }))
 }
 
-async fn reload(state: &AppState) {
+async fn reload(state: &DaemonContext) {
     match crate::jobs::clear_on_change::reload(state).await {
         Ok(changes) => log_reload(&changes),
         Err(err) => {

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::context::DaemonContext;
 use crate::notify;
-use crate::state::AppState;
 
 /// How often the status line is refreshed when systemd asked for no watchdog.
 const STATUS_EVERY: Duration = Duration::from_secs(30);
@@ -48,7 +48,7 @@ impl WatchdogSettings {
 }
 
 /// The one-line summary systemd shows in `systemctl status`.
-pub fn status_line(state: &AppState) -> String {
+pub fn status_line(state: &DaemonContext) -> String {
     let connections = state.connections.load(Ordering::Relaxed);
     let namespaces = state.store.all().len();
     let apps = state.apps.as_ref().map_or(0, |apps| apps.with_registry(|r| r.all().count()));
@@ -58,7 +58,7 @@ pub fn status_line(state: &AppState) -> String {
 /// Starts supervision when systemd listens (`NOTIFY_SOCKET`): `STOPPING=1` once the drain
 /// begins, a status refresh, and the watchdog thread when `WATCHDOG_USEC` asks for one.
 /// Must be called on the daemon's runtime. Does nothing outside systemd.
-pub fn spawn(state: Arc<AppState>) {
+pub fn spawn(state: Arc<DaemonContext>) {
     if !notify::enabled() {
         return;
     }
@@ -85,7 +85,7 @@ pub fn spawn(state: Arc<AppState>) {
 /// The runtime side: answers each heartbeat and refreshes the status line (sent only when it
 /// changed, and not once draining has begun: then the status says "draining").
 async fn refresh_status(
-    state: Arc<AppState>,
+    state: Arc<DaemonContext>,
     heartbeats: Option<tokio::sync::mpsc::UnboundedReceiver<SyncSender<()>>>,
     every: Duration,
 ) {

@@ -5,9 +5,9 @@ use std::sync::atomic::Ordering;
 use cachemgr_proto::{ErrorKind, ResponseBody, ServerInfo, PROTOCOL_VERSION};
 
 use super::error;
-use crate::state::AppState;
+use crate::context::DaemonContext;
 
-pub fn info(state: &AppState) -> ResponseBody {
+pub fn info(state: &DaemonContext) -> ResponseBody {
     ResponseBody::Info(Box::new(ServerInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         protocol: PROTOCOL_VERSION,
@@ -24,7 +24,7 @@ pub fn info(state: &AppState) -> ResponseBody {
 
 /// The start-up notices, then what happened to the disk layer since (recoveries, files
 /// moved aside) and what is wrong with it now.
-fn notices(state: &AppState) -> Vec<String> {
+fn notices(state: &DaemonContext) -> Vec<String> {
     let mut notices = state.notices.clone();
     if let Some(disk) = state.store.disk() {
         notices.extend(disk.notices());
@@ -33,7 +33,7 @@ fn notices(state: &AppState) -> Vec<String> {
     notices
 }
 
-pub fn stats(state: &AppState, ns: Option<&str>) -> ResponseBody {
+pub fn stats(state: &DaemonContext, ns: Option<&str>) -> ResponseBody {
     let (total, namespaces) = state.store.stats(ns);
     if let Some(name) = ns {
         if namespaces.is_empty() {
@@ -46,11 +46,11 @@ pub fn stats(state: &AppState, ns: Option<&str>) -> ResponseBody {
     ResponseBody::Stats { total, namespaces }
 }
 
-pub fn list_namespaces(state: &AppState) -> ResponseBody {
+pub fn list_namespaces(state: &DaemonContext) -> ResponseBody {
     ResponseBody::Namespaces { namespaces: state.store.summaries() }
 }
 
-pub async fn clear(state: &AppState, ns: &str) -> ResponseBody {
+pub async fn clear(state: &DaemonContext, ns: &str) -> ResponseBody {
     match state.store.clear(ns).await {
         Ok((entries, bytes)) => {
             tracing::info!(namespace = ns, entries, bytes, "namespace cleared");
@@ -60,7 +60,7 @@ pub async fn clear(state: &AppState, ns: &str) -> ResponseBody {
     }
 }
 
-pub async fn clear_all(state: &AppState) -> ResponseBody {
+pub async fn clear_all(state: &DaemonContext) -> ResponseBody {
     match state.store.clear_all().await {
         Ok((entries, bytes)) => {
             tracing::info!(entries, bytes, "all namespaces cleared");
@@ -70,7 +70,7 @@ pub async fn clear_all(state: &AppState) -> ResponseBody {
     }
 }
 
-pub async fn reload(state: &AppState) -> ResponseBody {
+pub async fn reload(state: &DaemonContext) -> ResponseBody {
     match crate::jobs::clear_on_change::reload(state).await {
         Ok(changes) => {
             crate::signals::log_reload(&changes);
@@ -83,7 +83,7 @@ pub async fn reload(state: &AppState) -> ResponseBody {
     }
 }
 
-pub fn shutdown(state: &AppState) -> ResponseBody {
+pub fn shutdown(state: &DaemonContext) -> ResponseBody {
     tracing::info!("shutdown requested by a client");
     state.shutdown.cancel();
     ResponseBody::Done {}

@@ -13,7 +13,7 @@ use crate::apps::backup::{BackupRequest, ProgressFn};
 use crate::apps::error::AppError;
 use crate::apps::info::backup_info;
 use crate::apps::AppService;
-use crate::state::AppState;
+use crate::context::DaemonContext;
 
 /// Progress is sent at most this often per request.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -42,7 +42,7 @@ pub fn owns(body: &RequestBody) -> bool {
 
 /// Starts the request; the receiver yields `progress` bodies, then one terminal body.
 pub fn start(
-    state: Arc<AppState>,
+    state: Arc<DaemonContext>,
     body: RequestBody,
     peer: PeerIdentity,
 ) -> mpsc::Receiver<ResponseBody> {
@@ -60,7 +60,7 @@ pub fn start(
 
 /// The `status` answer. Public (with [`list`]) so the metrics renderer reads the same
 /// answers a client gets instead of recomputing them.
-pub fn status(state: &AppState) -> ResponseBody {
+pub fn status(state: &DaemonContext) -> ResponseBody {
     let mut status = match &state.apps {
         Some(apps) => apps.status(state.notices.clone()),
         None => cachemgr_proto::DaemonStatus {
@@ -77,7 +77,7 @@ pub fn status(state: &AppState) -> ResponseBody {
 }
 
 /// The `app_list` answer: every app, unfiltered (the connection trims it to the caller's).
-pub fn list(state: &AppState) -> ResponseBody {
+pub fn list(state: &DaemonContext) -> ResponseBody {
     match &state.apps {
         Some(apps) => ResponseBody::Apps { apps: apps.infos() },
         None => unavailable(),
@@ -111,7 +111,7 @@ fn progress_sink(tx: mpsc::Sender<ResponseBody>) -> ProgressFn {
 }
 
 async fn answer(
-    state: &AppState,
+    state: &DaemonContext,
     apps: &Arc<AppService>,
     body: RequestBody,
     peer: PeerIdentity,
@@ -201,7 +201,7 @@ async fn answer(
 /// Adds the disk layer's health: a layer whose writes fail (a full disk, a damaged file
 /// being replaced) makes the daemon unhealthy; what happened to it since the start (a
 /// recovery, a file moved aside) is a notice.
-fn add_disk_status(state: &AppState, status: &mut cachemgr_proto::DaemonStatus) {
+fn add_disk_status(state: &DaemonContext, status: &mut cachemgr_proto::DaemonStatus) {
     let Some(disk) = state.store.disk() else { return };
     if let Some(problem) = disk.problem() {
         status.healthy = false;
@@ -213,7 +213,7 @@ fn add_disk_status(state: &AppState, status: &mut cachemgr_proto::DaemonStatus) 
 /// Adds the Redis layer's health; an open breaker makes the daemon unhealthy (it still
 /// serves, from the local layers, but the namespaces are no longer shared), and so does a
 /// Redis that refuses writes (they fail until it accepts them again).
-fn add_redis_status(state: &AppState, status: &mut cachemgr_proto::DaemonStatus) {
+fn add_redis_status(state: &DaemonContext, status: &mut cachemgr_proto::DaemonStatus) {
     let Some(layer) = state.store.redis() else { return };
     let redis = layer.status();
     if let Some((since, answer)) = layer.refusing_writes() {

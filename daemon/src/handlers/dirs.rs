@@ -7,8 +7,8 @@ use std::sync::Arc;
 use cachemgr_proto::{DirFreed, ErrorKind, PeerIdentity, RequestBody, ResponseBody};
 
 use super::error;
+use crate::context::DaemonContext;
 use crate::dirs::{DirService, DirsError, DirsFreed};
-use crate::state::AppState;
 
 /// Whether this module answers `body`.
 pub fn owns(body: &RequestBody) -> bool {
@@ -23,7 +23,11 @@ pub fn owns(body: &RequestBody) -> bool {
 }
 
 /// Answers one `dir_*` request from `peer`.
-pub async fn handle(state: &Arc<AppState>, body: RequestBody, peer: PeerIdentity) -> ResponseBody {
+pub async fn handle(
+    state: &Arc<DaemonContext>,
+    body: RequestBody,
+    peer: PeerIdentity,
+) -> ResponseBody {
     let Some(dirs) = state.dirs.clone() else {
         return error(
             ErrorKind::Unavailable,

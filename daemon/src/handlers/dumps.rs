@@ -11,9 +11,9 @@ use serde_bytes::ByteBuf;
 
 use super::{error, store_error};
 use crate::access::paths::{self, PathError, Principal};
+use crate::context::DaemonContext;
 use crate::dump::{self, DumpError, DumpRecord, DumpSummary, DumpWriter};
 use crate::jobs::autodump::{AutodumpSettings, AutodumpStatus};
-use crate::state::AppState;
 use crate::store::disk::unix_now_ms;
 use crate::store::pattern::KeyMatcher;
 use crate::store::StoreError;
@@ -68,7 +68,7 @@ impl DumpFailure {
 /// `principal`: the file's directory is opened by the path resolver (no symlink anywhere;
 /// the principal's own unless it is root or the daemon's user).
 pub async fn write_dump(
-    state: Arc<AppState>,
+    state: Arc<DaemonContext>,
     path: PathBuf,
     ns: Option<String>,
     pattern: Option<KeyPattern>,
@@ -81,7 +81,7 @@ pub async fn write_dump(
 }
 
 fn dump_blocking(
-    state: &AppState,
+    state: &DaemonContext,
     path: &Path,
     ns: Option<&str>,
     pattern: Option<&KeyPattern>,
@@ -129,7 +129,7 @@ fn dump_blocking(
 
 /// Answer to `dump`, written as `principal`.
 pub async fn dump(
-    state: Arc<AppState>,
+    state: Arc<DaemonContext>,
     path: String,
     ns: Option<String>,
     pattern: Option<KeyPattern>,
@@ -146,7 +146,7 @@ pub async fn dump(
 
 /// Answer to `restore`: verify everything first, then clear (`replace`) and load.
 pub async fn restore(
-    state: &AppState,
+    state: &DaemonContext,
     path: String,
     ns: Option<String>,
     mode: RestoreMode,
@@ -162,7 +162,7 @@ pub async fn restore(
 }
 
 async fn restore_inner(
-    state: &AppState,
+    state: &DaemonContext,
     path: &Path,
     ns: Option<&str>,
     mode: RestoreMode,
@@ -217,7 +217,11 @@ async fn restore_inner(
     Ok((loaded, skipped, namespaces))
 }
 
-async fn flush(state: &AppState, ns: &str, batch: &mut Vec<Entry>) -> Result<u64, DumpFailure> {
+async fn flush(
+    state: &DaemonContext,
+    ns: &str,
+    batch: &mut Vec<Entry>,
+) -> Result<u64, DumpFailure> {
     if batch.is_empty() {
         return Ok(0);
     }
@@ -271,7 +275,11 @@ fn absolute(path: &Path) -> Result<(), DumpFailure> {
 }
 
 /// Answer to the four auto-dump requests; the schedule's runs write as `principal`.
-pub fn autodump(state: &AppState, request: AutodumpRequest, principal: Principal) -> ResponseBody {
+pub fn autodump(
+    state: &DaemonContext,
+    request: AutodumpRequest,
+    principal: Principal,
+) -> ResponseBody {
     let Some(schedule) = &state.autodump else {
         return error(
             ErrorKind::Unavailable,

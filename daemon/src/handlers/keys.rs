@@ -7,14 +7,14 @@ use cachemgr_proto::{ErrorKind, NamespaceKey, ResponseBody, RotatedNamespace, Ro
 use tokio::sync::mpsc;
 
 use super::{error, store_error};
-use crate::state::AppState;
+use crate::context::DaemonContext;
 use crate::store::StoreError;
 
 /// Progress is sent at most this often (plus once at the end of each namespace).
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// The key source and every namespace's key id (never key material).
-pub fn status(state: &AppState) -> ResponseBody {
+pub fn status(state: &DaemonContext) -> ResponseBody {
     let disk = state.store.disk();
     let mut namespaces: Vec<NamespaceKey> = state
         .store
@@ -48,7 +48,7 @@ pub fn status(state: &AppState) -> ResponseBody {
 /// finishes even if the client goes away. The receiver yields `progress` bodies, then one
 /// terminal body.
 pub fn rotate(
-    state: Arc<AppState>,
+    state: Arc<DaemonContext>,
     ns: Option<String>,
     clear: bool,
 ) -> mpsc::Receiver<ResponseBody> {
@@ -61,7 +61,7 @@ pub fn rotate(
 }
 
 async fn run_rotation(
-    state: &AppState,
+    state: &DaemonContext,
     ns: Option<String>,
     clear: bool,
     tx: &mpsc::Sender<ResponseBody>,

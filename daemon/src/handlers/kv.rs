@@ -4,7 +4,7 @@ use cachemgr_proto::{Entry, ResponseBody, SetCondition};
 use serde_bytes::ByteBuf;
 
 use super::store_error;
-use crate::state::AppState;
+use crate::context::DaemonContext;
 use crate::store::budget::Budget;
 use crate::store::memory::WriteCondition;
 use crate::store::StoreError;
@@ -18,7 +18,7 @@ fn condition(condition: SetCondition) -> WriteCondition {
 }
 
 pub async fn set(
-    state: &AppState,
+    state: &DaemonContext,
     ns: &str,
     key: &str,
     value: &[u8],
@@ -31,31 +31,36 @@ pub async fn set(
     }
 }
 
-pub async fn get(state: &AppState, ns: &str, key: &str) -> ResponseBody {
+pub async fn get(state: &DaemonContext, ns: &str, key: &str) -> ResponseBody {
     answer(state.store.fetch(ns, key).await, |value| ResponseBody::Value {
         value: value.map(ByteBuf::from),
     })
 }
 
-pub async fn delete(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody {
+pub async fn delete(state: &DaemonContext, ns: &str, keys: &[String]) -> ResponseBody {
     answer(state.store.delete(ns, keys).await, |count| ResponseBody::Count { count, bytes: None })
 }
 
-pub async fn exists(state: &AppState, ns: &str, key: &str) -> ResponseBody {
+pub async fn exists(state: &DaemonContext, ns: &str, key: &str) -> ResponseBody {
     answer(state.store.fetch_exists(ns, key).await, |found| ResponseBody::Count {
         count: u64::from(found),
         bytes: None,
     })
 }
 
-pub async fn ttl(state: &AppState, ns: &str, key: &str) -> ResponseBody {
+pub async fn ttl(state: &DaemonContext, ns: &str, key: &str) -> ResponseBody {
     answer(state.store.fetch_ttl(ns, key).await, |ttl| match ttl {
         Some(ttl_ms) => ResponseBody::Ttl { exists: true, ttl_ms },
         None => ResponseBody::Ttl { exists: false, ttl_ms: None },
     })
 }
 
-pub async fn expire(state: &AppState, ns: &str, key: &str, ttl_ms: Option<u64>) -> ResponseBody {
+pub async fn expire(
+    state: &DaemonContext,
+    ns: &str,
+    key: &str,
+    ttl_ms: Option<u64>,
+) -> ResponseBody {
     let ttl_ms = ttl_ms.filter(|&ms| ms > 0);
     answer(state.store.expire(ns, key, ttl_ms).await, |exists| ResponseBody::Ttl {
         exists,
@@ -63,7 +68,7 @@ pub async fn expire(state: &AppState, ns: &str, key: &str, ttl_ms: Option<u64>) 
     })
 }
 
-pub async fn get_many(state: &AppState, ns: &str, keys: &[String]) -> ResponseBody {
+pub async fn get_many(state: &DaemonContext, ns: &str, keys: &[String]) -> ResponseBody {
     let mut budget = Budget::new(state.config().max_frame());
     answer(state.store.fetch_many(ns, keys, &mut budget).await, |values| ResponseBody::Values {
         values: values.into_iter().map(|v| v.map(ByteBuf::from)).collect(),
@@ -77,7 +82,7 @@ fn answer<T>(result: Result<T, StoreError>, ok: impl FnOnce(T) -> ResponseBody) 
     }
 }
 
-pub async fn set_many(state: &AppState, ns: &str, entries: Vec<Entry>) -> ResponseBody {
+pub async fn set_many(state: &DaemonContext, ns: &str, entries: Vec<Entry>) -> ResponseBody {
     match state.store.set_many(ns, &entries).await {
         Ok(count) => ResponseBody::Count { count, bytes: None },
         Err(err) => store_error(err),

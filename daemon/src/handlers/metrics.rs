@@ -6,22 +6,22 @@ use cachemgr_proto::ResponseBody;
 
 use crate::access::filter::visible;
 use crate::access::Caller;
+use crate::context::DaemonContext;
 use crate::metrics::render::{render, Snapshot};
-use crate::state::AppState;
 use crate::store::clock::unix_ms_now;
 
 /// The `metrics` answer for `caller`.
-pub fn answer(state: &AppState, caller: &Caller) -> ResponseBody {
+pub fn answer(state: &DaemonContext, caller: &Caller) -> ResponseBody {
     ResponseBody::Metrics { text: text(state, Some(caller)) }
 }
 
 /// The exposition as `caller` may see it; `None` is the admin view, for the HTTP endpoint,
 /// which has no kernel-checked caller (it shows names and counters, never keys or values).
-pub fn text(state: &AppState, caller: Option<&Caller>) -> String {
+pub fn text(state: &DaemonContext, caller: Option<&Caller>) -> String {
     render(&snapshot(state, caller))
 }
 
-fn snapshot(state: &AppState, caller: Option<&Caller>) -> Snapshot {
+fn snapshot(state: &DaemonContext, caller: Option<&Caller>) -> Snapshot {
     let config = state.config();
     let trim = |body| match caller {
         Some(caller) => visible(caller, &config, body),

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use cachemgr_proto::{ErrorKind, RequestBody, ResponseBody};
 
 use crate::access::paths::Principal;
-use crate::state::AppState;
+use crate::context::DaemonContext;
 use crate::store::disk::DiskError;
 use crate::store::memory::CacheError;
 use crate::store::StoreError;
@@ -24,7 +24,7 @@ use crate::store::StoreError;
 /// Answers one request (the handshake is handled by the connection, not here); files a
 /// request names are opened as `principal` (see [`crate::access::paths`]).
 pub async fn handle(
-    state: &Arc<AppState>,
+    state: &Arc<DaemonContext>,
     body: RequestBody,
     principal: Principal,
 ) -> ResponseBody {

@@ -3,7 +3,7 @@
 use cachemgr_proto::{ErrorKind, EventKind, KeyPattern, ResponseBody};
 
 use super::{error, store_error};
-use crate::state::AppState;
+use crate::context::DaemonContext;
 use crate::store::memory::PatternAction;
 use crate::store::pattern::KeyMatcher;
 
@@ -15,7 +15,7 @@ fn compile(pattern: Option<&KeyPattern>) -> Result<KeyMatcher, ResponseBody> {
 }
 
 pub async fn keys(
-    state: &AppState,
+    state: &DaemonContext,
     ns: &str,
     pattern: Option<&KeyPattern>,
     cursor: u64,
@@ -32,7 +32,7 @@ pub async fn keys(
     }
 }
 
-pub async fn stats(state: &AppState, ns: &str, pattern: Option<&KeyPattern>) -> ResponseBody {
+pub async fn stats(state: &DaemonContext, ns: &str, pattern: Option<&KeyPattern>) -> ResponseBody {
     let matcher = match compile(pattern) {
         Ok(matcher) => matcher,
         Err(response) => return response,
@@ -43,7 +43,7 @@ pub async fn stats(state: &AppState, ns: &str, pattern: Option<&KeyPattern>) -> 
     }
 }
 
-pub async fn delete(state: &AppState, ns: &str, pattern: &KeyPattern) -> ResponseBody {
+pub async fn delete(state: &DaemonContext, ns: &str, pattern: &KeyPattern) -> ResponseBody {
     let matcher = match compile(Some(pattern)) {
         Ok(matcher) => matcher,
         Err(response) => return response,
@@ -61,7 +61,7 @@ pub async fn delete(state: &AppState, ns: &str, pattern: &KeyPattern) -> Respons
 }
 
 pub async fn expire(
-    state: &AppState,
+    state: &DaemonContext,
     ns: &str,
     pattern: &KeyPattern,
     ttl_ms: Option<u64>,

@@ -4,10 +4,10 @@
 use cachemgr_proto::{ErrorKind, ResponseBody};
 
 use super::error;
-use crate::state::AppState;
+use crate::context::DaemonContext;
 
 /// The monitor's readings, thresholds, trigger states and last actions.
-pub fn status(state: &AppState) -> ResponseBody {
+pub fn status(state: &DaemonContext) -> ResponseBody {
     match state.pressure.get() {
         Some(monitor) => ResponseBody::Pressure(Box::new(monitor.info(&state.config()))),
         None => error(ErrorKind::Unavailable, "the pressure monitor is not running"),
@@ -16,7 +16,7 @@ pub fn status(state: &AppState) -> ResponseBody {
 
 /// One check now; it acts like a timed check unless `pressure.enabled` is false (then it only
 /// reads).
-pub async fn check(state: &AppState) -> ResponseBody {
+pub async fn check(state: &DaemonContext) -> ResponseBody {
     match state.pressure.get() {
         Some(monitor) => {
             let act = state.config().pressure.enabled;
@@ -27,7 +27,7 @@ pub async fn check(state: &AppState) -> ResponseBody {
 }
 
 /// Every namespace's clear schedule.
-pub fn schedules(state: &AppState) -> ResponseBody {
+pub fn schedules(state: &DaemonContext) -> ResponseBody {
     match state.clear_schedule.get() {
         Some(schedule) => ResponseBody::Schedules { schedules: schedule.list(&state.config()) },
         None => error(

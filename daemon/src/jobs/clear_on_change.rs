@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic_file::write_atomic;
 use crate::config::{Config, ConfigError};
-use crate::state::{AppState, Reloaded};
+use crate::context::{DaemonContext, Reloaded};
 use crate::store::Store;
 
 /// Name of the record inside the state directory.
@@ -66,14 +66,14 @@ struct Record {
 ///
 /// systemd hears `RELOADING=1` before and `READY=1` after, whatever the outcome (a refused
 /// config leaves the old one serving).
-pub async fn reload(app: &AppState) -> Result<Vec<String>, ConfigError> {
+pub async fn reload(app: &DaemonContext) -> Result<Vec<String>, ConfigError> {
     crate::notify::reloading();
     let outcome = apply_reload(app).await;
     crate::notify::ready(&crate::watchdog::status_line(app));
     outcome
 }
 
-async fn apply_reload(app: &AppState) -> Result<Vec<String>, ConfigError> {
+async fn apply_reload(app: &DaemonContext) -> Result<Vec<String>, ConfigError> {
     // Namespaces that exist before the reload: one the new config only creates has nothing
     // to clear.
     let existing = names(&app.store, &app.config());

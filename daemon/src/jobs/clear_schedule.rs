@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::atomic_file::write_atomic;
 use crate::config::Config;
-use crate::state::AppState;
+use crate::context::DaemonContext;
 use crate::store::clock::unix_ms_now;
 
 pub mod timing;
@@ -146,7 +146,7 @@ impl ClearScheduler {
     }
 
     /// Runs until `shutdown`: clears each namespace when due, records and persists the run.
-    pub async fn run(self: Arc<Self>, app: Arc<AppState>, shutdown: CancellationToken) {
+    pub async fn run(self: Arc<Self>, app: Arc<DaemonContext>, shutdown: CancellationToken) {
         loop {
             let config = app.config();
             let now = unix_ms_now();

@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::exposition::CONTENT_TYPE;
-use crate::state::AppState;
+use crate::context::DaemonContext;
 
 /// Largest request head (request line and headers) read; a longer one is answered 431.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
@@ -47,7 +47,7 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 /// Serves scrapes until the daemon shuts down.
-pub async fn serve(listener: TcpListener, state: Arc<AppState>) {
+pub async fn serve(listener: TcpListener, state: Arc<DaemonContext>) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let refusals = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
@@ -96,7 +96,11 @@ enum HeadError {
     TooLarge,
 }
 
-async fn connection(mut stream: TcpStream, state: Arc<AppState>, permit: OwnedSemaphorePermit) {
+async fn connection(
+    mut stream: TcpStream,
+    state: Arc<DaemonContext>,
+    permit: OwnedSemaphorePermit,
+) {
     let route = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
         Ok(Ok(head)) => Ok(route(&head)),
         Ok(Err(HeadError::Closed)) => return,

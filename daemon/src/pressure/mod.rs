@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::{PressureConfig, MIN_CHECK_EVERY};
 
 use crate::config::Config;
-use crate::state::AppState;
+use crate::context::DaemonContext;
 use crate::store::clock::unix_ms_now;
 use history::History;
 use hysteresis::{Step, Trigger};
@@ -124,7 +124,7 @@ impl PressureMonitor {
 
     /// Checks on the timer until `shutdown`; the first check runs at once, and after a
     /// reload that changes the interval the next one runs an interval later.
-    pub async fn run(self: Arc<Self>, app: Arc<AppState>, shutdown: CancellationToken) {
+    pub async fn run(self: Arc<Self>, app: Arc<DaemonContext>, shutdown: CancellationToken) {
         let mut first = true;
         loop {
             let config = app.config();
@@ -155,7 +155,7 @@ impl PressureMonitor {
     }
 
     /// Reads usage now and, when `act` and a trigger fires, runs the staged response.
-    pub async fn check(&self, app: &AppState, act: bool) -> PressureInfo {
+    pub async fn check(&self, app: &DaemonContext, act: bool) -> PressureInfo {
         let _one_at_a_time = self.running.lock().await;
         let config = app.config();
         let paths = self.watched_paths();

@@ -23,8 +23,8 @@ use super::subscription::{self, SubscribeArgs};
 use crate::access::paths::Principal;
 use crate::access::{Caller, Refusal, Slot, SlotRefusal};
 use crate::config::Config;
+use crate::context::DaemonContext;
 use crate::handlers;
-use crate::state::AppState;
 
 /// While draining, a connection closes once its client has been quiet this long.
 const DRAIN_IDLE: Duration = Duration::from_millis(250);
@@ -46,7 +46,7 @@ enum Next {
 
 /// Serves one connection to the end, as the caller whose `creds` the kernel gave at accept;
 /// `_slot` holds its place under the connection limits.
-pub async fn serve(stream: Stream, state: Arc<AppState>, creds: PeerCredentials, _slot: Slot) {
+pub async fn serve(stream: Stream, state: Arc<DaemonContext>, creds: PeerCredentials, _slot: Slot) {
     let _counted = state.track_connection();
     let peer = creds.identity;
     tracing::debug!(uid = peer.uid, gid = peer.gid, pid = peer.pid, "connection accepted");
@@ -136,7 +136,7 @@ async fn handshake(
     Next::Close
 }
 
-async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>, caller: &Caller) {
+async fn serve_requests(conn: &mut Conn, state: &Arc<DaemonContext>, caller: &Caller) {
     let mut draining = false;
     let mut idle = IdleTimer::new(state.config().idle_timeout);
     while let Some(frame) = next_frame(conn, state, &mut draining, &mut idle).await {
@@ -162,7 +162,7 @@ async fn serve_requests(conn: &mut Conn, state: &Arc<AppState>, caller: &Caller)
 /// client quiet for `idle_timeout` is told so and closed.
 async fn next_frame(
     conn: &mut Conn,
-    state: &AppState,
+    state: &DaemonContext,
     draining: &mut bool,
     idle: &mut IdleTimer,
 ) -> Option<Frame> {
@@ -216,7 +216,12 @@ impl IdleTimer {
     }
 }
 
-async fn process(frame: Frame, writer: &mut Conn, state: &Arc<AppState>, caller: &Caller) -> Next {
+async fn process(
+    frame: Frame,
+    writer: &mut Conn,
+    state: &Arc<DaemonContext>,
+    caller: &Caller,
+) -> Next {
     let request = match frame {
         Ok(Ok(request)) => request,
         other => return answer_bad_frame(writer, other).await,
@@ -280,7 +285,7 @@ async fn process(frame: Frame, writer: &mut Conn, state: &Arc<AppState>, caller:
 
 /// The access check of one request; a refusal is the error body to answer with.
 fn authorize(
-    state: &AppState,
+    state: &DaemonContext,
     caller: &Caller,
     body: &RequestBody,
     config: &Config,

@@ -15,12 +15,12 @@ use interprocess::local_socket::traits::tokio::Listener as _;
 use tokio_util::task::TaskTracker;
 
 use crate::access::Slots;
-use crate::state::AppState;
+use crate::context::DaemonContext;
 use listener::BoundSocket;
 
 /// Accepts until shutdown, then removes the socket and waits (up to `drain_timeout`) for
 /// open connections to finish. Returns whether every connection finished in time.
-pub async fn run(bound: BoundSocket, state: Arc<AppState>) -> bool {
+pub async fn run(bound: BoundSocket, state: Arc<DaemonContext>) -> bool {
     // max_connections is read at start (the open-files limit was checked against it); the
     // per-user cap and the admin reserve follow reloads.
     let total = state.config().max_connections;
@@ -73,7 +73,7 @@ pub async fn run(bound: BoundSocket, state: Arc<AppState>) -> bool {
 /// the connection (or tells the client which limit turned it away).
 fn admit(
     stream: Stream,
-    state: &Arc<AppState>,
+    state: &Arc<DaemonContext>,
     slots: &Arc<Slots>,
     admin_gid: Option<u32>,
     total: usize,
@@ -107,7 +107,7 @@ struct AdminGroup {
 }
 
 impl AdminGroup {
-    async fn gid(&mut self, state: &AppState) -> Option<u32> {
+    async fn gid(&mut self, state: &DaemonContext) -> Option<u32> {
         let wanted = state.config().admin_group.clone();
         if wanted != self.name {
             let lookup = wanted.clone();

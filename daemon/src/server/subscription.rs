@@ -11,9 +11,9 @@ use futures_util::{SinkExt, StreamExt};
 use super::connection::Conn;
 use crate::access::visibility::CallerVisibility;
 use crate::access::Caller;
+use crate::context::DaemonContext;
 use crate::events::{Delivery, EventFilter, Subscription};
 use crate::handlers::error;
-use crate::state::AppState;
 use crate::store::pattern::KeyMatcher;
 
 /// What a `subscribe` request asked for.
@@ -32,7 +32,7 @@ pub struct SubscribeArgs {
 
 /// Registers the subscription, or says why not.
 pub fn start(
-    state: &AppState,
+    state: &DaemonContext,
     caller: &Caller,
     args: SubscribeArgs,
 ) -> Result<Subscription, ResponseBody> {
@@ -65,7 +65,12 @@ pub fn start(
 }
 
 /// Streams events under `id` until the client leaves or the daemon stops.
-pub async fn stream(conn: &mut Conn, id: u64, mut subscription: Subscription, state: &AppState) {
+pub async fn stream(
+    conn: &mut Conn,
+    id: u64,
+    mut subscription: Subscription,
+    state: &DaemonContext,
+) {
     let granted = u32::try_from(subscription.queue()).unwrap_or(u32::MAX);
     if conn.send(Response { id, body: ResponseBody::Subscribed { queue: granted } }).await.is_err()
     {

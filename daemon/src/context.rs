@@ -64,9 +64,10 @@ pub struct Reloaded {
     pub changes: Vec<String>,
 }
 
-/// Shared daemon state.
+/// The daemon's context: what every connection, handler and job shares (the store, the live
+/// config, the services, the daemon's identity). Not the desktop apps of `apps/`.
 #[derive(Debug)]
-pub struct AppState {
+pub struct DaemonContext {
     /// The cache layers.
     pub store: Arc<Store>,
     /// Cancelled when the daemon starts draining.
@@ -99,10 +100,10 @@ pub struct AppState {
     reload_lock: Mutex<()>,
 }
 
-impl AppState {
+impl DaemonContext {
     /// State for a daemon about to serve.
-    pub fn new(config: Arc<Config>, paths: DaemonPaths, services: Services) -> Arc<AppState> {
-        Arc::new(AppState {
+    pub fn new(config: Arc<Config>, paths: DaemonPaths, services: Services) -> Arc<DaemonContext> {
+        Arc::new(DaemonContext {
             store: services.store,
             notices: services.notices,
             key: services.key,
@@ -156,7 +157,7 @@ impl AppState {
 
 /// Decrements the open-connection gauge on drop.
 #[derive(Debug)]
-pub struct ConnectionGuard(Arc<AppState>);
+pub struct ConnectionGuard(Arc<DaemonContext>);
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
