@@ -83,7 +83,7 @@ pub async fn run(args: Args) -> Result<()> {
     // Right after the socket (whose lock says whether another daemon runs): a port in use
     // fails the start before the rest is set up, and leaves no socket behind.
     let metrics = match config.metrics_listen {
-        Some(addr) => match crate::metrics::http::bind(addr).await {
+        Some(addr) => match crate::server::metrics_http::bind(addr).await {
             Ok(listener) => Some(listener),
             Err(err) => {
                 bound.guard.remove_socket();
@@ -213,7 +213,7 @@ pub async fn run(args: Args) -> Result<()> {
     if let Some(listener) = metrics {
         let addr = listener.local_addr().map_or_else(|_| "?".to_owned(), |a| a.to_string());
         tracing::info!("metrics served over HTTP at http://{addr}/metrics (metrics_listen)");
-        tokio::spawn(crate::metrics::http::serve(listener, state.clone()));
+        tokio::spawn(crate::server::metrics_http::serve(listener, state.clone()));
     }
     let signal_task = signals::spawn(state.clone()).context("cannot install signal handlers")?;
     tracing::info!(

@@ -1,14 +1,15 @@
-//! `status`, `app_*` and `backup_*`: registered app caches. Each request runs in a task of
-//! its own, so an operation a client gave up on (a migration, say) still finishes, and long
+//! `status`, `app_*` and `backup_*`: registered app caches. Each operation runs in a task of
+//! its own ([`run`]), so one a client gave up on (a migration, say) still finishes, and long
 //! ones stream `progress` before their answer.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cachemgr_proto::{ErrorKind, PeerIdentity, RequestBody, ResponseBody};
+use cachemgr_proto::{AppSettings, ErrorKind, ResponseBody};
 use tokio::sync::mpsc;
 
-use super::error;
+use super::{error, Reply};
 use crate::apps::backup::{BackupRequest, ProgressFn};
 use crate::apps::error::AppError;
 use crate::apps::info::backup_info;
@@ -18,44 +19,25 @@ use crate::context::DaemonContext;
 /// Progress is sent at most this often per request.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
-/// Whether this module answers `body`.
-pub fn owns(body: &RequestBody) -> bool {
-    matches!(
-        body,
-        RequestBody::Status {}
-            | RequestBody::AppAdd { .. }
-            | RequestBody::AppEdit { .. }
-            | RequestBody::AppRemove { .. }
-            | RequestBody::AppList {}
-            | RequestBody::AppShow { .. }
-            | RequestBody::AppImport { .. }
-            | RequestBody::AppInspect { .. }
-            | RequestBody::AppSet { .. }
-            | RequestBody::AppMigrate { .. }
-            | RequestBody::BackupCreate { .. }
-            | RequestBody::BackupList { .. }
-            | RequestBody::BackupPrune { .. }
-            | RequestBody::BackupVerify { .. }
-            | RequestBody::BackupRestore { .. }
-    )
-}
-
-/// Starts the request; the receiver yields `progress` bodies, then one terminal body.
-pub fn start(
-    state: Arc<DaemonContext>,
-    body: RequestBody,
-    peer: PeerIdentity,
-) -> mpsc::Receiver<ResponseBody> {
+/// Runs an app operation in a task of its own; the reply streams `progress` bodies, then
+/// the terminal body. App caches being off (no registry) is answered here, once.
+pub fn run<F, Fut>(ctx: &Arc<DaemonContext>, op: F) -> Reply
+where
+    F: FnOnce(Arc<AppService>, ProgressFn) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<ResponseBody, AppError>> + Send + 'static,
+{
     let (tx, rx) = mpsc::channel(16);
+    let apps = ctx.apps.clone();
     tokio::spawn(async move {
-        let last = match state.apps.clone() {
-            Some(apps) => answer(&state, &apps, body, peer, progress_sink(tx.clone())).await,
-            None if matches!(body, RequestBody::Status {}) => status(&state),
+        let last = match apps {
+            Some(apps) => op(apps, progress_sink(tx.clone()))
+                .await
+                .unwrap_or_else(|err| error(err.kind(), err.to_string())),
             None => unavailable(),
         };
         let _ = tx.send(last).await;
     });
-    rx
+    Reply::Stream(rx)
 }
 
 /// The `status` answer. Public (with [`list`]) so the metrics renderer reads the same
@@ -110,92 +92,92 @@ fn progress_sink(tx: mpsc::Sender<ResponseBody>) -> ProgressFn {
     })
 }
 
-async fn answer(
-    state: &DaemonContext,
+/// `app_add`: registers an app for `uid`.
+pub async fn add(
     apps: &Arc<AppService>,
-    body: RequestBody,
-    peer: PeerIdentity,
+    name: &str,
+    settings: AppSettings,
+    uid: u32,
+) -> Result<ResponseBody, AppError> {
+    let record = apps.add(name, settings, uid).await?;
+    Ok(ResponseBody::App(Box::new(apps.info(&record))))
+}
+
+/// `app_edit`: changes an app's settings (a move is the owner's or root's only).
+pub async fn edit(
+    apps: &Arc<AppService>,
+    name: &str,
+    settings: AppSettings,
+    uid: u32,
+) -> Result<ResponseBody, AppError> {
+    let record = apps.edit(name, settings, uid).await?;
+    Ok(ResponseBody::App(Box::new(apps.info(&record))))
+}
+
+/// `app_show`.
+pub fn show(apps: &Arc<AppService>, name: &str) -> Result<ResponseBody, AppError> {
+    Ok(ResponseBody::App(Box::new(apps.info(&apps.record(name)?))))
+}
+
+/// `app_import`: adopts the Python Cache Manager's apps and backups for `uid`.
+pub async fn import(
+    apps: &Arc<AppService>,
+    cache: Option<String>,
+    backups: Option<String>,
+    uid: u32,
     progress: ProgressFn,
-) -> ResponseBody {
-    let result: Result<ResponseBody, AppError> = async {
-        Ok(match body {
-            RequestBody::Status {} => status(state),
-            RequestBody::AppAdd { name, settings } => {
-                let record = apps.add(&name, settings, peer.uid).await?;
-                ResponseBody::App(Box::new(apps.info(&record)))
-            }
-            RequestBody::AppEdit { name, settings } => {
-                let record = apps.edit(&name, settings, peer.uid).await?;
-                ResponseBody::App(Box::new(apps.info(&record)))
-            }
-            RequestBody::AppRemove { name, delete_backups } => {
-                apps.remove(&name, delete_backups).await?;
-                ResponseBody::Done {}
-            }
-            RequestBody::AppList {} => list(state),
-            RequestBody::AppShow { name } => {
-                ResponseBody::App(Box::new(apps.info(&apps.record(&name)?)))
-            }
-            RequestBody::AppImport { cache, backups } => {
-                let report = apps.import_cache_manager(cache, backups, peer.uid, progress).await?;
-                ResponseBody::Imported {
-                    apps: report.apps,
-                    backups: report.backups,
-                    skipped: report.skipped,
-                }
-            }
-            RequestBody::AppInspect { name, pointer, show_values, depth } => {
-                let nodes = apps.inspect(&name, pointer, show_values, depth).await?;
-                ResponseBody::Inspected { app: name, nodes }
-            }
-            RequestBody::AppSet { name, pointer, value_json } => {
-                let backup = apps.set_value(&name, pointer, value_json).await?;
-                ResponseBody::AppModified { app: name, backup }
-            }
-            RequestBody::AppMigrate { name, strategy } => {
-                let report = apps.migrate(&name, strategy, progress).await?;
-                ResponseBody::Migrated {
-                    app: name,
-                    strategy: report.strategy,
-                    backups: report.backups,
-                }
-            }
-            RequestBody::BackupCreate { app, pin, note } => {
-                let request = BackupRequest {
-                    source: cachemgr_proto::BackupSource::Manual,
-                    pin,
-                    note,
-                    skip_unchanged: false,
-                };
-                let record = apps.backup(&app, request, progress).await?.into_record();
-                let dir = apps.backup_dir(&apps.record(&app)?);
-                ResponseBody::Backup(Box::new(backup_info(&dir, &record, Vec::new())))
-            }
-            RequestBody::BackupList { app } => {
-                ResponseBody::Backups { backups: apps.list_backups(&app)?, app }
-            }
-            RequestBody::BackupPrune { app, dry_run } => {
-                let (removed, kept) = apps.prune_backups(&app, dry_run).await?;
-                ResponseBody::Pruned { app, dry_run, removed, kept }
-            }
-            RequestBody::BackupVerify { app } => {
-                let report = apps.verify_backups(app.as_deref(), progress).await?;
-                ResponseBody::Verified { checked: report.checked, bad: report.bad }
-            }
-            RequestBody::BackupRestore { app, backup } => {
-                let outcome = apps.restore(&app, backup).await?;
-                ResponseBody::AppRestored {
-                    app,
-                    backup: outcome.backup,
-                    saved_as: outcome.saved_as,
-                    quarantined: outcome.quarantined.map(|p| p.display().to_string()),
-                }
-            }
-            other => error(ErrorKind::Internal, format!("{} is not an app request", other.name())),
-        })
-    }
-    .await;
-    result.unwrap_or_else(|err| error(err.kind(), err.to_string()))
+) -> Result<ResponseBody, AppError> {
+    let report = apps.import_cache_manager(cache, backups, uid, progress).await?;
+    Ok(ResponseBody::Imported {
+        apps: report.apps,
+        backups: report.backups,
+        skipped: report.skipped,
+    })
+}
+
+/// `app_migrate`: re-encrypts an app's file and backups under another strategy.
+pub async fn migrate(
+    apps: &Arc<AppService>,
+    name: String,
+    strategy: Option<cachemgr_proto::AppStrategy>,
+    progress: ProgressFn,
+) -> Result<ResponseBody, AppError> {
+    let report = apps.migrate(&name, strategy, progress).await?;
+    Ok(ResponseBody::Migrated { app: name, strategy: report.strategy, backups: report.backups })
+}
+
+/// `backup_create`: a manual backup, made even when nothing changed.
+pub async fn backup_create(
+    apps: &Arc<AppService>,
+    app: &str,
+    pin: bool,
+    note: Option<String>,
+    progress: ProgressFn,
+) -> Result<ResponseBody, AppError> {
+    let request = BackupRequest {
+        source: cachemgr_proto::BackupSource::Manual,
+        pin,
+        note,
+        skip_unchanged: false,
+    };
+    let record = apps.backup(app, request, progress).await?.into_record();
+    let dir = apps.backup_dir(&apps.record(app)?);
+    Ok(ResponseBody::Backup(Box::new(backup_info(&dir, &record, Vec::new()))))
+}
+
+/// `backup_restore`: puts a backup (the newest good one by default) back in place.
+pub async fn restore(
+    apps: &Arc<AppService>,
+    app: String,
+    backup: Option<String>,
+) -> Result<ResponseBody, AppError> {
+    let outcome = apps.restore(&app, backup).await?;
+    Ok(ResponseBody::AppRestored {
+        app,
+        backup: outcome.backup,
+        saved_as: outcome.saved_as,
+        quarantined: outcome.quarantined.map(|p| p.display().to_string()),
+    })
 }
 
 /// Adds the disk layer's health: a layer whose writes fail (a full disk, a damaged file

@@ -4,61 +4,69 @@
 
 use std::sync::Arc;
 
-use cachemgr_proto::{DirFreed, ErrorKind, PeerIdentity, RequestBody, ResponseBody};
+use cachemgr_proto::{DirFreed, DirSettings, ErrorKind, ResponseBody};
 
 use super::error;
 use crate::context::DaemonContext;
 use crate::dirs::{DirService, DirsError, DirsFreed};
 
-/// Whether this module answers `body`.
-pub fn owns(body: &RequestBody) -> bool {
-    matches!(
-        body,
-        RequestBody::DirAdd { .. }
-            | RequestBody::DirList {}
-            | RequestBody::DirRemove { .. }
-            | RequestBody::DirClear { .. }
-            | RequestBody::DirTrim { .. }
-    )
-}
-
-/// Answers one `dir_*` request from `peer`.
-pub async fn handle(
-    state: &Arc<DaemonContext>,
-    body: RequestBody,
-    peer: PeerIdentity,
-) -> ResponseBody {
-    let Some(dirs) = state.dirs.clone() else {
-        return error(
+/// The directory service, or the answer that says it is off.
+fn service(ctx: &DaemonContext) -> Result<&Arc<DirService>, ResponseBody> {
+    ctx.dirs.as_ref().ok_or_else(|| {
+        error(
             ErrorKind::Unavailable,
             "cache directories are off: their registry could not be loaded (see `cachectl info`)",
-        );
-    };
-    answer(&dirs, body, peer).await.unwrap_or_else(dirs_error)
+        )
+    })
 }
 
-async fn answer(
-    dirs: &DirService,
-    body: RequestBody,
-    peer: PeerIdentity,
-) -> Result<ResponseBody, DirsError> {
-    Ok(match body {
-        RequestBody::DirAdd { path, settings } => {
-            ResponseBody::Dir(Box::new(dirs.add(&path, settings, peer.uid).await?))
-        }
-        RequestBody::DirList {} => ResponseBody::Dirs { dirs: dirs.list().await },
-        RequestBody::DirRemove { path } => {
-            dirs.remove(&path)?;
-            ResponseBody::Done {}
-        }
-        RequestBody::DirClear { path, dry_run } => {
-            freed(dirs.clear(&path, dry_run).await?, dry_run)
-        }
-        RequestBody::DirTrim { path, dry_run } => {
-            freed(dirs.trim(path.as_deref(), dry_run).await?, dry_run)
-        }
-        other => error(ErrorKind::Internal, format!("{} is not a directory request", other.name())),
-    })
+/// The answer of a directory operation.
+fn answer(result: Result<Result<ResponseBody, DirsError>, ResponseBody>) -> ResponseBody {
+    match result {
+        Ok(Ok(body)) => body,
+        Ok(Err(err)) => dirs_error(err),
+        Err(off) => off,
+    }
+}
+
+/// `dir_add`: registers a directory of `uid`'s (resolved as theirs).
+pub async fn add(ctx: &DaemonContext, path: &str, settings: DirSettings, uid: u32) -> ResponseBody {
+    let dirs = match service(ctx) {
+        Ok(dirs) => dirs,
+        Err(off) => return off,
+    };
+    answer(Ok(dirs.add(path, settings, uid).await.map(|dir| ResponseBody::Dir(Box::new(dir)))))
+}
+
+/// `dir_list`.
+pub async fn list(ctx: &DaemonContext) -> ResponseBody {
+    match service(ctx) {
+        Ok(dirs) => ResponseBody::Dirs { dirs: dirs.list().await },
+        Err(off) => off,
+    }
+}
+
+/// `dir_remove`: forgets a registered directory (its files stay).
+pub fn remove(ctx: &DaemonContext, path: &str) -> ResponseBody {
+    answer(service(ctx).map(|dirs| dirs.remove(path).map(|()| ResponseBody::Done {})))
+}
+
+/// `dir_clear`: empties one registered directory.
+pub async fn clear(ctx: &DaemonContext, path: &str, dry_run: bool) -> ResponseBody {
+    let dirs = match service(ctx) {
+        Ok(dirs) => dirs,
+        Err(off) => return off,
+    };
+    answer(Ok(dirs.clear(path, dry_run).await.map(|done| freed(done, dry_run))))
+}
+
+/// `dir_trim`: applies the age and size limits of one registered directory, or of all.
+pub async fn trim(ctx: &DaemonContext, path: Option<&str>, dry_run: bool) -> ResponseBody {
+    let dirs = match service(ctx) {
+        Ok(dirs) => dirs,
+        Err(off) => return off,
+    };
+    answer(Ok(dirs.trim(path, dry_run).await.map(|done| freed(done, dry_run))))
 }
 
 fn freed(done: DirsFreed, dry_run: bool) -> ResponseBody {

@@ -1,6 +1,6 @@
 //! `metrics`: the Prometheus exposition, built from the answers the other handlers give
 //! (`info`, `status`, `stats`, `app_list`, `pressure_status`), trimmed like theirs to what the
-//! caller may see. The HTTP endpoint (`crate::metrics::http`) serves the same text.
+//! caller may see. The HTTP endpoint (`crate::server::metrics_http`) serves the same text.
 
 use cachemgr_proto::ResponseBody;
 

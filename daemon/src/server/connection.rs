@@ -19,12 +19,11 @@ use interprocess::local_socket::tokio::Stream;
 use tokio_util::codec::Framed;
 
 use super::peer::PeerCredentials;
-use super::subscription::{self, SubscribeArgs};
-use crate::access::paths::Principal;
+use super::subscription;
 use crate::access::{Caller, Refusal, Slot, SlotRefusal};
 use crate::config::Config;
 use crate::context::DaemonContext;
-use crate::handlers;
+use crate::handlers::{self, Reply};
 
 /// While draining, a connection closes once its client has been quiet this long.
 const DRAIN_IDLE: Duration = Duration::from_millis(250);
@@ -234,35 +233,19 @@ async fn process(
             Err(_) => Next::Close,
         };
     }
-    let peer = caller.peer;
-    let body = match request.body {
-        RequestBody::KeyRotate { ns, clear } => {
-            let progress = handlers::keys::rotate(state.clone(), ns, clear);
-            match stream_progress(id, progress, writer).await {
-                Some(last) => last,
-                None => return Next::Close,
+    let body = match handlers::dispatch(state, caller, request.body).await {
+        Reply::Now(body) => body,
+        Reply::Stream(progress) => match stream_progress(id, progress, writer).await {
+            Some(last) => last,
+            None => return Next::Close,
+        },
+        Reply::Subscribe(args) => match subscription::start(state, caller, args) {
+            Ok(events) => {
+                subscription::stream(writer, id, events, state).await;
+                return Next::Close;
             }
-        }
-        RequestBody::Subscribe { ns, pattern, kinds, values, queue } => {
-            let args = SubscribeArgs { ns, pattern, kinds, values, queue };
-            match subscription::start(state, caller, args) {
-                Ok(events) => {
-                    subscription::stream(writer, id, events, state).await;
-                    return Next::Close;
-                }
-                Err(refusal) => refusal,
-            }
-        }
-        body if handlers::apps::owns(&body) => {
-            let answers = handlers::apps::start(state.clone(), body, peer);
-            match stream_progress(id, answers, writer).await {
-                Some(last) => last,
-                None => return Next::Close,
-            }
-        }
-        body if handlers::dirs::owns(&body) => handlers::dirs::handle(state, body, peer).await,
-        RequestBody::Metrics {} => handlers::metrics::answer(state, caller),
-        body => handlers::handle(state, body, Principal::of_caller(caller)).await,
+            Err(refusal) => refusal,
+        },
     };
     let body = crate::access::filter::visible(caller, &config, body);
     match writer.feed(Response { id, body }).await {

@@ -3,6 +3,7 @@
 pub mod activation;
 pub mod connection;
 pub mod listener;
+pub mod metrics_http;
 pub mod peer;
 pub mod subscription;
 

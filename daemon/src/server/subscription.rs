@@ -5,7 +5,7 @@
 //! noticed even while no event comes. While a write waits on a client that does not read,
 //! its queue in the hub fills and further events are dropped and counted for it alone.
 
-use cachemgr_proto::{ErrorKind, EventKind, KeyPattern, Response, ResponseBody};
+use cachemgr_proto::{ErrorKind, EventKind, Response, ResponseBody};
 use futures_util::{SinkExt, StreamExt};
 
 use super::connection::Conn;
@@ -13,22 +13,8 @@ use crate::access::visibility::CallerVisibility;
 use crate::access::Caller;
 use crate::context::DaemonContext;
 use crate::events::{Delivery, EventFilter, Subscription};
-use crate::handlers::error;
+use crate::handlers::{error, SubscribeArgs};
 use crate::store::pattern::KeyMatcher;
-
-/// What a `subscribe` request asked for.
-pub struct SubscribeArgs {
-    /// Only this namespace.
-    pub ns: Option<String>,
-    /// Only matching keys.
-    pub pattern: Option<KeyPattern>,
-    /// Only these kinds.
-    pub kinds: Option<Vec<EventKind>>,
-    /// Whether `set` events carry values.
-    pub values: bool,
-    /// The queue length asked for.
-    pub queue: Option<u32>,
-}
 
 /// Registers the subscription, or says why not.
 pub fn start(

@@ -15,8 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::exposition::CONTENT_TYPE;
 use crate::context::DaemonContext;
+use crate::metrics::exposition::CONTENT_TYPE;
 
 /// Largest request head (request line and headers) read; a longer one is answered 431.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
