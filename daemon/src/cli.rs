@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::keys::InitTarget;
+use crate::keys::{InitTarget, KeyInit};
 
 /// cachemgrd: encrypted cache layers and app-cache backups behind a local socket.
 #[derive(Debug, Parser)]
@@ -50,4 +50,17 @@ pub struct KeyInitArgs {
     /// Replace an existing key (anything sealed under the old one becomes unreadable).
     #[arg(long)]
     pub force: bool,
+}
+
+impl Args {
+    /// The `key-init` task these arguments and `init` ask for.
+    pub fn key_init(&self, init: KeyInitArgs) -> KeyInit {
+        KeyInit {
+            config: self.config.clone(),
+            state_dir: self.state_dir.clone(),
+            to: init.to,
+            path: init.path,
+            force: init.force,
+        }
+    }
 }

@@ -3,13 +3,12 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ConfigError};
-use crate::config_diff::describe_changes;
+use crate::config::Config;
 use crate::store::Store;
 
 /// What may be said about the master key: where it came from, never what it is.
@@ -51,17 +50,10 @@ pub struct Services {
     pub apps: Option<Arc<crate::apps::AppService>>,
     /// Disposable cache directories (`None` when their registry could not be read).
     pub dirs: Option<Arc<crate::dirs::DirService>>,
-}
-
-/// What a reload did: the config before and after, and the changes, one line each.
-#[derive(Debug)]
-pub struct Reloaded {
-    /// The config in force before.
-    pub old: Arc<Config>,
-    /// The config in force now.
-    pub new: Arc<Config>,
-    /// One human-readable line per changed key.
-    pub changes: Vec<String>,
+    /// The pressure monitor.
+    pub pressure: Arc<crate::pressure::PressureMonitor>,
+    /// The scheduled clears (`None` when their state file could not be read).
+    pub clear_schedule: Option<Arc<crate::jobs::clear_schedule::ClearScheduler>>,
 }
 
 /// The daemon's context: what every connection, handler and job shares (the store, the live
@@ -92,17 +84,17 @@ pub struct DaemonContext {
     pub apps: Option<Arc<crate::apps::AppService>>,
     /// Disposable cache directories (`None` when their registry could not be read).
     pub dirs: Option<Arc<crate::dirs::DirService>>,
-    /// The pressure monitor, once started.
-    pub pressure: OnceLock<Arc<crate::pressure::PressureMonitor>>,
-    /// The scheduled clears, once started (unset when their state file could not be read).
-    pub clear_schedule: OnceLock<Arc<crate::jobs::clear_schedule::ClearScheduler>>,
-    config: RwLock<Arc<Config>>,
-    reload_lock: Mutex<()>,
+    /// The pressure monitor.
+    pub pressure: Arc<crate::pressure::PressureMonitor>,
+    /// The scheduled clears (`None` when their state file could not be read).
+    pub clear_schedule: Option<Arc<crate::jobs::clear_schedule::ClearScheduler>>,
+    /// One reload at a time (see `crate::reload`).
+    pub reload_lock: Mutex<()>,
 }
 
 impl DaemonContext {
     /// State for a daemon about to serve.
-    pub fn new(config: Arc<Config>, paths: DaemonPaths, services: Services) -> Arc<DaemonContext> {
+    pub fn new(paths: DaemonPaths, services: Services) -> Arc<DaemonContext> {
         Arc::new(DaemonContext {
             store: services.store,
             notices: services.notices,
@@ -110,42 +102,21 @@ impl DaemonContext {
             autodump: services.autodump,
             apps: services.apps,
             dirs: services.dirs,
-            pressure: OnceLock::new(),
-            clear_schedule: OnceLock::new(),
+            pressure: services.pressure,
+            clear_schedule: services.clear_schedule,
             shutdown: CancellationToken::new(),
             socket: paths.socket,
             config_path: paths.config_path,
             state_dir: paths.state_dir,
             started: Instant::now(),
             connections: AtomicU64::new(0),
-            config: RwLock::new(config),
             reload_lock: Mutex::new(()),
         })
     }
 
-    /// The config in force (a snapshot).
+    /// The config in force (a snapshot of the daemon's one live cell, which the store owns).
     pub fn config(&self) -> Arc<Config> {
-        self.config.read().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-
-    /// Re-reads the config file. A config that fails to load or validate is refused and the
-    /// current one stays; otherwise it is applied and the changes are returned, one per line.
-    pub fn reload(&self) -> Result<Vec<String>, ConfigError> {
-        self.reload_detailed().map(|reloaded| reloaded.changes)
-    }
-
-    /// [`reload`](Self::reload), also returning the config before and after, so that the
-    /// caller can act on what changed (clear namespaces whose tier or policy changed).
-    pub fn reload_detailed(&self) -> Result<Reloaded, ConfigError> {
-        let _one_at_a_time = self.reload_lock.lock().unwrap_or_else(PoisonError::into_inner);
-        // With no file at start, look again: the operator may have created one since.
-        let path = self.config_path.clone().or_else(|| crate::paths::config_path(None));
-        let new = Arc::new(Config::load(path.as_deref())?);
-        let old = self.config();
-        let changes = describe_changes(&old, &new);
-        self.store.apply_config(new.clone());
-        *self.config.write().unwrap_or_else(PoisonError::into_inner) = new.clone();
-        Ok(Reloaded { old, new, changes })
+        self.store.current_config()
     }
 
     /// Counts a connection for as long as the returned guard lives.

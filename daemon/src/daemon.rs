@@ -75,7 +75,7 @@ pub async fn run(args: Args) -> Result<()> {
     let store = Store::with_layers(config.clone(), Some(disk.clone()), redis);
     // Before the socket exists: no client sees data kept under settings that changed, and
     // the clearing does not widen the gap between "listening" and "signals handled".
-    let changed = crate::jobs::clear_on_change::at_start(&store, &config, &state_dir).await;
+    let changed = crate::reload::at_start(&store, &config, &state_dir).await;
     let bound = match activated {
         Some(activated) => server::listener::adopt(activated, socket_gid)?,
         None => server::listener::bind(&socket, socket_gid)?,
@@ -146,9 +146,17 @@ pub async fn run(args: Args) -> Result<()> {
     }
     let dirs = open_dirs(&config, &state_dir, &socket, config_path.as_deref(), &mut notices);
     let paths = DaemonPaths { socket: socket.clone(), config_path: config_path.clone(), state_dir };
-    let services =
-        Services { store, notices, key, autodump: autodump.clone(), apps: apps.clone(), dirs };
-    let state = DaemonContext::new(config, paths, services);
+    let services = Services {
+        store,
+        notices,
+        key,
+        autodump: autodump.clone(),
+        apps: apps.clone(),
+        dirs,
+        pressure: pressure.clone(),
+        clear_schedule: clear_schedule.clone(),
+    };
+    let state = DaemonContext::new(paths, services);
     if let Some(schedule) = autodump {
         let dumper = state.clone();
         let run = move |settings: AutodumpSettings| {
@@ -190,11 +198,9 @@ pub async fn run(args: Args) -> Result<()> {
             })
         }));
     }
-    let _ = state.pressure.set(pressure.clone());
-    tokio::spawn(pressure.run(state.clone(), state.shutdown.clone()));
+    tokio::spawn(pressure.run(state.store.clone(), state.shutdown.clone()));
     if let Some(schedule) = clear_schedule {
-        let _ = state.clear_schedule.set(schedule.clone());
-        tokio::spawn(schedule.run(state.clone(), state.shutdown.clone()));
+        tokio::spawn(schedule.run(state.store.clone(), state.shutdown.clone()));
     }
     tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
     tokio::spawn(state.store.clone().run_redis_tasks(state.shutdown.clone()));
@@ -241,11 +247,11 @@ pub async fn run(args: Args) -> Result<()> {
 fn open_redis(
     config: &Config,
     master: Arc<MasterKey>,
-) -> Result<Option<Arc<crate::redis::RedisLayer>>> {
+) -> Result<Option<Arc<crate::store::redis::RedisLayer>>> {
     if config.redis.url.is_none() {
         return Ok(None);
     }
-    let layer = crate::redis::RedisLayer::new(config.redis.clone(), master)
+    let layer = crate::store::redis::RedisLayer::new(config.redis.clone(), master)
         .context("cannot set up the Redis layer")?;
     tracing::info!(url = %config.redis.display_url(), prefix = %config.redis.prefix, "Redis layer configured");
     Ok(Some(Arc::new(layer)))

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     };
     let outcome = match args.command.take() {
         Some(Command::KeyInit(init)) => runtime
-            .block_on(cachemgrd::keys::run_key_init(&args, &init))
+            .block_on(cachemgrd::keys::run_key_init(&args.key_init(init)))
             .map(|report| println!("{report}")),
         None => runtime.block_on(cachemgrd::daemon::run(args)),
     };

@@ -31,7 +31,7 @@ pub fn spawn(state: Arc<DaemonContext>) -> std::io::Result<tokio::task::JoinHand
 }
 
 async fn reload(state: &DaemonContext) {
-    match crate::jobs::clear_on_change::reload(state).await {
+    match crate::reload::reload(state).await {
         Ok(changes) => log_reload(&changes),
         Err(err) => {
             tracing::warn!("SIGHUP: config reload refused, keeping the current config: {err}")

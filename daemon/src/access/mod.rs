@@ -3,7 +3,7 @@
 
 pub mod caller;
 pub mod filter;
-pub mod names;
+pub use crate::nss as names;
 pub mod paths;
 pub mod policy;
 #[cfg(test)]

@@ -20,6 +20,18 @@ pub struct SlotLimits {
     pub per_user: usize,
 }
 
+impl SlotLimits {
+    /// The limits `config` sets with `total` slots (`max_connections` as read at start); the
+    /// reserve always leaves one slot to everyone else.
+    pub fn of(config: &crate::config::Config, total: usize) -> SlotLimits {
+        SlotLimits {
+            total,
+            reserved: config.admin_reserved_connections.min(total.saturating_sub(1)),
+            per_user: config.max_connections_per_user,
+        }
+    }
+}
+
 /// Why a connection was turned away; the message says which limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SlotRefusal {

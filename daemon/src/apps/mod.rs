@@ -6,7 +6,7 @@ pub mod backup;
 pub mod capture;
 pub mod catalog;
 pub mod codec;
-pub mod config;
+pub use crate::config::apps as config;
 pub mod content;
 pub mod encfile;
 pub mod error;

@@ -8,7 +8,7 @@
 //! system, and never deletes the registered directory itself. `dir add` refuses `/`, home
 //! directories, system directories and the daemon's own directories.
 
-pub mod config;
+pub use crate::config::dirs as config;
 pub mod error;
 pub mod plan;
 pub mod registry;

@@ -2,7 +2,7 @@
 
 use cachemgr_proto::{Event, EventKind};
 
-use crate::store::pattern::KeyMatcher;
+use crate::pattern::KeyMatcher;
 
 /// A subscriber's own selection (access rules are applied separately).
 #[derive(Debug)]

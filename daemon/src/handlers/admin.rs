@@ -71,7 +71,7 @@ pub async fn clear_all(state: &DaemonContext) -> ResponseBody {
 }
 
 pub async fn reload(state: &DaemonContext) -> ResponseBody {
-    match crate::jobs::clear_on_change::reload(state).await {
+    match crate::reload::reload(state).await {
         Ok(changes) => {
             crate::signals::log_reload(&changes);
             ResponseBody::Reloaded { changes }

@@ -14,8 +14,8 @@ use crate::access::paths::{self, PathError, Principal};
 use crate::context::DaemonContext;
 use crate::dump::{self, DumpError, DumpRecord, DumpSummary, DumpWriter};
 use crate::jobs::autodump::{AutodumpSettings, AutodumpStatus};
+use crate::pattern::KeyMatcher;
 use crate::store::disk::unix_now_ms;
-use crate::store::pattern::KeyMatcher;
 use crate::store::StoreError;
 
 /// Keys read per page while dumping, and entries written per batch while restoring.

@@ -7,6 +7,8 @@
 mod admin;
 pub mod apps;
 pub mod dirs;
+#[cfg(test)]
+mod dispatch_tests;
 pub mod dumps;
 pub mod keys;
 mod kv;

@@ -4,8 +4,8 @@ use cachemgr_proto::{ErrorKind, EventKind, KeyPattern, ResponseBody};
 
 use super::{error, store_error};
 use crate::context::DaemonContext;
+use crate::pattern::KeyMatcher;
 use crate::store::memory::PatternAction;
-use crate::store::pattern::KeyMatcher;
 
 /// Largest page a client may ask for.
 const MAX_PAGE: u32 = 10_000;

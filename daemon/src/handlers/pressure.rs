@@ -8,27 +8,19 @@ use crate::context::DaemonContext;
 
 /// The monitor's readings, thresholds, trigger states and last actions.
 pub fn status(state: &DaemonContext) -> ResponseBody {
-    match state.pressure.get() {
-        Some(monitor) => ResponseBody::Pressure(Box::new(monitor.info(&state.config()))),
-        None => error(ErrorKind::Unavailable, "the pressure monitor is not running"),
-    }
+    ResponseBody::Pressure(Box::new(state.pressure.info(&state.config())))
 }
 
 /// One check now; it acts like a timed check unless `pressure.enabled` is false (then it only
 /// reads).
 pub async fn check(state: &DaemonContext) -> ResponseBody {
-    match state.pressure.get() {
-        Some(monitor) => {
-            let act = state.config().pressure.enabled;
-            ResponseBody::Pressure(Box::new(monitor.check(state, act).await))
-        }
-        None => error(ErrorKind::Unavailable, "the pressure monitor is not running"),
-    }
+    let act = state.config().pressure.enabled;
+    ResponseBody::Pressure(Box::new(state.pressure.check(&state.store, act).await))
 }
 
 /// Every namespace's clear schedule.
 pub fn schedules(state: &DaemonContext) -> ResponseBody {
-    match state.clear_schedule.get() {
+    match &state.clear_schedule {
         Some(schedule) => ResponseBody::Schedules { schedules: schedule.list(&state.config()) },
         None => error(
             ErrorKind::Unavailable,

@@ -21,10 +21,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::atomic_file::write_atomic;
 use crate::config::Config;
-use crate::context::DaemonContext;
 use crate::store::clock::unix_ms_now;
+use crate::store::Store;
 
-pub mod timing;
+pub use crate::config::clear_timing as timing;
 
 pub use timing::{next_run, plan_for, validate, ClearPlan};
 
@@ -146,9 +146,9 @@ impl ClearScheduler {
     }
 
     /// Runs until `shutdown`: clears each namespace when due, records and persists the run.
-    pub async fn run(self: Arc<Self>, app: Arc<DaemonContext>, shutdown: CancellationToken) {
+    pub async fn run(self: Arc<Self>, store: Arc<Store>, shutdown: CancellationToken) {
         loop {
-            let config = app.config();
+            let config = store.current_config();
             let now = unix_ms_now();
             self.adopt(&config, now);
             let mut next_wake = now.saturating_add(MAX_SLEEP.as_millis() as u64);
@@ -164,7 +164,7 @@ impl ClearScheduler {
                         "a scheduled clear was missed while the daemon was down; catching up now"
                     );
                 }
-                let result = match app.store.clear(&row.ns).await {
+                let result = match store.clear(&row.ns).await {
                     Ok((entries, bytes)) => {
                         tracing::info!(namespace = %row.ns, entries, bytes, "scheduled clear: namespace cleared");
                         format!("{entries} entries, {bytes} bytes")

@@ -2,5 +2,4 @@
 //! call it, and the daemon spawns its `run` loop once at start-up.
 
 pub mod autodump;
-pub mod clear_on_change;
 pub mod clear_schedule;

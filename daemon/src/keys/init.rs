@@ -3,7 +3,7 @@
 //! It prints where the key went and its fingerprint, never the key, so the output is safe to
 //! paste into a ticket.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
@@ -11,7 +11,6 @@ use super::config::{KeysConfig, SourceChoice};
 use super::error::KeyError;
 use super::master::MasterKey;
 use super::{key_file, keyring_store, KeySource, KEYUTILS};
-use crate::cli::{Args, KeyInitArgs};
 use crate::config::Config;
 use crate::paths;
 
@@ -24,17 +23,32 @@ pub enum InitTarget {
     File,
 }
 
+/// What `key-init` was asked to do (from the command line).
+#[derive(Debug, Clone)]
+pub struct KeyInit {
+    /// `--config`, if given.
+    pub config: Option<PathBuf>,
+    /// `--state-dir`, if given.
+    pub state_dir: Option<PathBuf>,
+    /// Where to store the key.
+    pub to: InitTarget,
+    /// The key file to write (with `--to file`).
+    pub path: Option<PathBuf>,
+    /// Replace an existing key.
+    pub force: bool,
+}
+
 /// Runs `key-init` with the daemon's config: returns the lines to print.
-pub async fn run_key_init(args: &Args, init: &KeyInitArgs) -> anyhow::Result<String> {
+pub async fn run_key_init(init: &KeyInit) -> anyhow::Result<String> {
     if init.to == InitTarget::Keyring && init.path.is_some() {
         bail!("--path only applies to --to file (the keyring entry is named by keys.keyring_service and keys.keyring_user)");
     }
-    let config_path = paths::config_path(args.config.clone());
+    let config_path = paths::config_path(init.config.clone());
     let config = Config::load(config_path.as_deref()).with_context(|| match &config_path {
         Some(path) => format!("cannot load config {}", path.display()),
         None => "cannot load config from the environment".to_owned(),
     })?;
-    let state_dir = paths::state_dir(args.state_dir.clone(), &config)?;
+    let state_dir = paths::state_dir(init.state_dir.clone(), &config)?;
     if init.to == InitTarget::File && init.path.is_none() && config.keys.file.is_none() {
         // The default key file lives in the state directory, which is ours to create.
         paths::prepare_dir(&state_dir, false)?;

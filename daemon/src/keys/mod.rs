@@ -15,7 +15,7 @@
 //! says how to fix it. Naming one source in `keys.source` tries only that one. Key material
 //! is never logged, only the source and a [fingerprint](MasterKey::fingerprint).
 
-mod config;
+use crate::config::keys as config;
 mod digest;
 mod error;
 mod init;
@@ -34,7 +34,7 @@ use std::time::Duration;
 pub use config::{KeysConfig, SourceChoice};
 pub use digest::{hex, keyed_hash};
 pub use error::{FileProblem, KeyError};
-pub use init::{run_key_init, InitTarget};
+pub use init::{run_key_init, InitTarget, KeyInit};
 /// The trust checks of the key file, for other private files that hold key material.
 pub(crate) use key_file::{open_private, PrivateFileError};
 pub use keyring_store::{KEYUTILS, SECRET_SERVICE};

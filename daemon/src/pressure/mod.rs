@@ -10,7 +10,7 @@
 //! watch (disposable directories) and [`PressureMonitor::set_trim_hook`] installs stage (c).
 
 pub mod cgroup;
-mod config;
+use crate::config::pressure as config;
 pub mod history;
 pub mod hysteresis;
 pub mod readings;
@@ -29,8 +29,8 @@ use tokio_util::sync::CancellationToken;
 pub use config::{PressureConfig, MIN_CHECK_EVERY};
 
 use crate::config::Config;
-use crate::context::DaemonContext;
 use crate::store::clock::unix_ms_now;
+use crate::store::Store;
 use history::History;
 use hysteresis::{Step, Trigger};
 use readings::MemoryReading;
@@ -124,10 +124,10 @@ impl PressureMonitor {
 
     /// Checks on the timer until `shutdown`; the first check runs at once, and after a
     /// reload that changes the interval the next one runs an interval later.
-    pub async fn run(self: Arc<Self>, app: Arc<DaemonContext>, shutdown: CancellationToken) {
+    pub async fn run(self: Arc<Self>, store: Arc<Store>, shutdown: CancellationToken) {
         let mut first = true;
         loop {
-            let config = app.config();
+            let config = store.current_config();
             if !config.pressure.enabled {
                 tokio::select! {
                     () = shutdown.cancelled() => return,
@@ -145,19 +145,19 @@ impl PressureMonitor {
                     () = self.config_changed.notified() => break,
                     _ = timer.tick() => {}
                 }
-                let config = app.config();
+                let config = store.current_config();
                 if !config.pressure.enabled || config.pressure.check_every != every {
                     break;
                 }
-                self.check(&app, true).await;
+                self.check(&store, true).await;
             }
         }
     }
 
     /// Reads usage now and, when `act` and a trigger fires, runs the staged response.
-    pub async fn check(&self, app: &DaemonContext, act: bool) -> PressureInfo {
+    pub async fn check(&self, store: &Arc<Store>, act: bool) -> PressureInfo {
         let _one_at_a_time = self.running.lock().await;
-        let config = app.config();
+        let config = store.current_config();
         let paths = self.watched_paths();
         let read_paths = paths.clone();
         let read =
@@ -198,13 +198,8 @@ impl PressureMonitor {
                         "pressure: high mark reached, freeing space"
                     );
                     let trim = self.trim.read().unwrap_or_else(PoisonError::into_inner).clone();
-                    let response = Response {
-                        store: &app.store,
-                        config: &config,
-                        resource,
-                        paths: paths.clone(),
-                        trim,
-                    };
+                    let response =
+                        Response { store, config: &config, resource, paths: paths.clone(), trim };
                     let actions = response.run(used).await;
                     let mut inner = self.lock();
                     for action in actions {

@@ -89,7 +89,8 @@ fn admit(
     };
     let config = state.config();
     let privileged = crate::access::caller::privileged(&creds.identity, &creds.groups, admin_gid);
-    match slots.take(creds.identity.uid, privileged, config.slot_limits(total)) {
+    match slots.take(creds.identity.uid, privileged, crate::access::SlotLimits::of(&config, total))
+    {
         Ok(slot) => {
             tracker.spawn(connection::serve(stream, state.clone(), creds, slot));
         }

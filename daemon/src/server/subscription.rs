@@ -14,7 +14,7 @@ use crate::access::Caller;
 use crate::context::DaemonContext;
 use crate::events::{Delivery, EventFilter, Subscription};
 use crate::handlers::{error, SubscribeArgs};
-use crate::store::pattern::KeyMatcher;
+use crate::pattern::KeyMatcher;
 
 /// Registers the subscription, or says why not.
 pub fn start(

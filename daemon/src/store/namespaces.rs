@@ -11,7 +11,7 @@ use super::disk::{DiskError, DiskLayer, DiskNamespace};
 use super::memory::{CacheError, CacheLimits, MemoryCache, RemovalTap};
 use super::names::validate_namespace;
 use super::tier::{Durability, Tier};
-use crate::config::Config;
+use crate::config::{Config, LiveConfig};
 use crate::events::EventHub;
 
 /// Slots visited per lock hold by pattern operations, so a huge namespace never stalls others.
@@ -46,14 +46,14 @@ pub enum StoreError {
     /// Redis answered with an error (out of memory, read-only replica, ...): the request
     /// fails instead of being served locally, which every other daemon would contradict.
     #[error("{0}")]
-    Refused(crate::redis::Refused),
+    Refused(crate::store::redis::Refused),
     /// Redis refused part of a change of many keys after accepting the rest.
     #[error(
         "{0}; part of the change may have been made: this daemon's copies of the keys it \
          touched were dropped and the other daemons told to drop theirs, so every daemon \
          reads what Redis holds"
     )]
-    PartlyRefused(crate::redis::Refused),
+    PartlyRefused(crate::store::redis::Refused),
     /// A TTL beyond what Redis can keep (its expiry time is a signed 64-bit count of ms).
     #[error(
         "a TTL of {ttl_ms} ms is longer than a Redis tier can keep (at most {max_ms} ms); \
@@ -135,8 +135,9 @@ impl Namespace {
 pub struct Store {
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
     pub(super) disk: Option<Arc<DiskLayer>>,
-    pub(super) redis: Option<Arc<crate::redis::RedisLayer>>,
-    config: RwLock<Arc<Config>>,
+    pub(super) redis: Option<Arc<crate::store::redis::RedisLayer>>,
+    /// The configuration in force: the daemon's one cell (see [`LiveConfig`]).
+    config: Arc<LiveConfig>,
     global_used: Arc<AtomicU64>,
     /// `memory.max_bytes`, kept apart from the config so the write path reads one atomic.
     global_cap: AtomicU64,
@@ -161,13 +162,24 @@ impl Store {
     pub fn with_layers(
         config: Arc<Config>,
         disk: Option<Arc<DiskLayer>>,
-        redis: Option<Arc<crate::redis::RedisLayer>>,
+        redis: Option<Arc<crate::store::redis::RedisLayer>>,
     ) -> Arc<Store> {
+        Self::with_live(LiveConfig::new(config), disk, redis)
+    }
+
+    /// A store with every layer that follows the live config `live` (shared with the rest of
+    /// the daemon: [`Store::apply_config`] replaces it for everyone).
+    pub fn with_live(
+        live: Arc<LiveConfig>,
+        disk: Option<Arc<DiskLayer>>,
+        redis: Option<Arc<crate::store::redis::RedisLayer>>,
+    ) -> Arc<Store> {
+        let config = live.get();
         let store = Arc::new(Store {
             namespaces: RwLock::new(HashMap::new()),
             disk,
             redis,
-            config: RwLock::new(config.clone()),
+            config: live,
             global_used: Arc::new(AtomicU64::new(0)),
             global_cap: AtomicU64::new(config.memory.max_bytes.as_u64()),
             clock: Clock::new(),
@@ -202,10 +214,16 @@ impl Store {
         self.global_used.load(Ordering::Relaxed)
     }
 
-    /// Makes the store follow a new config: creates and re-limits configured namespaces,
-    /// returns namespaces no longer configured to the defaults, enforces the global cap.
+    /// The live config cell the store follows (the daemon's one).
+    pub fn live_config(&self) -> &Arc<LiveConfig> {
+        &self.config
+    }
+
+    /// Puts a new config in force for the whole daemon (the live cell) and makes the store
+    /// follow it: creates and re-limits configured namespaces, returns namespaces no longer
+    /// configured to the defaults, enforces the global cap.
     pub fn apply_config(&self, config: Arc<Config>) {
-        *self.config.write().unwrap_or_else(PoisonError::into_inner) = config.clone();
+        self.config.replace(config.clone());
         self.global_cap.store(config.memory.max_bytes.as_u64(), Ordering::Relaxed);
         let now = self.clock.now_ms();
         for name in config.namespaces.keys() {
@@ -240,7 +258,7 @@ impl Store {
     }
 
     /// The Redis layer, if configured.
-    pub fn redis(&self) -> Option<&Arc<crate::redis::RedisLayer>> {
+    pub fn redis(&self) -> Option<&Arc<crate::store::redis::RedisLayer>> {
         self.redis.as_ref()
     }
 
@@ -312,7 +330,7 @@ impl Store {
 
     /// The config the store follows (changed by `apply_config`).
     pub fn current_config(&self) -> Arc<Config> {
-        self.config.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.config.get()
     }
 
     pub(super) fn global_cap(&self) -> u64 {

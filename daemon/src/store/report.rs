@@ -101,7 +101,7 @@ impl Store {
 fn with_redis(
     local: CacheStats,
     mut layers: Vec<LayerStats>,
-    counters: &crate::redis::SharedCounters,
+    counters: &crate::store::redis::SharedCounters,
 ) -> (CacheStats, Vec<LayerStats>) {
     let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
     let redis = CacheStats {

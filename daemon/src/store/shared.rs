@@ -15,7 +15,7 @@ use super::budget::Budget;
 use super::memory::WriteCondition;
 use super::pattern::KeyMatcher;
 use super::{Namespace, Store, StoreError};
-use crate::redis::{RedisFailure, RedisLayer};
+use crate::store::redis::{RedisFailure, RedisLayer};
 
 /// A Redis-tier namespace and the layer it is shared through.
 type SharedNamespace = (Arc<Namespace>, Arc<RedisLayer>);

@@ -19,8 +19,8 @@ use cachemgr_proto::Entry;
 use super::memory::{PatternAction, PatternTally, WriteCondition};
 use super::pattern::KeyMatcher;
 use super::{Namespace, Store, StoreError};
-use crate::redis::invalidation::Invalidation;
-use crate::redis::{RedisFailure, RedisLayer, Refused};
+use crate::store::redis::invalidation::Invalidation;
+use crate::store::redis::{RedisFailure, RedisLayer, Refused};
 
 /// Keys per `SCAN` step of pattern operations, clears and key listings: a step's names are
 /// held at once (values are read a few MiB at a time and dropped), so this bounds them.
@@ -339,7 +339,10 @@ impl Store {
     }
 
     /// Applies another daemon's invalidation: its keys' local copies go.
-    pub fn apply_invalidation(&self, invalidation: &crate::redis::invalidation::Invalidation) {
+    pub fn apply_invalidation(
+        &self,
+        invalidation: &crate::store::redis::invalidation::Invalidation,
+    ) {
         let Some(namespace) = self.lookup(&invalidation.ns) else { return };
         if !namespace.full_tier().has_redis() {
             return;
@@ -366,7 +369,7 @@ impl Store {
     fn drop_disk_copies(
         &self,
         namespace: &Namespace,
-        invalidation: &crate::redis::invalidation::Invalidation,
+        invalidation: &crate::store::redis::invalidation::Invalidation,
     ) {
         let Some(disk) = self.disk() else { return };
         let ns = namespace.name().to_owned();

@@ -13,7 +13,7 @@
 //! Every operation is one batch on a worker thread of its own under `app_keys.timeout`, with
 //! one D-Bus connection per batch. Values are zeroised on drop and never logged.
 
-mod config;
+use crate::config::app_keys as config;
 mod entries;
 mod error;
 mod file;

@@ -11,8 +11,8 @@ use super::apply::{bytes_key, data_def, ACCOUNTING};
 use super::record::{self, RecordHeader};
 use super::writer::Op;
 use super::{data_table, DiskError, DiskLayer, DiskNamespace, KeySet};
+use crate::pattern::KeyMatcher;
 use crate::store::memory::{EvictionPolicy, PAGE_BYTES};
-use crate::store::pattern::KeyMatcher;
 
 /// A value read from disk and when it expires (unix ms, 0 = never).
 #[derive(Debug, Clone, PartialEq, Eq)]

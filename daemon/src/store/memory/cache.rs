@@ -16,7 +16,8 @@ use super::arena::{Arena, NIL};
 /// "No slot to protect" for [`MemoryCache::evict_to`].
 pub const NO_SLOT: u32 = NIL;
 use super::expiry::ExpiryQueue;
-use super::policy::{EvictionPolicy, Order};
+use super::policy::Order;
+use crate::config::tier::CacheLimits;
 
 /// Bytes charged per entry on top of its key and value: the 40-byte slot, its share of the
 /// hash index and the allocator's rounding. Charging it keeps `max_bytes` close to real RSS.
@@ -72,17 +73,6 @@ pub struct PatternTally {
     pub bytes: u64,
     /// Matched keys that have a TTL.
     pub with_ttl: u64,
-}
-
-/// Settings that shape a namespace's memory layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CacheLimits {
-    /// Byte budget (entries are charged key + value + [`ENTRY_OVERHEAD`]).
-    pub max_bytes: u64,
-    /// TTL for writes that do not name one, in ms.
-    pub default_ttl_ms: Option<u64>,
-    /// Eviction policy.
-    pub eviction: EvictionPolicy,
 }
 
 /// A namespace's entries.

@@ -7,9 +7,10 @@ pub mod policy;
 mod scan;
 mod tap;
 
+pub use crate::config::tier::CacheLimits;
 pub use cache::{
-    CacheError, CacheLimits, MemoryCache, PatternAction, PatternTally, WriteCondition,
-    ENTRY_OVERHEAD, MAX_KEY_BYTES,
+    CacheError, MemoryCache, PatternAction, PatternTally, WriteCondition, ENTRY_OVERHEAD,
+    MAX_KEY_BYTES,
 };
 pub use policy::EvictionPolicy;
 pub(crate) use scan::PAGE_BYTES;

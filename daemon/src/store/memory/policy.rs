@@ -8,39 +8,10 @@
 //!   the "O(1) LFU" scheme of Shah, Mitra and Matani (2010) folded into one list.
 
 use hashbrown::HashMap;
-use serde::{Deserialize, Serialize};
 
 use super::arena::{Arena, NIL};
 
-/// Which entry a full namespace gives up first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EvictionPolicy {
-    /// Least recently used (read or written).
-    #[default]
-    Lru,
-    /// Least frequently used; ties go to the least recently used.
-    Lfu,
-    /// Oldest write first; reads do not protect an entry.
-    Fifo,
-}
-
-impl EvictionPolicy {
-    /// The name used in config files and on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EvictionPolicy::Lru => "lru",
-            EvictionPolicy::Lfu => "lfu",
-            EvictionPolicy::Fifo => "fifo",
-        }
-    }
-}
-
-impl std::fmt::Display for EvictionPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::config::tier::EvictionPolicy;
 
 /// Keeps the arena's order list in the shape the policy needs.
 #[derive(Debug, Default)]

@@ -6,7 +6,7 @@
 
 use super::arena::Slot;
 use super::cache::{MemoryCache, PatternAction, PatternTally};
-use crate::store::pattern::KeyMatcher;
+use crate::pattern::KeyMatcher;
 
 /// A `keys` page stops once its keys add up to this, so long keys cannot push a page past
 /// the frame cap (the smallest allowed cap is 1 KiB, but the default is 16 MiB).

@@ -1,4 +1,6 @@
-//! Which layers hold a namespace, and how hard its disk writes are made durable.
+//! How a namespace is kept: which layers hold it, how hard its disk writes are made
+//! durable, which entry a full namespace gives up first, and its limits. Config vocabulary,
+//! used by the store.
 
 use serde::{Deserialize, Serialize};
 
@@ -98,4 +100,45 @@ impl Durability {
             Durability::Batched => "batched",
         }
     }
+}
+
+/// Which entry a full namespace gives up first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvictionPolicy {
+    /// Least recently used (read or written).
+    #[default]
+    Lru,
+    /// Least frequently used; ties go to the least recently used.
+    Lfu,
+    /// Oldest write first; reads do not protect an entry.
+    Fifo,
+}
+
+impl EvictionPolicy {
+    /// The name used in config files and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvictionPolicy::Lru => "lru",
+            EvictionPolicy::Lfu => "lfu",
+            EvictionPolicy::Fifo => "fifo",
+        }
+    }
+}
+
+impl std::fmt::Display for EvictionPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Settings that shape a namespace's memory layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLimits {
+    /// Byte budget (entries are charged key + value + the store's per-entry overhead).
+    pub max_bytes: u64,
+    /// TTL for writes that do not name one, in ms.
+    pub default_ttl_ms: Option<u64>,
+    /// Eviction policy.
+    pub eviction: EvictionPolicy,
 }

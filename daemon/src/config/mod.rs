@@ -3,6 +3,17 @@
 //! Every key has a default, so a missing file is a valid (default) configuration. Unknown keys
 //! are refused so a typo cannot silently do nothing. `docs/configuration.md` lists every key.
 
+pub mod app_keys;
+pub mod apps;
+pub mod clear_timing;
+pub mod dirs;
+pub mod keys;
+pub mod live;
+pub mod names;
+pub mod pressure;
+pub mod redis;
+pub mod tier;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,10 +23,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::keys::KeysConfig;
-use crate::store::memory::{CacheLimits, EvictionPolicy};
-use crate::store::names::validate_namespace;
-use crate::store::tier::{Durability, Tier};
+use keys::KeysConfig;
+pub use live::LiveConfig;
+use names::validate_namespace;
+use tier::{CacheLimits, Durability, EvictionPolicy, Tier};
 
 /// Top-level keys an environment variable may set: other `CACHEMGR_*` variables (the
 /// config path, the log level, the key, a test's own switches) are not config and must not
@@ -233,17 +244,17 @@ pub struct Config {
     /// The disk layer.
     pub disk: DiskConfig,
     /// The shared Redis layer (read at start-up only).
-    pub redis: crate::redis::RedisConfig,
+    pub redis: redis::RedisConfig,
     /// Where the master key comes from (read at start-up only).
     pub keys: KeysConfig,
     /// Registered app caches: backups, watching, their keys (read at start-up only).
-    pub apps: crate::apps::config::AppsConfig,
+    pub apps: apps::AppsConfig,
     /// Where the apps' own keys are read (and written by `app migrate`).
-    pub app_keys: crate::apps::keystore::AppKeysConfig,
+    pub app_keys: app_keys::AppKeysConfig,
     /// Disposable cache directories: how often they are trimmed.
-    pub dirs: crate::dirs::config::DirsConfig,
+    pub dirs: dirs::DirsConfig,
     /// The memory and disk pressure monitor.
-    pub pressure: crate::pressure::PressureConfig,
+    pub pressure: pressure::PressureConfig,
 }
 
 impl Default for Config {
@@ -279,16 +290,6 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The connection slots in force with `total` slots (`max_connections` as read at start);
-    /// the reserve always leaves one slot to everyone else.
-    pub fn slot_limits(&self, total: usize) -> crate::access::SlotLimits {
-        crate::access::SlotLimits {
-            total,
-            reserved: self.admin_reserved_connections.min(total.saturating_sub(1)),
-            per_user: self.max_connections_per_user,
-        }
-    }
-
     /// Reads `path` (if given) over the defaults, then the environment over both.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -385,7 +386,7 @@ impl Config {
         for (key, group) in
             [("admin_group", &self.admin_group), ("socket_group", &self.socket_group)]
         {
-            if group.as_deref().is_some_and(|g| crate::access::names::group_id(g).is_none()) {
+            if group.as_deref().is_some_and(|g| crate::nss::group_id(g).is_none()) {
                 return Err(range(key, format!("no group named {group:?} on this system")));
             }
         }
@@ -420,7 +421,7 @@ impl Config {
                     ));
                 }
             }
-            crate::jobs::clear_schedule::validate(ns)
+            clear_timing::validate(ns)
                 .map_err(|(key, reason)| range(&format!("namespaces.{name}.{key}"), reason))?;
         }
         Ok(())

@@ -4,7 +4,7 @@
 
 pub mod breaker;
 mod commands;
-pub mod config;
+pub use crate::config::redis as config;
 pub mod invalidation;
 pub mod refusal;
 pub mod sealing;

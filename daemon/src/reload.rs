@@ -1,3 +1,6 @@
+//! Reload: re-reads the config file and puts it in force for the whole daemon (the store's
+//! live cell, which every component reads), then wakes the jobs whose timers depend on it.
+//!
 //! Clear on change: a namespace whose settings change incompatibly (its tier or its eviction
 //! policy; namespace keys are derived from the master key, not configured per namespace) is
 //! cleared in every layer, on reload and, for changes made while the daemon was down, at
@@ -11,12 +14,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::atomic_file::write_atomic;
 use crate::config::{Config, ConfigError};
-use crate::context::{DaemonContext, Reloaded};
+use crate::config_diff::describe_changes;
+use crate::context::DaemonContext;
 use crate::store::Store;
 
 /// Name of the record inside the state directory.
@@ -77,7 +82,17 @@ async fn apply_reload(app: &DaemonContext) -> Result<Vec<String>, ConfigError> {
     // Namespaces that exist before the reload: one the new config only creates has nothing
     // to clear.
     let existing = names(&app.store, &app.config());
-    let Reloaded { old, new, mut changes } = app.reload_detailed()?;
+    let (old, new, mut changes) = {
+        let _one_at_a_time =
+            app.reload_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // With no file at start, look again: the operator may have created one since.
+        let path = app.config_path.clone().or_else(|| crate::paths::config_path(None));
+        let new = Arc::new(Config::load(path.as_deref())?);
+        let old = app.config();
+        let changes = describe_changes(&old, &new);
+        app.store.apply_config(new.clone());
+        (old, new, changes)
+    };
     for ns in &existing {
         let changed = Settings::of(&old, ns).incompatible(&Settings::of(&new, ns));
         if changed.is_empty() {
@@ -98,12 +113,10 @@ async fn apply_reload(app: &DaemonContext) -> Result<Vec<String>, ConfigError> {
         }
     }
     save(&file(&app.state_dir), &app.store, &new);
-    if let Some(schedule) = app.clear_schedule.get() {
+    if let Some(schedule) = &app.clear_schedule {
         schedule.wake();
     }
-    if let Some(pressure) = app.pressure.get() {
-        pressure.config_changed();
-    }
+    app.pressure.config_changed();
     Ok(changes)
 }
 

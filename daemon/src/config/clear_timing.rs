@@ -16,7 +16,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use crate::config::NamespaceConfig;
+use super::NamespaceConfig;
 
 /// Shortest interval accepted.
 pub const MIN_EVERY: Duration = Duration::from_secs(1);
