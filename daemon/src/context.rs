@@ -88,6 +88,8 @@ pub struct DaemonContext {
     pub pressure: Arc<crate::pressure::PressureMonitor>,
     /// The scheduled clears (`None` when their state file could not be read).
     pub clear_schedule: Option<Arc<crate::jobs::clear_schedule::ClearScheduler>>,
+    /// The background jobs, owned and watched (their health is in `status`).
+    pub jobs: Arc<crate::supervisor::Supervisor>,
     /// One reload at a time (see `crate::reload`).
     pub reload_lock: Mutex<()>,
 }
@@ -95,6 +97,7 @@ pub struct DaemonContext {
 impl DaemonContext {
     /// State for a daemon about to serve.
     pub fn new(paths: DaemonPaths, services: Services) -> Arc<DaemonContext> {
+        let shutdown = CancellationToken::new();
         Arc::new(DaemonContext {
             store: services.store,
             notices: services.notices,
@@ -102,9 +105,10 @@ impl DaemonContext {
             autodump: services.autodump,
             apps: services.apps,
             dirs: services.dirs,
+            jobs: crate::supervisor::Supervisor::new(shutdown.clone()),
             pressure: services.pressure,
             clear_schedule: services.clear_schedule,
-            shutdown: CancellationToken::new(),
+            shutdown,
             socket: paths.socket,
             config_path: paths.config_path,
             state_dir: paths.state_dir,

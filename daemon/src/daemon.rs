@@ -1,5 +1,6 @@
 //! Start-up and shutdown in order: config, paths, master key, socket, state, tasks, serve, drain.
 
+use crate::supervisor::Lifetime;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -157,6 +158,7 @@ pub async fn run(args: Args) -> Result<()> {
         clear_schedule: clear_schedule.clone(),
     };
     let state = DaemonContext::new(paths, services);
+    let jobs = state.jobs.clone();
     if let Some(schedule) = autodump {
         let dumper = state.clone();
         let run = move |settings: AutodumpSettings| {
@@ -176,15 +178,24 @@ pub async fn run(args: Args) -> Result<()> {
                 .map_err(|failure| failure.to_string())
             }
         };
-        tokio::spawn(schedule.run(run, state.shutdown.clone()));
+        let shutdown = state.shutdown.clone();
+        jobs.spawn("autodump", Lifetime::Daemon, move || {
+            Box::pin(schedule.clone().run(run.clone(), shutdown.clone()))
+        });
     }
     if let Some(apps) = apps {
-        tokio::spawn(crate::apps::scheduler::run(apps, state.shutdown.clone()));
+        let shutdown = state.shutdown.clone();
+        jobs.spawn("app-scheduler", Lifetime::Daemon, move || {
+            Box::pin(crate::apps::scheduler::run(apps.clone(), shutdown.clone()))
+        });
     }
     if let Some(dirs) = state.dirs.clone() {
-        let live = state.clone();
-        let every = move || live.config().dirs.trim_every;
-        tokio::spawn(crate::dirs::scheduler::run(dirs, every, state.shutdown.clone()));
+        let (store, shutdown) = (state.store.clone(), state.shutdown.clone());
+        jobs.spawn("dir-trimmer", Lifetime::Daemon, move || {
+            let store = store.clone();
+            let every = move || store.current_config().dirs.trim_every;
+            Box::pin(crate::dirs::scheduler::run(dirs.clone(), every, shutdown.clone()))
+        });
     }
     if let Some(dirs) = state.dirs.clone() {
         // The registered directories' file systems are watched too, and stage (c) trims them.
@@ -198,28 +209,52 @@ pub async fn run(args: Args) -> Result<()> {
             })
         }));
     }
-    tokio::spawn(pressure.run(state.store.clone(), state.shutdown.clone()));
+    let (store, shutdown) = (state.store.clone(), state.shutdown.clone());
+    jobs.spawn("pressure-monitor", Lifetime::Daemon, move || {
+        Box::pin(pressure.clone().run(store.clone(), shutdown.clone()))
+    });
     if let Some(schedule) = clear_schedule {
-        tokio::spawn(schedule.run(state.store.clone(), state.shutdown.clone()));
+        let (store, shutdown) = (state.store.clone(), state.shutdown.clone());
+        jobs.spawn("clear-scheduler", Lifetime::Daemon, move || {
+            Box::pin(schedule.clone().run(store.clone(), shutdown.clone()))
+        });
     }
-    tokio::spawn(state.store.clone().run_sweeper(state.shutdown.clone()));
-    tokio::spawn(state.store.clone().run_redis_tasks(state.shutdown.clone()));
-    tokio::spawn(disk.clone().run_sweeper(state.shutdown.clone(), state.store.events().clone()));
+    let (store, shutdown) = (state.store.clone(), state.shutdown.clone());
+    jobs.spawn("memory-sweeper", Lifetime::Daemon, move || {
+        Box::pin(store.clone().run_sweeper(shutdown.clone()))
+    });
+    if state.store.redis().is_some() {
+        let (store, shutdown) = (state.store.clone(), state.shutdown.clone());
+        jobs.spawn("redis-listener", Lifetime::Daemon, move || {
+            Box::pin(store.clone().run_redis_tasks(shutdown.clone()))
+        });
+    }
+    let (sweeping, events, shutdown) =
+        (disk.clone(), state.store.events().clone(), state.shutdown.clone());
+    jobs.spawn("disk-sweeper", Lifetime::Daemon, move || {
+        Box::pin(sweeping.clone().run_sweeper(shutdown.clone(), events.clone()))
+    });
     let resuming = disk.clone();
-    tokio::spawn(async move {
-        for result in resuming.resume_rotations().await {
-            match result {
-                Ok(done) => {
-                    tracing::info!(namespace = %done.ns, resealed = done.resealed, "interrupted key rotation finished")
+    jobs.spawn("resume-rotations", Lifetime::Once, move || {
+        let resuming = resuming.clone();
+        Box::pin(async move {
+            for result in resuming.resume_rotations().await {
+                match result {
+                    Ok(done) => {
+                        tracing::info!(namespace = %done.ns, resealed = done.resealed, "interrupted key rotation finished")
+                    }
+                    Err(err) => tracing::error!("interrupted key rotation failed: {err}"),
                 }
-                Err(err) => tracing::error!("interrupted key rotation failed: {err}"),
             }
-        }
+        })
     });
     if let Some(listener) = metrics {
         let addr = listener.local_addr().map_or_else(|_| "?".to_owned(), |a| a.to_string());
         tracing::info!("metrics served over HTTP at http://{addr}/metrics (metrics_listen)");
-        tokio::spawn(crate::server::metrics_http::serve(listener, state.clone()));
+        let (listener, context) = (Arc::new(listener), state.clone());
+        jobs.spawn("metrics-http", Lifetime::Daemon, move || {
+            Box::pin(crate::server::metrics_http::serve(listener.clone(), context.clone()))
+        });
     }
     let signal_task = signals::spawn(state.clone()).context("cannot install signal handlers")?;
     tracing::info!(
@@ -236,6 +271,7 @@ pub async fn run(args: Args) -> Result<()> {
     crate::watchdog::spawn(state.clone());
     let drained = server::run(bound, state.clone()).await;
     signal_task.abort();
+    jobs.join(Duration::from_secs(5)).await;
     let flush = disk.clone();
     let _ = tokio::task::spawn_blocking(move || flush.close(Duration::from_secs(10))).await;
     tracing::info!(drained, "cachemgrd stopped");

@@ -28,4 +28,5 @@ pub mod reload;
 pub mod server;
 pub mod signals;
 pub mod store;
+pub mod supervisor;
 pub mod watchdog;

@@ -253,4 +253,22 @@ pub struct DaemonStatus {
     /// The shared Redis layer, when one is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<crate::stats::RedisStatus>,
+    /// The daemon's background jobs (sweepers, schedulers, monitors); absent from daemons
+    /// that do not report them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobStatus>,
+}
+
+/// One background job of the daemon, as its supervisor sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStatus {
+    /// Its name (`store-sweeper`, `pressure-monitor`, ...).
+    pub name: String,
+    /// Running now (or, for a one-shot job, finished its work).
+    pub running: bool,
+    /// Times it failed (panicked, or ended while the daemon runs) and was restarted.
+    pub restarts: u64,
+    /// Why it failed last, if it ever did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<String>,
 }

@@ -27,7 +27,7 @@ pub mod stats;
 pub use access::{Access, Audience, Effect, NamedPath, PathUse};
 pub use apps::{
     AppHealth, AppInfo, AppSettings, AppStrategy, BackupInfo, BackupSource, BadBackup,
-    DaemonStatus, JsonNode,
+    DaemonStatus, JobStatus, JsonNode,
 };
 pub use codec::{
     decode_request, encode_frame, CodecError, DecodeError, MessageCodec, ServerCodec,

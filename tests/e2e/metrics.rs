@@ -187,3 +187,24 @@ fn metrics_keep_a_user_to_their_own_namespaces_and_apps() {
     apps.sort();
     assert_eq!(apps, ["cachemgrd", "roots"]);
 }
+
+#[test]
+fn every_background_job_is_supervised_and_reported() {
+    let daemon = Daemon::start();
+    let status = daemon.ctl_json(&["status"]);
+    let jobs = status["jobs"].as_array().expect("status lists the background jobs");
+    let names: Vec<&str> = jobs.iter().filter_map(|j| j["name"].as_str()).collect();
+    for job in ["memory-sweeper", "disk-sweeper", "pressure-monitor", "clear-scheduler"] {
+        assert!(names.contains(&job), "{job} is supervised: {names:?}");
+    }
+    for job in jobs {
+        assert_eq!(job["running"], true, "{job}");
+        assert_eq!(job["restarts"], 0, "{job}");
+    }
+    assert_eq!(status["healthy"], true);
+    let samples = metrics(&daemon);
+    for job in &names {
+        assert_eq!(value(&samples, "cachemgr_job_up", &[("job", job)]), Some(1.0), "{job}");
+        assert_eq!(value(&samples, "cachemgr_job_restarts_total", &[("job", job)]), Some(0.0));
+    }
+}

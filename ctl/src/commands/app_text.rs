@@ -311,8 +311,14 @@ mod tests {
 
     #[test]
     fn status_lines() {
-        let mut status =
-            DaemonStatus { healthy: true, apps: 1, problems: vec![], notices: vec![], redis: None };
+        let mut status = DaemonStatus {
+            healthy: true,
+            apps: 1,
+            problems: vec![],
+            notices: vec![],
+            redis: None,
+            jobs: vec![],
+        };
         assert_eq!(status_text(&status), "ok (1 app)\n");
         status.healthy = false;
         status.problems = vec!["notes: stale (40d)".into(), "sd: file missing".into()];

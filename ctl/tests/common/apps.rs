@@ -127,6 +127,7 @@ pub fn answer(id: u64, body: &RequestBody) -> Option<Response> {
             problems: vec!["notes: stale: last good backup is 40 days old".into()],
             notices: vec![],
             redis: None,
+            jobs: vec![],
         })),
         RequestBody::AppList {} => {
             let mut notes = app("notes", AppSettings::default());

@@ -65,6 +65,7 @@ impl AppService {
             problems,
             notices,
             redis: None,
+            jobs: Vec::new(),
         }
     }
 }

@@ -51,10 +51,12 @@ pub fn status(state: &DaemonContext) -> ResponseBody {
             problems: vec!["the app registry could not be loaded (see notices)".to_owned()],
             notices: state.notices.clone(),
             redis: None,
+            jobs: Vec::new(),
         },
     };
     add_redis_status(state, &mut status);
     add_disk_status(state, &mut status);
+    add_jobs_status(state, &mut status);
     ResponseBody::Status(Box::new(status))
 }
 
@@ -178,6 +180,18 @@ pub async fn restore(
         saved_as: outcome.saved_as,
         quarantined: outcome.quarantined.map(|p| p.display().to_string()),
     })
+}
+
+/// Adds the background jobs' health: a job that failed since the start (it was restarted,
+/// or waits to be) makes the daemon unhealthy until it restarts cleanly... and stays a
+/// problem line, so an operator sees it happened.
+fn add_jobs_status(state: &DaemonContext, status: &mut cachemgr_proto::DaemonStatus) {
+    let problems = state.jobs.problems();
+    if !problems.is_empty() {
+        status.healthy = false;
+        status.problems.extend(problems);
+    }
+    status.jobs = state.jobs.status();
 }
 
 /// Adds the disk layer's health: a layer whose writes fail (a full disk, a damaged file

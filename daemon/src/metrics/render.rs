@@ -81,6 +81,24 @@ fn daemon(snapshot: &Snapshot) -> Vec<Family> {
             "1 when nothing needs an operator (`cachectl status` exits 0), else 0.",
             status.healthy,
         ));
+        let mut up = Family::new(
+            "cachemgr_job_up",
+            Kind::Gauge,
+            "1 while the background job runs (or a one-shot job finished), 0 while it waits to restart.",
+        );
+        let mut restarts = Family::new(
+            "cachemgr_job_restarts_total",
+            Kind::Counter,
+            "Times the background job failed (panicked or ended early) and was restarted.",
+        );
+        for job in &status.jobs {
+            up.push(&[("job", &job.name)], job.running);
+            restarts.push(&[("job", &job.name)], job.restarts);
+        }
+        if !status.jobs.is_empty() {
+            families.push(up);
+            families.push(restarts);
+        }
     }
     families.push(Family::single(
         "cachemgr_subscribers",

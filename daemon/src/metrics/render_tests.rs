@@ -2,8 +2,8 @@
 
 use cachemgr_proto::{
     AppHealth, AppInfo, AppSettings, AppStrategy, CacheStats, DaemonStatus, DiskPressure,
-    DiskUsage, LayerStats, MemoryPressure, NamespaceStats, PressureInfo, RedisStatus, ServerInfo,
-    TriggerState,
+    DiskUsage, JobStatus, LayerStats, MemoryPressure, NamespaceStats, PressureInfo, RedisStatus,
+    ServerInfo, TriggerState,
 };
 
 use super::*;
@@ -69,6 +69,12 @@ fn snapshot() -> Snapshot {
                 degraded: 11,
                 refused: 6,
             }),
+            jobs: vec![JobStatus {
+                name: "pressure-monitor".into(),
+                running: false,
+                restarts: 2,
+                last_failure: Some("it panicked".into()),
+            }],
         }),
         namespaces: vec![
             NamespaceStats {
@@ -163,6 +169,8 @@ fn daemon_redis_and_pressure() {
         "cachemgr_connections 2",
         "cachemgr_notices 1",
         "cachemgr_healthy 0",
+        "cachemgr_job_up{job=\"pressure-monitor\"} 0",
+        "cachemgr_job_restarts_total{job=\"pressure-monitor\"} 2",
         "cachemgr_memory_limit_bytes 536870912",
         "cachemgr_subscribers 3",
         "cachemgr_redis_up 0",

@@ -47,7 +47,7 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 /// Serves scrapes until the daemon shuts down.
-pub async fn serve(listener: TcpListener, state: Arc<DaemonContext>) {
+pub async fn serve(listener: Arc<TcpListener>, state: Arc<DaemonContext>) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let refusals = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {

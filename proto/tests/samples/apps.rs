@@ -263,6 +263,7 @@ pub fn responses() -> Vec<(&'static str, Response)> {
                     problems: vec![],
                     notices: vec![],
                     redis: None,
+                    jobs: vec![],
                 })),
             ),
         ),
@@ -300,6 +301,20 @@ pub fn responses() -> Vec<(&'static str, Response)> {
                         degraded: 1_310,
                         refused: 42,
                     }),
+                    jobs: vec![
+                        cachemgr_proto::JobStatus {
+                            name: "pressure-monitor".into(),
+                            running: true,
+                            restarts: 1,
+                            last_failure: Some("it panicked: index out of range".into()),
+                        },
+                        cachemgr_proto::JobStatus {
+                            name: "store-sweeper".into(),
+                            running: true,
+                            restarts: 0,
+                            last_failure: None,
+                        },
+                    ],
                 })),
             ),
         ),
