@@ -36,7 +36,7 @@ pub fn absolute_settings(mut settings: AppSettings) -> Result<AppSettings, Clien
 impl Client {
     /// Whether anything needs an operator: stale or broken apps, daemon notices.
     pub async fn status(&self) -> Result<DaemonStatus, ClientError> {
-        expect!(self, RequestBody::Status {}, "status", "status",
+        expect!(self, RequestBody::Status {}, "status",
             ResponseBody::Status(status) => *status)
     }
 
@@ -45,7 +45,7 @@ impl Client {
     pub async fn app_add(&self, name: &str, settings: AppSettings) -> Result<AppInfo, ClientError> {
         let request =
             RequestBody::AppAdd { name: name.to_owned(), settings: absolute_settings(settings)? };
-        expect!(self, request, "app_add", "app", ResponseBody::App(info) => *info)
+        expect!(self, request, "app", ResponseBody::App(info) => *info)
     }
 
     /// Changes the settings present in `settings` (absent ones stay); returns the app now.
@@ -56,25 +56,25 @@ impl Client {
     ) -> Result<AppInfo, ClientError> {
         let request =
             RequestBody::AppEdit { name: name.to_owned(), settings: absolute_settings(settings)? };
-        expect!(self, request, "app_edit", "app", ResponseBody::App(info) => *info)
+        expect!(self, request, "app", ResponseBody::App(info) => *info)
     }
 
     /// Forgets an app; its backups stay on disk unless `delete_backups`.
     pub async fn app_remove(&self, name: &str, delete_backups: bool) -> Result<(), ClientError> {
         let request = RequestBody::AppRemove { name: name.to_owned(), delete_backups };
-        expect!(self, request, "app_remove", "done", ResponseBody::Done {} => ())
+        expect!(self, request, "done", ResponseBody::Done {} => ())
     }
 
     /// Every registered app with its health, sorted by name.
     pub async fn app_list(&self) -> Result<Vec<AppInfo>, ClientError> {
-        expect!(self, RequestBody::AppList {}, "app_list", "apps",
+        expect!(self, RequestBody::AppList {}, "apps",
             ResponseBody::Apps { apps } => apps)
     }
 
     /// One registered app with its settings and health.
     pub async fn app_show(&self, name: &str) -> Result<AppInfo, ClientError> {
         let request = RequestBody::AppShow { name: name.to_owned() };
-        expect!(self, request, "app_show", "app", ResponseBody::App(info) => *info)
+        expect!(self, request, "app", ResponseBody::App(info) => *info)
     }
 
     /// Registers the Python Cache Manager's apps and adopts their backups; `None` paths mean
@@ -89,11 +89,12 @@ impl Client {
             cache: cache.map(absolute_path).transpose()?,
             backups: backups.map(absolute_path).transpose()?,
         };
+        let op = request.name();
         match self.streamed(request, &mut on_progress).await? {
             ResponseBody::Imported { apps, backups, skipped } => {
                 Ok(ImportReport { apps, backups, skipped })
             }
-            other => Err(unexpected("app_import", "imported", &other)),
+            other => Err(unexpected(op, "imported", &other)),
         }
     }
 
@@ -112,7 +113,7 @@ impl Client {
             show_values,
             depth,
         };
-        expect!(self, request, "app_inspect", "inspected",
+        expect!(self, request, "inspected",
             ResponseBody::Inspected { app, nodes } => InspectReport { app, nodes })
     }
 
@@ -129,7 +130,7 @@ impl Client {
             pointer: pointer.to_owned(),
             value_json: value_json.to_owned(),
         };
-        expect!(self, request, "app_set", "app_modified",
+        expect!(self, request, "app_modified",
             ResponseBody::AppModified { app, backup } => ModifyReport { app, backup })
     }
 
@@ -142,11 +143,12 @@ impl Client {
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<MigrateReport, ClientError> {
         let request = RequestBody::AppMigrate { name: name.to_owned(), strategy };
+        let op = request.name();
         match self.streamed(request, &mut on_progress).await? {
             ResponseBody::Migrated { app, strategy, backups } => {
                 Ok(MigrateReport { app, strategy, backups })
             }
-            other => Err(unexpected("app_migrate", "migrated", &other)),
+            other => Err(unexpected(op, "migrated", &other)),
         }
     }
 
@@ -160,23 +162,24 @@ impl Client {
     ) -> Result<BackupInfo, ClientError> {
         let request =
             RequestBody::BackupCreate { app: app.to_owned(), pin, note: note.map(str::to_owned) };
+        let op = request.name();
         match self.streamed(request, &mut on_progress).await? {
             ResponseBody::Backup(info) => Ok(*info),
-            other => Err(unexpected("backup_create", "backup", &other)),
+            other => Err(unexpected(op, "backup", &other)),
         }
     }
 
     /// An app's backups, newest first, each with why the retention rules keep it.
     pub async fn backup_list(&self, app: &str) -> Result<BackupList, ClientError> {
         let request = RequestBody::BackupList { app: app.to_owned() };
-        expect!(self, request, "backup_list", "backups",
+        expect!(self, request, "backups",
             ResponseBody::Backups { app, backups } => BackupList { app, backups })
     }
 
     /// Applies the retention rules now (or with `dry_run` only says what would go).
     pub async fn backup_prune(&self, app: &str, dry_run: bool) -> Result<PruneReport, ClientError> {
         let request = RequestBody::BackupPrune { app: app.to_owned(), dry_run };
-        expect!(self, request, "backup_prune", "pruned",
+        expect!(self, request, "pruned",
             ResponseBody::Pruned { app, dry_run, removed, kept } =>
                 PruneReport { app, dry_run, removed, kept })
     }
@@ -189,9 +192,10 @@ impl Client {
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<VerifyReport, ClientError> {
         let request = RequestBody::BackupVerify { app: app.map(str::to_owned) };
+        let op = request.name();
         match self.streamed(request, &mut on_progress).await? {
             ResponseBody::Verified { checked, bad } => Ok(VerifyReport { checked, bad }),
-            other => Err(unexpected("backup_verify", "verified", &other)),
+            other => Err(unexpected(op, "verified", &other)),
         }
     }
 
@@ -204,7 +208,7 @@ impl Client {
     ) -> Result<RestoreAppReport, ClientError> {
         let request =
             RequestBody::BackupRestore { app: app.to_owned(), backup: backup.map(str::to_owned) };
-        expect!(self, request, "backup_restore", "app_restored",
+        expect!(self, request, "app_restored",
             ResponseBody::AppRestored { app, backup, saved_as, quarantined } =>
                 RestoreAppReport { app, backup, saved_as, quarantined })
     }

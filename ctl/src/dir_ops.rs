@@ -32,19 +32,19 @@ impl Client {
         settings: DirSettings,
     ) -> Result<DirInfo, ClientError> {
         let request = RequestBody::DirAdd { path: absolute_path(path)?, settings };
-        expect!(self, request, "dir_add", "dir", ResponseBody::Dir(info) => *info)
+        expect!(self, request, "dir", ResponseBody::Dir(info) => *info)
     }
 
     /// Every registered directory with its size now, sorted by path.
     pub async fn dir_list(&self) -> Result<Vec<DirInfo>, ClientError> {
-        expect!(self, RequestBody::DirList {}, "dir_list", "dirs",
+        expect!(self, RequestBody::DirList {}, "dirs",
             ResponseBody::Dirs { dirs } => dirs)
     }
 
     /// Forgets a directory (its files stay).
     pub async fn dir_remove(&self, path: &Path) -> Result<(), ClientError> {
         let request = RequestBody::DirRemove { path: absolute_path(path)? };
-        expect!(self, request, "dir_remove", "done", ResponseBody::Done {} => ())
+        expect!(self, request, "done", ResponseBody::Done {} => ())
     }
 
     /// Deletes every file of a registered directory (never the directory itself).
@@ -54,7 +54,7 @@ impl Client {
         dry_run: bool,
     ) -> Result<DirsFreedReport, ClientError> {
         let request = RequestBody::DirClear { path: absolute_path(path)?, dry_run };
-        expect!(self, request, "dir_clear", "dirs_freed",
+        expect!(self, request, "dirs_freed",
             ResponseBody::DirsFreed { dry_run, files, bytes, dirs } =>
                 DirsFreedReport { dry_run, files, bytes, dirs })
     }
@@ -67,7 +67,7 @@ impl Client {
     ) -> Result<DirsFreedReport, ClientError> {
         let path = path.map(absolute_path).transpose()?;
         let request = RequestBody::DirTrim { path, dry_run };
-        expect!(self, request, "dir_trim", "dirs_freed",
+        expect!(self, request, "dirs_freed",
             ResponseBody::DirsFreed { dry_run, files, bytes, dirs } =>
                 DirsFreedReport { dry_run, files, bytes, dirs })
     }
@@ -80,7 +80,7 @@ impl Client {
         pattern: KeyPattern,
     ) -> Result<(u64, Option<u64>), ClientError> {
         let request = RequestBody::DeletePattern { ns: ns.to_owned(), pattern };
-        expect!(self, request, "delete_pattern", "count",
+        expect!(self, request, "count",
             ResponseBody::Count { count, bytes } => (count, bytes))
     }
 }

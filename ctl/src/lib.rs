@@ -11,6 +11,11 @@
 //! * Change notifications: [`Client::subscribe`] opens a [`Subscription`], a stream of
 //!   [`Notice`]s (each change, or how many were missed by a slow reader).
 //!
+//! The `cachectl` binary's own dependencies (clap, indicatif, hdrhistogram, ...) are behind the
+//! default feature `cli`. A program that only uses this library should depend on it with
+//! `default-features = false`, so that it compiles none of them:
+//! `cachectl = { version = "0.1", default-features = false }`.
+//!
 //! The examples in `ctl/examples/` run against a live daemon (`cargo run -p cachemgrd`):
 //! `connect`, `pipelined`, `typed`, `blocking`, `subscribe`
 //! (`cargo run -p cachectl --example pipelined`).

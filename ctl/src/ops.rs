@@ -29,14 +29,18 @@ pub(crate) fn unexpected(
     ClientError::UnexpectedResponse { request, expected, got: response_name(got) }
 }
 
-/// Expands to the body of a helper: call, match one variant, else `UnexpectedResponse`.
+/// Expands to the body of a helper: call, match one variant, else `UnexpectedResponse`. The
+/// request's name in that error is the one `cachemgr-proto` derives for the wire, so it is
+/// written nowhere here; `$expected` names the answer(s) that would have made sense.
 macro_rules! expect {
-    ($client:expr, $request:expr, $name:literal, $expected:literal, $pattern:pat => $value:expr) => {
-        match $client.call($request).await? {
+    ($client:expr, $request:expr, $expected:literal, $pattern:pat => $value:expr) => {{
+        let request = $request;
+        let op = request.name();
+        match $client.call(request).await? {
             $pattern => Ok($value),
-            other => Err(unexpected($name, $expected, &other)),
+            other => Err(unexpected(op, $expected, &other)),
         }
-    };
+    }};
 }
 
 fn strings<K: AsRef<str>>(keys: &[K]) -> Vec<String> {
@@ -46,18 +50,18 @@ fn strings<K: AsRef<str>>(keys: &[K]) -> Vec<String> {
 impl Client {
     /// Liveness check: succeeds when the daemon answers `pong`.
     pub async fn ping(&self) -> Result<(), ClientError> {
-        expect!(self, RequestBody::Ping {}, "ping", "pong", ResponseBody::Pong {} => ())
+        expect!(self, RequestBody::Ping {}, "pong", ResponseBody::Pong {} => ())
     }
 
     /// Version, pid, uptime and paths of the running daemon.
     pub async fn info(&self) -> Result<ServerInfo, ClientError> {
-        expect!(self, RequestBody::Info {}, "info", "info", ResponseBody::Info(info) => *info)
+        expect!(self, RequestBody::Info {}, "info", ResponseBody::Info(info) => *info)
     }
 
     /// Counters of one namespace (`Some`) or of all of them plus the total (`None`).
     pub async fn stats(&self, ns: Option<&str>) -> Result<StatsReport, ClientError> {
         let request = RequestBody::Stats { ns: ns.map(str::to_owned) };
-        expect!(self, request, "stats", "stats",
+        expect!(self, request, "stats",
             ResponseBody::Stats { total, namespaces } => StatsReport { total, namespaces })
     }
 
@@ -65,13 +69,13 @@ impl Client {
     /// trimmed like [`Client::stats`] to what this caller may see; for a scraper or exporter
     /// that reaches the daemon through its socket rather than its HTTP endpoint.
     pub async fn metrics(&self) -> Result<String, ClientError> {
-        expect!(self, RequestBody::Metrics {}, "metrics", "metrics",
+        expect!(self, RequestBody::Metrics {}, "metrics",
             ResponseBody::Metrics { text } => text)
     }
 
     /// The namespaces that exist, sorted by name, with their settings.
     pub async fn list_namespaces(&self) -> Result<Vec<NamespaceSummary>, ClientError> {
-        expect!(self, RequestBody::ListNamespaces {}, "list_namespaces", "namespaces",
+        expect!(self, RequestBody::ListNamespaces {}, "namespaces",
             ResponseBody::Namespaces { namespaces } => namespaces)
     }
 
@@ -92,32 +96,32 @@ impl Client {
             ttl_ms: ttl.map(ttl_to_ms),
             condition,
         };
-        expect!(self, request, "set", "stored", ResponseBody::Stored { stored } => stored)
+        expect!(self, request, "stored", ResponseBody::Stored { stored } => stored)
     }
 
     /// Reads a value; `None` when the key does not exist (or expired).
     pub async fn get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, ClientError> {
         let request = RequestBody::Get { ns: ns.to_owned(), key: key.to_owned() };
-        expect!(self, request, "get", "value",
+        expect!(self, request, "value",
             ResponseBody::Value { value } => value.map(ByteBuf::into_vec))
     }
 
     /// Deletes keys; returns how many existed.
     pub async fn delete<K: AsRef<str>>(&self, ns: &str, keys: &[K]) -> Result<u64, ClientError> {
         let request = RequestBody::Delete { ns: ns.to_owned(), keys: strings(keys) };
-        expect!(self, request, "delete", "count", ResponseBody::Count { count, .. } => count)
+        expect!(self, request, "count", ResponseBody::Count { count, .. } => count)
     }
 
     /// Whether a key exists and has not expired.
     pub async fn exists(&self, ns: &str, key: &str) -> Result<bool, ClientError> {
         let request = RequestBody::Exists { ns: ns.to_owned(), key: key.to_owned() };
-        expect!(self, request, "exists", "count", ResponseBody::Count { count, .. } => count > 0)
+        expect!(self, request, "count", ResponseBody::Count { count, .. } => count > 0)
     }
 
     /// `(exists, remaining)`: remaining is `None` when the key is missing or never expires.
     pub async fn ttl(&self, ns: &str, key: &str) -> Result<(bool, Option<Duration>), ClientError> {
         let request = RequestBody::Ttl { ns: ns.to_owned(), key: key.to_owned() };
-        expect!(self, request, "ttl", "ttl",
+        expect!(self, request, "ttl",
             ResponseBody::Ttl { exists, ttl_ms } => (exists, ttl_ms.map(Duration::from_millis)))
     }
 
@@ -133,7 +137,7 @@ impl Client {
             key: key.to_owned(),
             ttl_ms: ttl.map(ttl_to_ms),
         };
-        expect!(self, request, "expire", "ttl", ResponseBody::Ttl { exists, .. } => exists)
+        expect!(self, request, "ttl", ResponseBody::Ttl { exists, .. } => exists)
     }
 
     /// Reads many keys in one round trip; one slot per key, in order, `None` where missing.
@@ -143,7 +147,7 @@ impl Client {
         keys: &[K],
     ) -> Result<Vec<Option<Vec<u8>>>, ClientError> {
         let request = RequestBody::GetMany { ns: ns.to_owned(), keys: strings(keys) };
-        expect!(self, request, "get_many", "values",
+        expect!(self, request, "values",
             ResponseBody::Values { values } =>
                 values.into_iter().map(|value| value.map(ByteBuf::into_vec)).collect())
     }
@@ -151,7 +155,7 @@ impl Client {
     /// Writes many entries in one round trip; returns how many were written.
     pub async fn set_many(&self, ns: &str, entries: Vec<Entry>) -> Result<u64, ClientError> {
         let request = RequestBody::SetMany { ns: ns.to_owned(), entries };
-        expect!(self, request, "set_many", "count", ResponseBody::Count { count, .. } => count)
+        expect!(self, request, "count", ResponseBody::Count { count, .. } => count)
     }
 
     /// One page of matching keys and the cursor of the next page (`None`: iteration done).
@@ -164,7 +168,7 @@ impl Client {
         count: u32,
     ) -> Result<(Vec<String>, Option<u64>), ClientError> {
         let request = RequestBody::Keys { ns: ns.to_owned(), pattern, cursor, count };
-        expect!(self, request, "keys", "keys",
+        expect!(self, request, "keys",
             ResponseBody::Keys { keys, next_cursor } => (keys, next_cursor))
     }
 
@@ -194,7 +198,7 @@ impl Client {
         pattern: Option<KeyPattern>,
     ) -> Result<PatternStats, ClientError> {
         let request = RequestBody::PatternStats { ns: ns.to_owned(), pattern };
-        expect!(self, request, "pattern_stats", "pattern_stats",
+        expect!(self, request, "pattern_stats",
             ResponseBody::PatternStats { keys, bytes, with_ttl } =>
                 PatternStats { keys, bytes, with_ttl })
     }
@@ -202,7 +206,7 @@ impl Client {
     /// Deletes every key matching a pattern; returns how many.
     pub async fn delete_pattern(&self, ns: &str, pattern: KeyPattern) -> Result<u64, ClientError> {
         let request = RequestBody::DeletePattern { ns: ns.to_owned(), pattern };
-        expect!(self, request, "delete_pattern", "count", ResponseBody::Count { count, .. } => count)
+        expect!(self, request, "count", ResponseBody::Count { count, .. } => count)
     }
 
     /// Gives every key matching a pattern a new TTL (`None`: never expires); returns how many.
@@ -214,36 +218,36 @@ impl Client {
     ) -> Result<u64, ClientError> {
         let request =
             RequestBody::ExpirePattern { ns: ns.to_owned(), pattern, ttl_ms: ttl.map(ttl_to_ms) };
-        expect!(self, request, "expire_pattern", "count", ResponseBody::Count { count, .. } => count)
+        expect!(self, request, "count", ResponseBody::Count { count, .. } => count)
     }
 
     /// Drops every entry of a namespace; returns `(entries, bytes)` freed.
     pub async fn clear(&self, ns: &str) -> Result<(u64, u64), ClientError> {
         let request = RequestBody::Clear { ns: ns.to_owned() };
-        expect!(self, request, "clear", "cleared",
+        expect!(self, request, "cleared",
             ResponseBody::Cleared { entries, bytes } => (entries, bytes))
     }
 
     /// Drops every entry of every namespace; returns `(entries, bytes)` freed.
     pub async fn clear_all(&self) -> Result<(u64, u64), ClientError> {
-        expect!(self, RequestBody::ClearAll {}, "clear_all", "cleared",
+        expect!(self, RequestBody::ClearAll {}, "cleared",
             ResponseBody::Cleared { entries, bytes } => (entries, bytes))
     }
 
     /// Makes the daemon re-read its configuration; returns one line per change applied.
     pub async fn reload(&self) -> Result<Vec<String>, ClientError> {
-        expect!(self, RequestBody::Reload {}, "reload", "reloaded",
+        expect!(self, RequestBody::Reload {}, "reloaded",
             ResponseBody::Reloaded { changes } => changes)
     }
 
     /// Asks the daemon to stop gracefully; returns once it has acknowledged.
     pub async fn shutdown(&self) -> Result<(), ClientError> {
-        expect!(self, RequestBody::Shutdown {}, "shutdown", "done", ResponseBody::Done {} => ())
+        expect!(self, RequestBody::Shutdown {}, "done", ResponseBody::Done {} => ())
     }
 
     /// The key source, its fingerprint, and each namespace's key and rotation.
     pub async fn key_status(&self) -> Result<KeyStatus, ClientError> {
-        expect!(self, RequestBody::KeyStatus {}, "key_status", "key_status",
+        expect!(self, RequestBody::KeyStatus {}, "key_status",
             ResponseBody::KeyStatus { source, persistent, fingerprint, namespaces } =>
                 KeyStatus { source, persistent, fingerprint, namespaces })
     }
@@ -257,9 +261,10 @@ impl Client {
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<Vec<RotatedNamespace>, ClientError> {
         let request = RequestBody::KeyRotate { ns: ns.map(str::to_owned), clear };
+        let op = request.name();
         match self.streamed(request, &mut on_progress).await? {
             ResponseBody::Rotated { namespaces } => Ok(namespaces),
-            other => Err(unexpected("key_rotate", "rotated", &other)),
+            other => Err(unexpected(op, "rotated", &other)),
         }
     }
 
@@ -293,7 +298,7 @@ impl Client {
     ) -> Result<DumpReport, ClientError> {
         let request =
             RequestBody::Dump { path: absolute_path(path)?, ns: ns.map(str::to_owned), pattern };
-        expect!(self, request, "dump", "dumped",
+        expect!(self, request, "dumped",
             ResponseBody::Dumped { path, entries, bytes } => DumpReport { path, entries, bytes })
     }
 
@@ -307,7 +312,7 @@ impl Client {
     ) -> Result<RestoreReport, ClientError> {
         let request =
             RequestBody::Restore { path: absolute_path(path)?, ns: ns.map(str::to_owned), mode };
-        expect!(self, request, "restore", "restored",
+        expect!(self, request, "restored",
             ResponseBody::Restored { entries, skipped_expired, namespaces } =>
                 RestoreReport { entries, skipped_expired, namespaces })
     }
@@ -326,7 +331,7 @@ impl Client {
             ns: ns.map(str::to_owned),
             pattern,
         };
-        expect!(self, request, "autodump_start", "autodump", ResponseBody::Autodump(info) => *info)
+        expect!(self, request, "autodump", ResponseBody::Autodump(info) => *info)
     }
 
     /// Changes the interval and/or the file of the running schedule; returns the new state.
@@ -339,18 +344,18 @@ impl Client {
             every_ms: every.map(ttl_to_ms),
             path: path.map(absolute_path).transpose()?,
         };
-        expect!(self, request, "autodump_change", "autodump", ResponseBody::Autodump(info) => *info)
+        expect!(self, request, "autodump", ResponseBody::Autodump(info) => *info)
     }
 
     /// Stops the schedule (the dumps written stay); returns the new state.
     pub async fn autodump_stop(&self) -> Result<AutodumpInfo, ClientError> {
-        expect!(self, RequestBody::AutodumpStop {}, "autodump_stop", "autodump",
+        expect!(self, RequestBody::AutodumpStop {}, "autodump",
             ResponseBody::Autodump(info) => *info)
     }
 
     /// The schedule and how its last run went.
     pub async fn autodump_status(&self) -> Result<AutodumpInfo, ClientError> {
-        expect!(self, RequestBody::AutodumpStatus {}, "autodump_status", "autodump",
+        expect!(self, RequestBody::AutodumpStatus {}, "autodump",
             ResponseBody::Autodump(info) => *info)
     }
 }

@@ -84,11 +84,12 @@ impl Subscription {
             values: what.values,
             queue: what.queue,
         };
+        let op = body.name();
         conn.send(Request { id: SUBSCRIBE_ID, body }).await?;
         match read(&mut conn).await?.body {
             ResponseBody::Subscribed { queue } => Ok(Self { conn, queue }),
             ResponseBody::Error { kind, message } => Err(ClientError::Daemon { kind, message }),
-            other => Err(crate::ops::unexpected("subscribe", "subscribed", &other)),
+            other => Err(crate::ops::unexpected(op, "subscribed", &other)),
         }
     }
 

@@ -44,10 +44,19 @@ fn python() -> PathBuf {
     path
 }
 
+/// The vectors' keyring.json: `$CACHEMGR_VECTORS`, else shared/compat/vectors beside the
+/// repository (the rule of scripts/test); missing, the test fails saying where it looked.
 fn vector() -> PathBuf {
-    std::env::var_os("CACHEMGR_VECTORS")
+    let path = std::env::var_os("CACHEMGR_VECTORS")
         .map_or_else(|| workspace().join("../shared/compat/vectors"), PathBuf::from)
-        .join("keyring.json")
+        .join("keyring.json");
+    assert!(
+        path.is_file(),
+        "{} not found: the compatibility vectors live in shared/compat/vectors beside the \
+         repository, or in the folder CACHEMGR_VECTORS names",
+        path.display()
+    );
+    path
 }
 
 fn require(tool: &str, package: &str) {

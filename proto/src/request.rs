@@ -21,8 +21,15 @@ pub struct Request {
 
 /// Every operation of the protocol. Each is encoded as a one-entry map
 /// `{"<snake_case name>": {<arguments>}}`, even when it takes no argument (`{"ping": {}}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// The name is derived twice from the variant by one rule, snake_case: by serde for the wire
+/// and by strum for [`RequestBody::name`] and [`RequestBody::NAMES`]; the wire fixtures test
+/// that the two agree for every variant. No `#[serde(rename)]` on a single variant, then.
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RequestBody {
     /// Must be the first request on a connection.
     Hello {
@@ -405,63 +412,12 @@ fn default_page() -> u32 {
 }
 
 impl RequestBody {
-    /// Short operation name, for logs and error messages.
+    /// Every operation's wire name, in declaration order: for clients that list or check the
+    /// operations (a test that each has a sample, a completion list) without a copy to keep.
+    pub const NAMES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
+
+    /// The operation's wire name (the tag serde writes), for logs and error messages.
     pub fn name(&self) -> &'static str {
-        match self {
-            RequestBody::Hello { .. } => "hello",
-            RequestBody::Ping {} => "ping",
-            RequestBody::Subscribe { .. } => "subscribe",
-            RequestBody::Info {} => "info",
-            RequestBody::Stats { .. } => "stats",
-            RequestBody::ListNamespaces {} => "list_namespaces",
-            RequestBody::Set { .. } => "set",
-            RequestBody::Get { .. } => "get",
-            RequestBody::Delete { .. } => "delete",
-            RequestBody::Exists { .. } => "exists",
-            RequestBody::Ttl { .. } => "ttl",
-            RequestBody::Expire { .. } => "expire",
-            RequestBody::GetMany { .. } => "get_many",
-            RequestBody::SetMany { .. } => "set_many",
-            RequestBody::Keys { .. } => "keys",
-            RequestBody::PatternStats { .. } => "pattern_stats",
-            RequestBody::DeletePattern { .. } => "delete_pattern",
-            RequestBody::ExpirePattern { .. } => "expire_pattern",
-            RequestBody::Clear { .. } => "clear",
-            RequestBody::ClearAll {} => "clear_all",
-            RequestBody::Reload {} => "reload",
-            RequestBody::Shutdown {} => "shutdown",
-            RequestBody::KeyStatus {} => "key_status",
-            RequestBody::KeyRotate { .. } => "key_rotate",
-            RequestBody::Dump { .. } => "dump",
-            RequestBody::Restore { .. } => "restore",
-            RequestBody::AutodumpStart { .. } => "autodump_start",
-            RequestBody::AutodumpChange { .. } => "autodump_change",
-            RequestBody::AutodumpStop {} => "autodump_stop",
-            RequestBody::AutodumpStatus {} => "autodump_status",
-            RequestBody::Status {} => "status",
-            RequestBody::AppAdd { .. } => "app_add",
-            RequestBody::AppEdit { .. } => "app_edit",
-            RequestBody::AppRemove { .. } => "app_remove",
-            RequestBody::AppList {} => "app_list",
-            RequestBody::AppShow { .. } => "app_show",
-            RequestBody::AppImport { .. } => "app_import",
-            RequestBody::AppInspect { .. } => "app_inspect",
-            RequestBody::AppSet { .. } => "app_set",
-            RequestBody::AppMigrate { .. } => "app_migrate",
-            RequestBody::BackupCreate { .. } => "backup_create",
-            RequestBody::BackupList { .. } => "backup_list",
-            RequestBody::BackupPrune { .. } => "backup_prune",
-            RequestBody::BackupVerify { .. } => "backup_verify",
-            RequestBody::BackupRestore { .. } => "backup_restore",
-            RequestBody::DirAdd { .. } => "dir_add",
-            RequestBody::DirList {} => "dir_list",
-            RequestBody::DirRemove { .. } => "dir_remove",
-            RequestBody::DirClear { .. } => "dir_clear",
-            RequestBody::DirTrim { .. } => "dir_trim",
-            RequestBody::PressureStatus {} => "pressure_status",
-            RequestBody::PressureCheck {} => "pressure_check",
-            RequestBody::ScheduleList {} => "schedule_list",
-            RequestBody::Metrics {} => "metrics",
-        }
+        self.into()
     }
 }

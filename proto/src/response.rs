@@ -72,8 +72,12 @@ pub struct ServerInfo {
 }
 
 /// Every kind of answer. Encoded like requests: a one-entry map `{"<name>": {<fields>}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The name is derived as for [`crate::RequestBody`]: serde and strum, one snake_case rule.
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ResponseBody {
     /// Handshake accepted.
     Welcome {
@@ -356,59 +360,19 @@ pub enum ResponseBody {
 }
 
 impl ResponseBody {
+    /// Every answer's wire name, in declaration order (see [`crate::RequestBody::NAMES`]).
+    pub const NAMES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
+
     /// False only for `progress`: a request is complete once a terminal response with its id
     /// has arrived, and a client routes every earlier (`progress`) response to the same call.
     pub fn is_terminal(&self) -> bool {
         !matches!(self, ResponseBody::Progress { .. })
     }
 
-    /// Wire name of the variant, for logs and "unexpected response" errors.
+    /// Wire name of the variant (the tag serde writes), for logs and "unexpected response"
+    /// errors.
     pub fn name(&self) -> &'static str {
-        match self {
-            ResponseBody::Welcome { .. } => "welcome",
-            ResponseBody::Pong {} => "pong",
-            ResponseBody::Info(_) => "info",
-            ResponseBody::Stats { .. } => "stats",
-            ResponseBody::Namespaces { .. } => "namespaces",
-            ResponseBody::Done {} => "done",
-            ResponseBody::Stored { .. } => "stored",
-            ResponseBody::Value { .. } => "value",
-            ResponseBody::Values { .. } => "values",
-            ResponseBody::Count { .. } => "count",
-            ResponseBody::Ttl { .. } => "ttl",
-            ResponseBody::Keys { .. } => "keys",
-            ResponseBody::PatternStats { .. } => "pattern_stats",
-            ResponseBody::Cleared { .. } => "cleared",
-            ResponseBody::Reloaded { .. } => "reloaded",
-            ResponseBody::KeyStatus { .. } => "key_status",
-            ResponseBody::Progress { .. } => "progress",
-            ResponseBody::Rotated { .. } => "rotated",
-            ResponseBody::Dumped { .. } => "dumped",
-            ResponseBody::Restored { .. } => "restored",
-            ResponseBody::Autodump(_) => "autodump",
-            ResponseBody::Status(_) => "status",
-            ResponseBody::App(_) => "app",
-            ResponseBody::Apps { .. } => "apps",
-            ResponseBody::Imported { .. } => "imported",
-            ResponseBody::Inspected { .. } => "inspected",
-            ResponseBody::AppModified { .. } => "app_modified",
-            ResponseBody::Migrated { .. } => "migrated",
-            ResponseBody::Backup(_) => "backup",
-            ResponseBody::Backups { .. } => "backups",
-            ResponseBody::Pruned { .. } => "pruned",
-            ResponseBody::Verified { .. } => "verified",
-            ResponseBody::AppRestored { .. } => "app_restored",
-            ResponseBody::Dir(_) => "dir",
-            ResponseBody::Dirs { .. } => "dirs",
-            ResponseBody::DirsFreed { .. } => "dirs_freed",
-            ResponseBody::Pressure(_) => "pressure",
-            ResponseBody::Schedules { .. } => "schedules",
-            ResponseBody::Subscribed { .. } => "subscribed",
-            ResponseBody::Event { .. } => "event",
-            ResponseBody::Missed { .. } => "missed",
-            ResponseBody::Metrics { .. } => "metrics",
-            ResponseBody::Error { .. } => "error",
-        }
+        self.into()
     }
 }
 

@@ -375,10 +375,19 @@ pub fn python() -> PathBuf {
     path
 }
 
-/// The shared `.enc` vectors made by the real Python code.
+/// The shared `.enc` vectors made by the real Python code: `$CACHEMGR_VECTORS`, else
+/// shared/compat/vectors beside the repository (the rule of scripts/test). Missing vectors
+/// fail the test that needs them, saying where they were looked for; nothing is skipped.
 pub fn vectors_dir() -> PathBuf {
-    std::env::var_os("CACHEMGR_VECTORS").map_or_else(
+    let dir = std::env::var_os("CACHEMGR_VECTORS").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/vectors"),
         PathBuf::from,
-    )
+    );
+    assert!(
+        dir.join("keyring.json").is_file(),
+        "the .enc compatibility vectors are missing: expected {} (shared/compat/vectors beside \
+         the repository, or the folder CACHEMGR_VECTORS names) with keyring.json",
+        dir.display()
+    );
+    dir
 }

@@ -15,6 +15,8 @@
 
 pub mod answers;
 pub mod apps;
+// Runs the `cachectl` binary, which only exists with the `cli` feature.
+#[cfg(feature = "cli")]
 pub mod run;
 
 use std::path::PathBuf;
