@@ -66,7 +66,7 @@ fn another_user_is_kept_to_what_the_rules_allow() {
     let denied = |groups: &[u32], args: &[&str]| {
         let (code, out, err) = text(&ctl_as_nobody(&daemon, groups, args));
         assert_eq!(code, Some(4), "{args:?} as nobody must be refused: {out}{err}");
-        assert!(err.contains("permission denied"), "{args:?}: {err}");
+        assert!(err.starts_with("error (permission_denied): "), "{args:?}: {err}");
         assert!(!err.contains("value"), "{args:?} leaked data: {err}");
         err
     };
@@ -132,7 +132,8 @@ fn read_only_mode_refuses_management_and_serves_traffic() {
         let out = daemon.ctl(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(4), "{args:?} must be refused: {err}");
-        assert!(err.contains("read-only mode"), "{args:?}: {err}");
+        assert!(err.starts_with("error (permission_denied): "), "{args:?}: {err}");
+        assert!(err.contains("read_only"), "names the setting: {args:?}: {err}");
     }
     daemon.ctl_ok(&["ping"]);
 }
@@ -185,7 +186,8 @@ fn apps_belong_to_the_user_who_added_them() {
     ] {
         let (code, _, err) = run(&user, args);
         assert_eq!(code, Some(4), "{args:?}: {err}");
-        assert!(err.contains("permission denied") && err.contains("roots"), "{args:?}: {err}");
+        assert!(err.starts_with("error (permission_denied): "), "{args:?}: {err}");
+        assert!(err.contains("roots"), "names the app: {args:?}: {err}");
     }
     let (code, _, err) = run(&user, &["backup", "create", "mine"]);
     assert_eq!(code, Some(0), "{err}");
@@ -238,7 +240,8 @@ fn a_user_hears_only_what_they_may_read_and_only_admins_write_broadcast() {
     let (code, _, err) =
         text(&ctl_as_nobody(&daemon, &[SOCKET_GROUP], &["set", "broadcast", "motd", "hacked"]));
     assert_eq!(code, Some(4), "{err}");
-    assert!(err.contains("permission denied") && err.contains("broadcast"), "{err}");
+    assert!(err.starts_with("error (permission_denied): "), "{err}");
+    assert!(err.contains("broadcast"), "names the namespace: {err}");
     let (code, _, _) = text(&ctl_as_nobody(
         &daemon,
         &[SOCKET_GROUP, ADMIN_GROUP],
@@ -248,5 +251,6 @@ fn a_user_hears_only_what_they_may_read_and_only_admins_write_broadcast() {
     // Subscribing to a namespace one may not read is refused by name.
     let (code, _, err) = text(&ctl_as_nobody(&daemon, &[SOCKET_GROUP], &["watch", "user:0"]));
     assert_eq!(code, Some(4), "{err}");
-    assert!(err.contains("permission denied") && err.contains("user:0"), "{err}");
+    assert!(err.starts_with("error (permission_denied): "), "{err}");
+    assert!(err.contains("user:0"), "names the namespace: {err}");
 }

@@ -44,7 +44,8 @@ fn the_passphrase_override_unlocks_and_a_missing_entry_is_named() {
     env.daemon.env.clear();
     env.daemon.spawn();
     let out = env.daemon.ctl(&["backup", "create", "muse"]);
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error (unavailable): "), "{}", stderr(&out));
     assert!(stderr(&out).contains("muse__passphrase"), "names the entry: {}", stderr(&out));
     assert!(stderr(&out).contains(PASSPHRASE_ENV), "says how to supply it: {}", stderr(&out));
     let show = env.daemon.ctl_json(&["app", "show", "muse"]);
@@ -71,7 +72,10 @@ fn a_systemd_credential_is_used_first_and_never_written() {
     env.daemon.ctl_ok(&["backup", "create", "muse"]);
     let before = fs::read(&credential).expect("credential");
     let out = env.daemon.ctl(&["app", "migrate", "muse", "--new-keys"]);
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error (unavailable): "), "{}", stderr(&out));
+    // Kept on wording: `unavailable` also means a missing entry; that the store cannot be
+    // written is what this refusal adds.
     assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
     assert_eq!(fs::read(&credential).expect("credential"), before, "never written");
     cachemgr_e2e::apps::python_decrypt_with(&credential, "muse", &live)

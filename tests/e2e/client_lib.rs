@@ -2,11 +2,11 @@
 //! values, `get_or_compute` and a blocking subscription.
 
 use std::cell::Cell;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cachectl::blocking::Client;
 use cachectl::{ClientError, EventKind, Notice, SubscribeOptions};
-use cachemgr_e2e::Daemon;
+use cachemgr_e2e::{deadline_in, poll_until, Daemon};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,12 +44,20 @@ fn the_blocking_client_stores_typed_values_and_computes_once() {
         vec![1u32, 2, 3]
     };
     let ttl = Duration::from_millis(400);
+    // The value is stored after this instant, so its TTL may not run out before 400 ms.
+    let before_compute = Instant::now();
     for _ in 0..3 {
         let got: Vec<u32> = client.get_or_compute("memo", "list", ttl, compute).expect("compute");
         assert_eq!(got, [1, 2, 3]);
     }
     assert_eq!(calls.get(), 1, "computed once, then read from the cache");
-    std::thread::sleep(Duration::from_millis(500));
+    // `exists` counts no hit or miss, so the hit count checked below stays get_or_compute's.
+    let expired = poll_until(deadline_in(Duration::from_secs(10)), || {
+        let present = client.run(|c| c.exists("memo", "list")).expect("exists");
+        (!present).then(|| before_compute.elapsed())
+    });
+    let expired = expired.unwrap_or_else(|| panic!("the computed value never expired"));
+    assert!(expired >= ttl, "a 400 ms TTL ran out after {expired:?}");
     let _: Vec<u32> = client.get_or_compute("memo", "list", ttl, compute).expect("compute");
     assert_eq!(calls.get(), 2, "computed again after the TTL");
     // A value that does not decode as the type asked for counts as missing and is replaced.

@@ -132,10 +132,11 @@ fn dirs_trim_oldest_first_inside_only_and_never_through_symlinks() {
     // remove forgets it; its files would stay.
     daemon.ctl_ok(&["dir", "remove", cache]);
     assert_eq!(daemon.ctl_json(&["dir", "list"]), serde_json::json!([]));
-    let gone = stderr_of(&daemon, &["dir", "trim", cache]);
-    assert!(gone.contains("is not a registered directory"), "{gone}");
-    let gone = stderr_of(&daemon, &["clear", "--dir", cache]);
-    assert!(gone.contains("is not a registered directory"), "{gone}");
+    for args in [&["dir", "trim", cache][..], &["clear", "--dir", cache]] {
+        let gone = stderr_of(&daemon, args);
+        assert!(gone.starts_with("error (invalid_argument): "), "{args:?}: {gone}");
+        assert!(gone.contains(cache), "{args:?}: names the directory: {gone}");
+    }
 }
 
 #[test]
@@ -161,6 +162,11 @@ fn dir_add_refuses_dangerous_paths_by_name() {
         (base.join("state/backups").display().to_string(), "inside the daemon's state".to_owned()),
     ] {
         let stderr = stderr_of(&daemon, &["dir", "add", &path]);
+        assert!(stderr.starts_with("error (invalid_argument): "), "{path}: {stderr}");
+        assert!(stderr.contains(&path), "{path}: the refusal names the path: {stderr}");
+        // Kept on wording: which protected place the path is (the root, a system or the
+        // daemon's own directory, not a directory...) is what the refusal tells, and no
+        // kind or field carries it.
         assert!(stderr.contains(&why), "{path}: expected {why:?} in {stderr}");
     }
     assert_eq!(daemon.ctl_json(&["dir", "list"]), serde_json::json!([]), "nothing registered");

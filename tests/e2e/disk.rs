@@ -1,7 +1,9 @@
 //! The disk tiers through the real binaries: every operation on `disk` and `memory+disk`
 //! namespaces, paging, patterns, clears.
 
-use cachemgr_e2e::Daemon;
+use std::time::{Duration, Instant};
+
+use cachemgr_e2e::{deadline_in, poll_until, Daemon};
 
 const TIERS: &str = r#"
 [namespaces.d]
@@ -41,20 +43,36 @@ fn every_operation_on_both_disk_tiers() {
 #[test]
 fn short_ttls_expire_on_disk_lazily_and_by_the_sweeper() {
     let daemon = Daemon::start_with_config(TIERS);
+    // Every 300 ms TTL below starts after this instant, so none may run out before 300 ms.
+    let before_sets = Instant::now();
     for ns in ["d", "md"] {
         for i in 0..50 {
             daemon.ctl_ok(&["set", ns, &format!("k{i}"), "v", "--ttl", "300ms"]);
         }
         daemon.ctl_ok(&["set", ns, "keep", "v"]);
     }
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let wait = || deadline_in(Duration::from_secs(10));
     for ns in ["d", "md"] {
-        assert_eq!(daemon.ctl(&["get", ns, "k0"]).status.code(), Some(1), "{ns}: expired");
-        let keys = daemon.ctl_ok(&["keys", ns]);
-        assert_eq!(keys.trim(), "keep", "{ns}: only the key without TTL is left");
+        let gone = poll_until(wait(), || {
+            let missing = daemon.ctl(&["get", ns, "k0"]).status.code() == Some(1);
+            missing.then(|| before_sets.elapsed())
+        });
+        let gone = gone.unwrap_or_else(|| panic!("{ns}: k0 never expired"));
+        assert!(gone >= Duration::from_millis(300), "{ns}: a 300 ms TTL ran out after {gone:?}");
+        let left = poll_until(wait(), || {
+            Some(daemon.ctl_ok(&["keys", ns])).filter(|k| k.trim() == "keep")
+        });
+        assert!(
+            left.is_some(),
+            "{ns}: only the key without TTL is left: {}",
+            daemon.ctl_ok(&["keys", ns])
+        );
     }
-    let stats: serde_json::Value = daemon.ctl_json(&["stats", "d"]);
-    assert!(stats.to_string().contains("\"expired\":50"), "sweeper counted 50 expiries: {stats}");
+    let expired = |stats: &serde_json::Value| stats["namespaces"][0]["stats"]["expired"].as_u64();
+    let counted = poll_until(wait(), || {
+        Some(daemon.ctl_json(&["stats", "d"])).filter(|s| expired(s) == Some(50))
+    });
+    assert!(counted.is_some(), "sweeper counted 50 expiries: {}", daemon.ctl_json(&["stats", "d"]));
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cachectl::{ClientError, Entry, ErrorKind, RestoreMode, SetCondition};
-use cachemgr_e2e::Daemon;
+use cachemgr_e2e::{deadline_in, poll_until, Daemon};
 use serde_bytes::ByteBuf;
 
 use crate::durability::persistent_daemon;
@@ -71,19 +71,21 @@ fn a_truncated_or_damaged_dump_is_refused_before_anything_changes() {
         daemon.ctl_ok(&["set", "d", &format!("k{i}"), "changed"]);
     }
     std::fs::write(&file, &bytes[..bytes.len() - 10]).expect("truncate");
-    let out = daemon.ctl(&["restore", path, "--replace"]);
-    assert_eq!(out.status.code(), Some(4), "daemon error");
-    let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
-    assert!(stderr.contains("truncated") && stderr.contains("nothing was changed"), "{stderr}");
+    // `corrupt` is the kind that promises nothing was changed; the data below shows it.
+    let refused_as_corrupt = |out: std::process::Output| {
+        assert_eq!(out.status.code(), Some(4), "daemon error");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("error (corrupt): "), "{stderr}");
+        assert!(stderr.contains(path), "names the dump: {stderr}");
+        assert_eq!(daemon.ctl(&["get", "d", "k7"]).stdout, b"changed", "nothing was restored");
+        assert_eq!(daemon.ctl(&["keys", "d"]).stdout.iter().filter(|b| **b == b'\n').count(), 200);
+    };
+    refused_as_corrupt(daemon.ctl(&["restore", path, "--replace"]));
     let mut flipped = bytes.clone();
     let middle = flipped.len() / 2;
     flipped[middle] ^= 0x10;
     std::fs::write(&file, &flipped).expect("flip");
-    let out = daemon.ctl(&["restore", path]);
-    assert_eq!(out.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("corrupt"), "{out:?}");
-    assert_eq!(daemon.ctl(&["get", "d", "k7"]).stdout, b"changed", "nothing was restored");
-    assert_eq!(daemon.ctl(&["keys", "d"]).stdout.iter().filter(|b| **b == b'\n').count(), 200);
+    refused_as_corrupt(daemon.ctl(&["restore", path]));
 }
 
 #[test]
@@ -94,20 +96,31 @@ fn autodump_runs_on_schedule_survives_restart_and_keeps_the_last_good_dump() {
     daemon.ctl_ok(&["set", "d", "k", "v"]);
     let started = daemon.ctl_json(&["autodump", "start", "--every", "1s", "--to", path]);
     assert_eq!(started["enabled"], true, "{started}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !file.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(file.exists(), "the first run happened");
-    std::thread::sleep(Duration::from_millis(300));
-    let status = daemon.ctl_json(&["autodump", "status"]);
+    // The run is recorded once its dump is written: wait for the record, not for the file.
+    let status = poll_until(deadline_in(Duration::from_secs(10)), || {
+        let status = daemon.ctl_json(&["autodump", "status"]);
+        status["last_result"].is_string().then_some(status)
+    });
+    let status = status.unwrap_or_else(|| panic!("the first run never happened"));
+    assert!(file.exists(), "the first run wrote the dump");
     assert!(status["last_result"].as_str().is_some_and(|r| r.starts_with("ok")), "{status}");
     assert!(status["next_run_unix_ms"].as_u64() > status["last_run_unix_ms"].as_u64());
 
     let good = std::fs::read(&file).expect("good dump");
     daemon.ctl_json(&["autodump", "start", "--every", "1s", "--to", path, "--ns", "missing"]);
-    std::thread::sleep(Duration::from_millis(2500));
-    let status = daemon.ctl_json(&["autodump", "status"]);
+    // A run started before the change may still succeed; the first failed one is this one.
+    let status = poll_until(deadline_in(Duration::from_secs(10)), || {
+        let status = daemon.ctl_json(&["autodump", "status"]);
+        let failed = status["last_result"].as_str().is_some_and(|r| r.starts_with("failed"));
+        failed.then_some(status)
+    });
+    let status = status.unwrap_or_else(|| {
+        panic!(
+            "no run failed on the missing namespace: {}",
+            daemon.ctl_json(&["autodump", "status"])
+        )
+    });
+    // The result names the namespace that is not there.
     assert!(status["last_result"].as_str().is_some_and(|r| r.contains("missing")), "{status}");
     assert_eq!(std::fs::read(&file).expect("dump"), good, "a failed run keeps the last good dump");
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cachemgr_e2e::Daemon;
+use cachemgr_e2e::{wait_for_instant, Daemon};
 
 /// A fixed persistent master key for these tests (base64 of 32 bytes).
 pub const TEST_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -36,9 +36,13 @@ fn restart_keeps_disk_namespaces_values_and_ttls() {
         daemon.ctl_ok(&["set", ns, "hour", "kept too", "--ttl", "1h"]);
         daemon.ctl_ok(&["set", ns, "brief", "gone", "--ttl", "500ms"]);
     }
+    // Every `brief` TTL has run out 500 ms after the last set returned.
+    let briefs_end = Instant::now() + Duration::from_millis(500);
     daemon.signal(rustix::process::Signal::TERM);
     assert_eq!(daemon.wait_exit(Duration::from_secs(10)), Some(0));
-    std::thread::sleep(Duration::from_millis(600));
+    // They must run out while the daemon is down, where there is nothing to watch: wait for
+    // that moment by the test's own clock (a known deadline, not a guessed pause).
+    wait_for_instant(briefs_end);
     daemon.spawn();
     for ns in ["safe", "both", "auto"] {
         assert_eq!(daemon.ctl(&["get", ns, "forever"]).stdout, b"kept", "{ns}");

@@ -1,6 +1,6 @@
 //! Each eviction policy evicting what it should under a small `max_bytes`, via the binaries.
 
-use cachemgr_e2e::Daemon;
+use cachemgr_e2e::{names_numbers, Daemon};
 
 /// Measures what one `kN` -> 10-byte entry is charged, then limits `ns` to `slots` of them.
 fn limited_daemon(policy: &str, slots: u64) -> Daemon {
@@ -78,7 +78,10 @@ fn oversized_value_is_refused_with_a_clear_error() {
     let out = daemon.ctl_with_stdin(&["set", "lru", "big"], Some(&big));
     assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("too_large") && err.contains("exceeds the namespace limit"), "{err}");
+    assert!(err.starts_with("error (too_large): "), "{err}");
+    let stats = daemon.ctl_json(&["stats", "lru"]);
+    let limit = stats["namespaces"][0]["stats"]["bytes_limit"].as_u64().expect("bytes_limit");
+    assert!(names_numbers(&err, &[limit]), "names the namespace limit {limit}: {err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,5 +114,6 @@ async fn global_cap_evicts_from_the_largest_namespace_first() {
     assert_eq!(of("big").evicted_before_expiry, 2, "they still had an hour to live");
     let too_big = client.set("small", "huge", vec![0u8; 2 << 20], None, Default::default()).await;
     let err = too_big.expect_err("over the global cap");
-    assert!(err.to_string().contains("exceeds"), "{err}");
+    assert_eq!(err.daemon_kind(), Some(cachectl::ErrorKind::TooLarge), "{err}");
+    assert!(names_numbers(&err.to_string(), &[1 << 20]), "names the 1 MiB limit: {err}");
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use cachemgr_e2e::{Daemon, RawConn};
-use cachemgr_proto::{Request, RequestBody, Response, ResponseBody, SetCondition};
+use cachemgr_proto::{ErrorKind, Request, RequestBody, Response, ResponseBody, SetCondition};
 use serde_bytes::ByteBuf;
 
 const CONFIG: &str = "max_connections = 2000\nhandshake_timeout = \"1s\"\n\
@@ -74,8 +74,9 @@ fn silent_clients_are_dropped_after_the_handshake_timeout_without_hurting_others
     for conn in &mut silent {
         // The daemon says why, then closes; never a hang (the read timeout is 10 s).
         match conn.recv() {
-            Some(Response { body: ResponseBody::Error { message, .. }, .. }) => {
-                assert!(message.contains("hello"), "{message}");
+            Some(Response { body: ResponseBody::Error { kind, message }, .. }) => {
+                assert_eq!(kind, ErrorKind::Timeout, "{message}");
+                assert!(message.contains("1s"), "names the handshake timeout: {message}");
                 assert!(conn.is_closed());
             }
             None => {}

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use cachemgr_e2e::{binary, Daemon};
+use cachemgr_e2e::{binary, deadline_in, poll_until, Daemon};
 
 fn lines(file: &Path) -> usize {
     std::fs::read_to_string(file).map(|text| text.lines().count()).unwrap_or(0)
@@ -35,6 +35,8 @@ fn a_command_runs_once_within_its_ttl_and_again_after() {
         "echo x >> {0}; printf 'out %s\\n' $(wc -l < {0}); printf 'to stderr\\n' >&2; printf '\\377\\000'",
         counter.display()
     );
+    // The result is stored after this instant, so its TTL may not run out before 700 ms.
+    let before_first = Instant::now();
     let first = run_script(&daemon, &["--ttl", "700ms"], &body);
     assert_eq!(first.status.code(), Some(0));
     assert_eq!(first.stdout, b"out 1\n\xff\x00");
@@ -42,14 +44,27 @@ fn a_command_runs_once_within_its_ttl_and_again_after() {
     let second = run_script(&daemon, &["--ttl", "700ms"], &body);
     assert_eq!((second.stdout, second.stderr), (first.stdout.clone(), first.stderr.clone()));
     assert_eq!(lines(&counter), 1, "replayed, not run again");
+    // The result lives in the caller's private namespace (the test runs as root: uid 0).
+    let key = run_key(&daemon);
 
-    std::thread::sleep(Duration::from_millis(800));
+    let expired = poll_until(deadline_in(Duration::from_secs(10)), || {
+        let present = daemon.ctl(&["exists", "user:0", &key]).status.success();
+        (!present).then(|| before_first.elapsed())
+    });
+    let expired = expired.unwrap_or_else(|| panic!("the cached result never expired"));
+    assert!(expired >= Duration::from_millis(700), "a 700 ms TTL ran out after {expired:?}");
     let third = run_script(&daemon, &["--ttl", "700ms"], &body);
     assert_eq!(third.stdout, b"out 2\n\xff\x00");
     assert_eq!(lines(&counter), 2, "run again after the TTL");
-    // The result lives in the caller's private namespace (the test runs as root: uid 0).
+    assert_eq!(run_key(&daemon), key, "stored again under the same key");
+}
+
+/// The one key `cachectl run` stored in root's private namespace (`run:<hex>`).
+fn run_key(daemon: &Daemon) -> String {
     let keys = daemon.ctl_ok(&["keys", "user:0"]);
-    assert!(keys.lines().any(|key| key.starts_with("run:")), "{keys}");
+    let runs: Vec<&str> = keys.lines().filter(|key| key.starts_with("run:")).collect();
+    assert_eq!(runs.len(), 1, "{keys}");
+    runs[0].to_owned()
 }
 
 #[test]
@@ -116,6 +131,9 @@ fn the_key_follows_env_cwd_and_an_explicit_key() {
     assert!(daemon.ctl(&["exists", "memo", "greeting"]).status.success());
 }
 
+/// How far past its TTL a result is waited for before it is taken as stale (ms).
+const STALE_MARGIN_MS: u64 = 20;
+
 #[test]
 fn stale_while_revalidate_answers_at_once_and_refreshes_in_the_background() {
     let daemon = Daemon::start();
@@ -131,7 +149,16 @@ fn stale_while_revalidate_answers_at_once_and_refreshes_in_the_background() {
     let options = ["--ttl", "300ms", "--stale-while-revalidate", "1h"];
     std::fs::write(&go, b"").expect("go");
     assert_eq!(run_script(&daemon, &options, &body).stdout, b"1\n");
-    std::thread::sleep(Duration::from_millis(400));
+    // The result is kept for 300 ms + 1 h from when it was stored (after the command
+    // finished, which is what its age counts from): once less than the hour is left, it is
+    // past its 300 ms TTL. The margin covers the daemon's and the wall clock's rounding.
+    let key = run_key(&daemon);
+    let stale = poll_until(deadline_in(Duration::from_secs(10)), || {
+        let ttl = daemon.ctl_json(&["ttl", "user:0", &key]);
+        let left = ttl["ttl_ms"].as_u64().expect("kept for the stale window");
+        (left + STALE_MARGIN_MS <= 3_600_000).then_some(left)
+    });
+    assert!(stale.is_some(), "the result never went stale");
 
     std::fs::remove_file(&go).expect("stop the command");
     let stale = run_script(&daemon, &options, &body);

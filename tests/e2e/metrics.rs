@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use cachemgr_e2e::as_user::{ctl_as_nobody, NOBODY};
 use cachemgr_e2e::prometheus::{label_values, parse, value, Sample};
-use cachemgr_e2e::Daemon;
+use cachemgr_e2e::{deadline_in, poll_until, Daemon};
 
 fn metrics(daemon: &Daemon) -> Vec<Sample> {
     parse(&daemon.ctl_ok(&["stats", "--format", "prometheus"]))
@@ -114,13 +114,21 @@ fn metrics_show_an_apps_backup_age() {
     let daemon = Daemon::start_with_config(&config);
     let path = live.display().to_string();
     daemon.ctl_ok(&["app", "add", "notes", "--path", &path, "--strategy", "none"]);
+    // The backup is taken after this instant: its age may not reach 1 s before 1 s passed.
+    let before_backup = std::time::Instant::now();
     daemon.ctl_ok(&["backup", "create", "notes"]);
-    std::thread::sleep(std::time::Duration::from_millis(1100));
 
-    let samples = metrics(&daemon);
     let app = [("app", "notes")];
-    let age = value(&samples, "cachemgr_app_last_backup_age_seconds", &app).expect("age");
-    assert!((1.0..120.0).contains(&age), "the backup was made a second ago: {age}");
+    let age_of = |samples: &[Sample]| value(samples, "cachemgr_app_last_backup_age_seconds", &app);
+    let aged = poll_until(deadline_in(std::time::Duration::from_secs(10)), || {
+        let samples = metrics(&daemon);
+        let age = age_of(&samples).expect("age");
+        (age >= 1.0).then(|| (samples, age, before_backup.elapsed()))
+    });
+    let (samples, age, waited) = aged.unwrap_or_else(|| panic!("the backup age never reached 1 s"));
+    // (Plus the millisecond the daemon's wall-clock stamp may have been rounded down.)
+    assert!(waited.as_secs_f64() + 0.001 >= age, "an age of {age} s after {waited:?}");
+    assert!(age < 120.0, "the backup was made a second ago: {age}");
     let listed = daemon.ctl_json(&["app", "list"]);
     let apps = listed["apps"].as_array().expect("apps");
     let row = apps.iter().find(|a| a["name"] == "notes").expect("notes");

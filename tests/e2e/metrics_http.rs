@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use cachemgr_e2e::prometheus::{parse, value};
-use cachemgr_e2e::Daemon;
+use cachemgr_e2e::{deadline_in, poll_until, Daemon};
 
 /// A loopback address with a port nothing listens on (bound, read, released).
 fn free_port() -> SocketAddr {
@@ -130,9 +130,17 @@ fn metrics_over_http_bound_slow_and_too_many_clients() {
     // Eight clients that connect and say nothing fill the endpoint: a ninth is turned away.
     let started = Instant::now();
     let idle: Vec<TcpStream> = (0..8).map(|_| connect(addr)).collect();
-    std::thread::sleep(Duration::from_millis(300));
-    let ninth = request(addr, b"GET /metrics HTTP/1.1\r\n\r\n");
-    assert_eq!(ninth.status, "HTTP/1.1 503 Service Unavailable");
+    // Until the endpoint has taken the eight in, a request may still be served; once it has,
+    // the ninth is turned away.
+    let turned_away = poll_until(deadline_in(Duration::from_secs(5)), || {
+        let status = request(addr, b"GET /metrics HTTP/1.1\r\n\r\n").status;
+        if status != "HTTP/1.1 503 Service Unavailable" {
+            assert_eq!(status, "HTTP/1.1 200 OK", "served while the slots were filling");
+            return None;
+        }
+        Some(())
+    });
+    assert!(turned_away.is_some(), "a ninth client was never turned away");
     // The socket is not affected by the endpoint's cap.
     daemon.ctl_ok(&["ping"]);
     // Each silent client is answered 408 after the read timeout (5 s) and closed.

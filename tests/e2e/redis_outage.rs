@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cachemgr_e2e::redis_server::RedisServer;
+use cachemgr_e2e::{deadline_in, poll_until};
 use cachemgr_proto::SetCondition;
 
 use crate::redis::start;
@@ -81,14 +82,20 @@ fn redis_killed_under_load_serves_locally_then_recovers() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
+    // Redis dies in the middle of the load: once every worker has been round its loop.
+    let under_way = poll_until(deadline_in(Duration::from_secs(10)), || {
+        (writes.load(Ordering::Relaxed) >= 4).then_some(())
+    });
+    assert!(under_way.is_some(), "the load never got going");
     redis.kill();
     let status = wait_for_breaker(&daemon, "open");
     assert!(!daemon.ctl(&["status"]).status.success(), "status must fail while degraded");
     assert!(status["problems"].to_string().contains("redis"), "{status}");
     let during = reads.load(Ordering::Relaxed);
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(reads.load(Ordering::Relaxed) > during, "the load stalled while Redis was down");
+    let went_on = poll_until(deadline_in(Duration::from_secs(10)), || {
+        (reads.load(Ordering::Relaxed) > during).then_some(())
+    });
+    assert!(went_on.is_some(), "the load stalled while Redis was down");
     let stats = daemon.ctl_json(&["stats", "shared"]);
     let degraded = stats["namespaces"][0]["stats"]["degraded"].as_u64().expect("degraded");
     assert!(degraded > 0, "{stats}");

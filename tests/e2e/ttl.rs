@@ -1,8 +1,8 @@
 //! TTLs: expiry on access, active expiry in the background, ttl/expire commands.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use cachemgr_e2e::Daemon;
+use cachemgr_e2e::{deadline_in, poll_until_async, Daemon};
 
 #[test]
 fn ttl_and_expire_commands() {
@@ -25,6 +25,8 @@ fn ttl_and_expire_commands() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_expire_on_access_and_in_the_background() {
     let daemon = Daemon::start();
+    // Every 300 ms TTL below starts after this instant, so none may run out before 300 ms.
+    let before_sets = Instant::now();
     daemon.ctl_ok(&["set", "t", "short", "v", "--ttl", "300ms"]);
     daemon.ctl_ok(&["set", "t", "long", "v", "--ttl", "1h"]);
     let client = daemon.client().await;
@@ -35,11 +37,15 @@ async fn entries_expire_on_access_and_in_the_background() {
             .expect("set");
     }
     assert_eq!(daemon.ctl(&["get", "t", "short"]).stdout, b"v");
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    // Nobody touched bg*: only the background sweeper can have removed them.
-    let stats = client.stats(Some("t")).await.expect("stats").namespaces[0].stats;
-    assert_eq!(stats.entries, 1, "only the 1h key is left: {stats:?}");
-    assert_eq!(stats.expired, 51);
+    // Nobody touches bg* (stats reads no key): only the background sweeper can remove them.
+    let swept = poll_until_async(deadline_in(Duration::from_secs(10)), || async {
+        let stats = client.stats(Some("t")).await.expect("stats").namespaces[0].stats;
+        (stats.entries == 1).then(|| (stats, before_sets.elapsed()))
+    })
+    .await;
+    let (stats, after) = swept.unwrap_or_else(|| panic!("the sweeper never left only the 1h key"));
+    assert!(after >= Duration::from_millis(300), "300 ms TTLs ran out after {after:?}");
+    assert_eq!(stats.expired, 51, "{stats:?}");
     assert_eq!(daemon.ctl(&["get", "t", "short"]).status.code(), Some(1));
     assert_eq!(daemon.ctl(&["get", "t", "long"]).stdout, b"v");
 }

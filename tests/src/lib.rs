@@ -24,6 +24,67 @@ pub mod watcher;
 /// How long a daemon may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The pause between two polls of [`poll_until`] and [`poll_until_async`].
+pub const POLL_PAUSE: Duration = Duration::from_millis(10);
+
+/// Asks `probe` until it answers `Some`, pausing [`POLL_PAUSE`] between tries; `None` when
+/// `deadline` passed without an answer (the caller's assertion then says what never came).
+/// `probe` is always asked at least once, and once more at or after the deadline.
+///
+/// This is how a test waits for something the daemon does on its own time (a TTL running
+/// out, a scheduled job, a reload): by watching its observable effect, never by sleeping
+/// for a guessed duration.
+pub fn poll_until<T>(deadline: Instant, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    loop {
+        let last = Instant::now() >= deadline;
+        if let Some(answer) = probe() {
+            return Some(answer);
+        }
+        if last {
+            return None;
+        }
+        std::thread::sleep(POLL_PAUSE);
+    }
+}
+
+/// [`poll_until`] for a probe that is a future (e.g. a call of the async client).
+pub async fn poll_until_async<T, F, Fut>(deadline: Instant, mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    loop {
+        let last = Instant::now() >= deadline;
+        if let Some(answer) = probe().await {
+            return Some(answer);
+        }
+        if last {
+            return None;
+        }
+        tokio::time::sleep(POLL_PAUSE).await;
+    }
+}
+
+/// The instant `timeout` from now, for [`poll_until`].
+pub fn deadline_in(timeout: Duration) -> Instant {
+    Instant::now() + timeout
+}
+
+/// Waits until `instant`, a point in time the test computed itself (the end of a TTL that
+/// must run out while no daemon runs, so nothing can be watched). Never a way to wait for
+/// the daemon: that is [`poll_until`]'s job.
+pub fn wait_for_instant(instant: Instant) {
+    std::thread::sleep(instant.saturating_duration_since(Instant::now()));
+}
+
+/// Whether `text` names every number of `numbers` as a whole number (not as a part of a
+/// longer one): for messages whose product is the size or limit they name, so a test
+/// asserts on the figure rather than on the sentence around it.
+pub fn names_numbers(text: &str, numbers: &[u64]) -> bool {
+    let named: Vec<&str> = text.split(|c: char| !c.is_ascii_digit()).collect();
+    numbers.iter().all(|n| named.contains(&n.to_string().as_str()))
+}
+
 /// Path of a workspace binary (`cachemgrd` or `cachectl`).
 pub fn binary(name: &str) -> PathBuf {
     let var = format!("{}_BIN", name.to_uppercase());
@@ -225,15 +286,18 @@ impl Daemon {
 
     /// Waits until the log contains `needle`.
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let text = self.log_text();
-            if text.contains(needle) {
-                return text;
-            }
-            assert!(Instant::now() < deadline, "log never contained {needle:?}:\n{text}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        poll_until(deadline_in(timeout), || Some(self.log_text()).filter(|t| t.contains(needle)))
+            .unwrap_or_else(|| panic!("log never contained {needle:?}:\n{}", self.log_text()))
+    }
+
+    /// Waits until a line of the log satisfies `wanted`, and returns that line. For what
+    /// only the log says (a signal has no one to answer); match the values the line names
+    /// (`namespace=web`, a path, a number) rather than its sentence.
+    pub fn wait_for_log_line(&self, timeout: Duration, wanted: impl Fn(&str) -> bool) -> String {
+        let found = poll_until(deadline_in(timeout), || {
+            self.log_text().lines().find(|line| wanted(line)).map(str::to_owned)
+        });
+        found.unwrap_or_else(|| panic!("no such line in the log:\n{}", self.log_text()))
     }
 
     /// Runs `cachectl --socket <ours> args...` with no stdin.

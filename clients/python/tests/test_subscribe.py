@@ -10,6 +10,7 @@ import pytest
 
 import cachemgr
 from cachemgr import Event, Missed
+from conftest import wait_for
 
 BINARY = b"\x00\xff\xfe\x80\xc3(\n\xe2\x82"
 
@@ -195,9 +196,7 @@ def test_close_from_another_thread_ends_the_iteration(client, ns):
     reader = threading.Thread(target=lambda: seen.extend(sub))
     reader.start()
     client.set(ns, "k", b"v")
-    deadline = time.monotonic() + 10
-    while not seen and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: seen, what="the reader thread to see the set")
     sub.close()
     reader.join(10)
     assert not reader.is_alive()
