@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use crate::config::Config;
 
 /// Keys whose new value only takes effect after a restart.
-const RESTART_KEYS: &[&str] = &["socket", "state_dir", "max_connections", "metrics_listen"];
+const RESTART_KEYS: &[&str] =
+    &["socket", "socket_group", "state_dir", "max_connections", "metrics_listen"];
 
 /// Sections read at start-up only: any key under them takes effect after a restart.
-const RESTART_SECTIONS: &[&str] = &["keys.", "apps.", "app_keys.", "redis."];
+const RESTART_SECTIONS: &[&str] = &["keys.", "apps.", "app_keys.", "redis.", "disk."];
 
 fn needs_restart(key: &str) -> bool {
     RESTART_KEYS.contains(&key) || RESTART_SECTIONS.iter().any(|section| key.starts_with(section))
@@ -94,5 +95,19 @@ mod tests {
         assert_eq!(changes.len(), 1, "{changes:?}");
         assert!(!changes[0].contains("hunter2"), "{changes:?}");
         assert!(changes[0].contains("10.0.0.9") && changes[0].contains("restart"), "{changes:?}");
+    }
+
+    #[test]
+    fn the_disk_layer_and_the_socket_group_need_a_restart() {
+        let old = Config::default();
+        let mut new = Config::default();
+        new.disk.batch_window = std::time::Duration::from_millis(7);
+        new.socket_group = Some("cache".into());
+        let changes = describe_changes(&old, &new);
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!(
+            changes.iter().all(|c| c.ends_with("(takes effect after a restart)")),
+            "{changes:?}"
+        );
     }
 }

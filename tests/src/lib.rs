@@ -385,10 +385,15 @@ impl RawConn {
 
     /// Sends `hello`; the daemon's answer when it is not `welcome` (e.g. the connection cap).
     pub fn try_handshake(&mut self) -> Result<(), Box<Option<Response>>> {
-        self.send(&Request {
+        let hello = Request {
             id: 1,
             body: RequestBody::Hello { protocol: PROTOCOL_VERSION, client: "raw".into() },
-        });
+        };
+        // A daemon over its connection cap answers at accept and closes: the hello may then
+        // meet a closed socket, and the refusal is still there to read.
+        let mut frame = bytes::BytesMut::new();
+        encode_frame(&hello, &mut frame, usize::MAX).expect("encode");
+        let _ = self.stream.write_all(&frame);
         match self.recv() {
             Some(response)
                 if matches!(response.body, cachemgr_proto::ResponseBody::Welcome { .. }) =>

@@ -15,7 +15,7 @@ use super::naming::safe_name;
 use super::registry::AppRecord;
 use super::service::{AppService, LiveProblem};
 use super::store::{
-    commit_staged, free_name, prune, remove_backup_files, write_backup, ExternalDir, NewBackup,
+    commit_staged, delete_pruned, free_name, prune, write_backup, ExternalDir, NewBackup,
 };
 use crate::access::paths::{self, Place, Principal};
 use crate::store::clock::unix_ms_now;
@@ -97,7 +97,16 @@ impl AppService {
         request: BackupRequest,
         progress: ProgressFn,
     ) -> (Result<BackupOutcome, AppError>, Option<(AppRecord, AppCodec)>) {
-        let _op = self.lock(name).await;
+        // A client's backup says `busy` behind a long operation; scheduled and change
+        // backups queue behind it instead.
+        let _op = if request.source == BackupSource::Manual {
+            match self.try_lock(name).await {
+                Ok(op) => op,
+                Err(err) => return (Err(err), None),
+            }
+        } else {
+            self.lock(name).await
+        };
         let app = match self.record(name) {
             Ok(app) => app,
             Err(err) => return (Err(err), None),
@@ -299,22 +308,10 @@ impl AppService {
         // What the rules let go leaves the catalog in the same (single) save that records
         // the new backup; the files are deleted after it, so a crash in between leaves an
         // unlisted file, never a listed one that is gone.
-        let doomed = if routine { prune(&dir, &mut catalog, &app.keep, true) } else { Vec::new() };
-        catalog.backups.retain(|b| !doomed.iter().any(|d| d.record.name == b.name));
+        let doomed = if routine { prune(&mut catalog, &app.keep) } else { Vec::new() };
         self.save_catalog(app, &catalog)?;
         let name = app.name.clone();
-        let remove = move || {
-            for gone in &doomed {
-                match remove_backup_files(&dir, &gone.record) {
-                    Ok(()) => {
-                        tracing::info!(app = %name, backup = %gone.record.name, "pruned: {}", gone.reason)
-                    }
-                    Err(err) => {
-                        tracing::warn!(app = %name, backup = %gone.record.name, "cannot delete a pruned backup: {err}")
-                    }
-                }
-            }
-        };
+        let remove = move || delete_pruned(&dir, &name, &doomed);
         // Unlinking a pruned 50 MB file costs ~10 ms of freeing extents. The catalog no
         // longer lists it, so it is deleted after the answer, on the blocking pool.
         match tokio::runtime::Handle::try_current() {

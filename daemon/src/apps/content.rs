@@ -25,7 +25,7 @@ impl AppService {
         show_values: bool,
         depth: Option<u32>,
     ) -> Result<Vec<JsonNode>, AppError> {
-        let _op = self.lock(name).await;
+        let _op = self.try_lock(name).await?;
         let app = self.record(name)?;
         let codec = self.codec(&app).await?;
         let service = self.clone();

@@ -227,39 +227,38 @@ pub struct Pruned {
     pub reason: String,
 }
 
-/// Removes (or with `dry_run` only lists) the backups no rule keeps; the catalog is updated
-/// for every file actually deleted. Deletion failures are logged and the record kept.
-pub fn prune(
-    dir: &Path,
-    catalog: &mut Catalog,
-    policy: &RetentionPolicy,
-    dry_run: bool,
-) -> Vec<Pruned> {
+/// The one prune path, step one: takes the backups no rule keeps out of `catalog` and
+/// returns them; nothing is deleted. Save the catalog, then [`delete_pruned`] (off the async
+/// runtime): a crash in between leaves an unlisted file, never a listed one that is gone.
+/// A backup that failed verification always has a reason to stay.
+pub fn prune(catalog: &mut Catalog, policy: &RetentionPolicy) -> Vec<Pruned> {
     let verdicts = verdicts(catalog, policy);
     let mut pruned = Vec::new();
     let mut keep = Vec::with_capacity(catalog.backups.len());
     for (record, reasons) in catalog.backups.drain(..).zip(verdicts) {
-        if !reasons.is_empty() {
-            keep.push(record);
-            continue;
-        }
-        // Only good backups get here: a damaged one always has a reason to stay.
-        let reason = format!("older than the {} kept by the rules", policy.last.max(1));
-        if dry_run {
-            keep.push(record.clone());
+        if reasons.is_empty() {
+            let reason = format!("older than the {} kept by the rules", policy.last.max(1));
             pruned.push(Pruned { record, reason });
-            continue;
-        }
-        match remove_backup_files(dir, &record) {
-            Ok(()) => pruned.push(Pruned { record, reason }),
-            Err(err) => {
-                tracing::warn!(backup = %record.name, "cannot prune backup: {err}");
-                keep.push(record);
-            }
+        } else {
+            keep.push(record);
         }
     }
     catalog.backups = keep;
     pruned
+}
+
+/// The one prune path, step two: deletes the files of backups [`prune`] took out of a
+/// catalog that is saved already. Blocking. A file that cannot be deleted stays, unlisted,
+/// and is logged.
+pub fn delete_pruned(dir: &Path, app: &str, pruned: &[Pruned]) {
+    for gone in pruned {
+        match remove_backup_files(dir, &gone.record) {
+            Ok(()) => tracing::info!(app, backup = %gone.record.name, "pruned: {}", gone.reason),
+            Err(err) => {
+                tracing::warn!(app, backup = %gone.record.name, "cannot delete a pruned backup: {err}")
+            }
+        }
+    }
 }
 
 /// Deletes a backup's file and its external copy (a copy already gone is fine). Never
@@ -383,7 +382,8 @@ mod quarantine_tests {
             catalog.add(record(&format!("good{i}.enc"), i, true, None));
         }
         let policy = RetentionPolicy { last: 1, ..Default::default() };
-        let pruned = prune(dir.path(), &mut catalog, &policy, false);
+        let pruned = prune(&mut catalog, &policy);
+        delete_pruned(dir.path(), "test", &pruned);
         let gone: Vec<&str> = pruned.iter().map(|p| p.record.name.as_str()).collect();
         assert_eq!(gone, ["good3.enc", "good4.enc"]);
         let kept: Vec<&str> = catalog.backups.iter().map(|b| b.name.as_str()).collect();

@@ -19,7 +19,7 @@ use super::info::backup_info;
 use super::live::{read_file, sha256_hex, LiveError};
 use super::registry::AppRecord;
 use super::service::AppService;
-use super::store::{move_backup_file, prune, verdicts};
+use super::store::{delete_pruned, move_backup_file, prune, verdicts};
 use crate::store::clock::unix_ms_now;
 
 /// The outcome of a verification run.
@@ -54,15 +54,19 @@ impl AppService {
         name: &str,
         dry_run: bool,
     ) -> Result<(Vec<BackupInfo>, u64), AppError> {
-        let _op = self.lock(name).await;
+        let _op = self.try_lock(name).await?;
         let app = self.record(name)?;
         let mut catalog = self.catalog(&app)?;
         let dir = self.backup_dir(&app);
-        let pruned = prune(&dir, &mut catalog, &app.keep, dry_run);
+        let pruned = prune(&mut catalog, &app.keep);
         if !dry_run && !pruned.is_empty() {
             self.save_catalog(&app, &catalog)?;
+            let (dir, name, pruned) = (dir.clone(), app.name.clone(), pruned.clone());
+            tokio::task::spawn_blocking(move || delete_pruned(&dir, &name, &pruned))
+                .await
+                .map_err(|err| AppError::storage("pruning backups", std::io::Error::other(err)))?;
         }
-        let kept = catalog.backups.len() as u64 - if dry_run { pruned.len() as u64 } else { 0 };
+        let kept = catalog.backups.len() as u64;
         let removed =
             pruned.into_iter().map(|p| backup_info(&dir, &p.record, vec![p.reason])).collect();
         Ok((removed, kept))

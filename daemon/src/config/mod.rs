@@ -55,6 +55,8 @@ const ENV_KEYS: &[&str] = &[
     "redis",
     "dirs",
     "pressure",
+    "apps",
+    "app_keys",
 ];
 
 /// Why a configuration was refused.
@@ -425,5 +427,30 @@ impl Config {
                 .map_err(|(key, reason)| range(&format!("namespaces.{name}.{key}"), reason))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `docs/configuration.md` promises every key can be set as `CACHEMGR_<KEY>`: every
+    /// top-level section and key of the config must be on the environment's list.
+    #[test]
+    fn every_top_level_key_can_come_from_the_environment() {
+        let config = Config {
+            socket: Some("/run/x.sock".into()),
+            state_dir: Some("/var/lib/x".into()),
+            admin_group: Some("wheel".into()),
+            socket_group: Some("cache".into()),
+            metrics_listen: Some("127.0.0.1:9187".parse().expect("address")),
+            ..Config::default()
+        };
+        let value = serde_json::to_value(&config).expect("a config serializes");
+        let keys = value.as_object().expect("a table");
+        assert!(keys.len() >= 20, "the config's keys: {:?}", keys.keys());
+        let missing: Vec<&String> =
+            keys.keys().filter(|key| !ENV_KEYS.contains(&key.as_str())).collect();
+        assert!(missing.is_empty(), "CACHEMGR_<KEY> would drop {missing:?}");
     }
 }
