@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -91,7 +91,7 @@ pub struct DaemonContext {
     /// The background jobs, owned and watched (their health is in `status`).
     pub jobs: Arc<crate::supervisor::Supervisor>,
     /// One reload at a time (see `crate::reload`).
-    pub reload_lock: Mutex<()>,
+    pub reload_lock: tokio::sync::Mutex<()>,
 }
 
 impl DaemonContext {
@@ -114,7 +114,7 @@ impl DaemonContext {
             state_dir: paths.state_dir,
             started: Instant::now(),
             connections: AtomicU64::new(0),
-            reload_lock: Mutex::new(()),
+            reload_lock: tokio::sync::Mutex::new(()),
         })
     }
 

@@ -82,12 +82,13 @@ async fn apply_reload(app: &DaemonContext) -> Result<Vec<String>, ConfigError> {
     // Namespaces that exist before the reload: one the new config only creates has nothing
     // to clear.
     let existing = names(&app.store, &app.config());
+    let _one_at_a_time = app.reload_lock.lock().await;
     let (old, new, mut changes) = {
-        let _one_at_a_time =
-            app.reload_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // With no file at start, look again: the operator may have created one since.
         let path = app.config_path.clone().or_else(|| crate::paths::config_path(None));
-        let new = Arc::new(Config::load(path.as_deref())?);
+        // Reading the file and resolving readers/writers through NSS block: off the runtime.
+        let loaded = tokio::task::spawn_blocking(move || Config::load(path.as_deref())).await;
+        let new = Arc::new(loaded.map_err(|err| ConfigError::Task(err.to_string()))??);
         let old = app.config();
         let changes = describe_changes(&old, &new);
         app.store.apply_config(new.clone());

@@ -8,8 +8,7 @@
 use cachemgr_proto::{Audience, Effect, RequestBody};
 
 use super::caller::Caller;
-use super::names::{group_id, user_id};
-use crate::config::Config;
+use crate::config::{resolve_who, Config, Who};
 
 /// Why a request was refused; the message names the caller and the object, never data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,12 +95,20 @@ pub fn may_use(caller: &Caller, ns: &str, write: bool, config: &Config) -> bool 
     }
     let open_to_writers = ns != BROADCAST_NAMESPACE;
     let Some(settings) = config.namespaces.get(ns) else { return !write || open_to_writers };
-    let listed = |list: &Option<Vec<String>>| list.as_ref().map(|l| names_caller(caller, l));
-    let writer = listed(&settings.writers);
+    let rights = &settings.rights;
+    let listed = |names: &Option<Vec<String>>, ids: &Option<Vec<Who>>| {
+        if rights.resolved {
+            ids.as_ref().map(|ids| ids.iter().any(|who| names_caller(caller, *who)))
+        } else {
+            // A config built in code (tests) was never loaded: resolve as we go.
+            names.as_ref().map(|l| l.iter().any(|e| names_caller(caller, resolve_who(e))))
+        }
+    };
+    let writer = listed(&settings.writers, &rights.writers);
     if write {
         return writer.unwrap_or(open_to_writers);
     }
-    match listed(&settings.readers) {
+    match listed(&settings.readers, &rights.readers) {
         Some(reader) => reader || writer.unwrap_or(false),
         None => true,
     }
@@ -118,11 +125,11 @@ fn namespace_right(caller: &Caller, ns: &str, write: bool, config: &Config) -> R
     )))
 }
 
-/// Whether a `readers`/`writers` list names the caller: `alice` or `1000` a user, `@staff`
-/// or `@50` a group.
-fn names_caller(caller: &Caller, list: &[String]) -> bool {
-    list.iter().any(|entry| match entry.strip_prefix('@') {
-        Some(group) => group_id(group).is_some_and(|gid| caller.in_group(gid)),
-        None => user_id(entry) == Some(caller.peer.uid),
-    })
+/// Whether a resolved `readers`/`writers` entry names the caller.
+fn names_caller(caller: &Caller, who: Who) -> bool {
+    match who {
+        Who::User(uid) => uid == caller.peer.uid,
+        Who::Group(gid) => caller.in_group(gid),
+        Who::Nobody => false,
+    }
 }

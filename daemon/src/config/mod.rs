@@ -76,6 +76,9 @@ pub enum ConfigError {
         /// Why.
         reason: String,
     },
+    /// The task that read the config did not finish (it panicked).
+    #[error("reading the config failed: {0}")]
+    Task(String),
 }
 
 /// Settings of one namespace; absent fields fall back to `[defaults]`.
@@ -119,6 +122,40 @@ pub struct NamespaceConfig {
     /// Local time of day (`"HH:MM"`) the scheduled clears are anchored to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clear_at: Option<String>,
+    /// `readers` and `writers` as ids, looked up through NSS once when the config is loaded
+    /// (off the request path), not on every request.
+    #[serde(skip)]
+    pub rights: ResolvedRights,
+}
+
+/// A `readers`/`writers` entry as the kernel names callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// A user (`alice` or `1000`).
+    User(u32),
+    /// A group (`@staff` or `@50`).
+    Group(u32),
+    /// A name the system does not know: it names nobody.
+    Nobody,
+}
+
+/// A namespace's `readers` and `writers`, resolved ([`Config::load`] fills them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResolvedRights {
+    /// Whether the lists below were resolved (a config built in code has not been).
+    pub resolved: bool,
+    /// `readers`, resolved.
+    pub readers: Option<Vec<Who>>,
+    /// `writers`, resolved.
+    pub writers: Option<Vec<Who>>,
+}
+
+/// Resolves one `readers`/`writers` entry through NSS (blocking).
+pub fn resolve_who(entry: &str) -> Who {
+    match entry.strip_prefix('@') {
+        Some(group) => crate::nss::group_id(group).map_or(Who::Nobody, Who::Group),
+        None => crate::nss::user_id(entry).map_or(Who::Nobody, Who::User),
+    }
 }
 
 /// Settings for namespaces not named in the file (created on first write).
@@ -306,9 +343,25 @@ impl Config {
             ENV_KEYS.iter().any(|known| top.eq_ignore_ascii_case(known))
         });
         figment = figment.merge(env.split("__"));
-        let config: Config = figment.extract().map_err(Box::new)?;
+        let mut config: Config = figment.extract().map_err(Box::new)?;
         config.validate()?;
+        config.resolve_rights();
         Ok(config)
+    }
+
+    /// Looks up every namespace's `readers` and `writers` once (blocking: NSS), so deciding
+    /// a request never waits on the user database.
+    pub fn resolve_rights(&mut self) {
+        let resolve = |list: &Option<Vec<String>>| {
+            list.as_ref().map(|entries| entries.iter().map(|e| resolve_who(e)).collect())
+        };
+        for ns in self.namespaces.values_mut() {
+            ns.rights = ResolvedRights {
+                resolved: true,
+                readers: resolve(&ns.readers),
+                writers: resolve(&ns.writers),
+            };
+        }
     }
 
     /// The frame cap in bytes.
@@ -452,5 +505,20 @@ mod tests {
         let missing: Vec<&String> =
             keys.keys().filter(|key| !ENV_KEYS.contains(&key.as_str())).collect();
         assert!(missing.is_empty(), "CACHEMGR_<KEY> would drop {missing:?}");
+    }
+
+    #[test]
+    fn readers_and_writers_are_resolved_once_at_load() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("cachemgr.toml");
+        let toml = "[namespaces.team]\nreaders = [\"root\", \"@0\", \"no-such-user-4242\"]\n\
+                    writers = [\"0\"]\n";
+        std::fs::write(&path, toml).expect("write");
+        let config = Config::load(Some(&path)).expect("loads");
+        let rights = &config.namespaces["team"].rights;
+        assert!(rights.resolved);
+        assert_eq!(rights.readers, Some(vec![Who::User(0), Who::Group(0), Who::Nobody]));
+        assert_eq!(rights.writers, Some(vec![Who::User(0)]));
+        assert_eq!(config.namespaces["team"].readers.as_ref().map(Vec::len), Some(3), "kept");
     }
 }
