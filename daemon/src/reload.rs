@@ -79,10 +79,12 @@ pub async fn reload(app: &DaemonContext) -> Result<Vec<String>, ConfigError> {
 }
 
 async fn apply_reload(app: &DaemonContext) -> Result<Vec<String>, ConfigError> {
+    // One reload at a time, from the list of namespaces to its record: a second reload sees
+    // what the first created.
+    let _one_at_a_time = app.reload_lock.lock().await;
     // Namespaces that exist before the reload: one the new config only creates has nothing
     // to clear.
     let existing = names(&app.store, &app.config());
-    let _one_at_a_time = app.reload_lock.lock().await;
     let (old, new, mut changes) = {
         // With no file at start, look again: the operator may have created one since.
         let path = app.config_path.clone().or_else(|| crate::paths::config_path(None));

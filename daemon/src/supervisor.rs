@@ -23,6 +23,9 @@ const FIRST_PAUSE: Duration = Duration::from_millis(500);
 const MAX_PAUSE: Duration = Duration::from_secs(60);
 /// A job that ran this long before failing starts over from [`FIRST_PAUSE`].
 const STEADY: Duration = Duration::from_secs(300);
+/// A failure this recent (or a job still waiting to restart) makes the daemon unhealthy;
+/// an older one, after which the job has run since, is only a notice.
+const RECENT: Duration = Duration::from_secs(600);
 
 /// What the supervisor knows of one job.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +33,9 @@ struct Health {
     running: bool,
     restarts: u64,
     last_failure: Option<String>,
+    failed_at: Option<tokio::time::Instant>,
+    /// The running body, to abort one that outlives the shutdown wait.
+    task: Option<tokio::task::AbortHandle>,
     /// A one-shot job that finished its work (not a failure).
     done: bool,
 }
@@ -79,7 +85,10 @@ impl Supervisor {
         let mut pause = FIRST_PAUSE;
         loop {
             let started = tokio::time::Instant::now();
-            let outcome = tokio::spawn(make()).await;
+            let body = tokio::spawn(make());
+            let handle = body.abort_handle();
+            self.update(name, |health| health.task = Some(handle));
+            let outcome = body.await;
             if self.shutdown.is_cancelled() {
                 self.update(name, |health| health.running = false);
                 return;
@@ -101,6 +110,7 @@ impl Supervisor {
                 health.running = false;
                 health.restarts += 1;
                 health.last_failure = Some(failure);
+                health.failed_at = Some(tokio::time::Instant::now());
             });
             if started.elapsed() >= STEADY {
                 pause = FIRST_PAUSE;
@@ -132,16 +142,31 @@ impl Supervisor {
             .collect()
     }
 
-    /// One line per job that failed since the start (for `status` problems).
+    /// One line per job that is down or failed within the last ten minutes: these make
+    /// `status` unhealthy.
     pub fn problems(&self) -> Vec<String> {
-        self.status()
-            .into_iter()
-            .filter_map(|job| {
-                let failure = job.last_failure?;
-                let now = if job.running { "running again" } else { "waiting to restart" };
+        self.failures(true)
+    }
+
+    /// One line per job that failed earlier and has run since: a notice, not a problem.
+    pub fn notices(&self) -> Vec<String> {
+        self.failures(false)
+    }
+
+    fn failures(&self, current: bool) -> Vec<String> {
+        let jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        jobs.iter()
+            .filter_map(|(name, health)| {
+                let failure = health.last_failure.as_ref()?;
+                let recent = health.failed_at.is_some_and(|at| at.elapsed() < RECENT);
+                let down = !health.running && !health.done;
+                if (down || recent) != current {
+                    return None;
+                }
+                let now = if down { "waiting to restart" } else { "running again" };
                 Some(format!(
-                    "background job {} failed {} time(s), last because {failure}; {now}",
-                    job.name, job.restarts
+                    "background job {name} failed {} time(s), last because {failure}; {now}",
+                    health.restarts
                 ))
             })
             .collect()
@@ -151,8 +176,18 @@ impl Supervisor {
     pub async fn join(&self, limit: Duration) {
         let mut tasks =
             std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
-        let _ =
+        let joined =
             tokio::time::timeout(limit, async { while tasks.join_next().await.is_some() {} }).await;
+        if joined.is_err() {
+            // A job that ignores the shutdown must not outlive the layers it uses.
+            let jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+            for (name, health) in jobs.iter() {
+                if let Some(task) = health.task.as_ref().filter(|t| !t.is_finished()) {
+                    tracing::warn!(job = name, "background job did not stop in time; aborted");
+                    task.abort();
+                }
+            }
+        }
     }
 }
 
@@ -203,6 +238,11 @@ mod tests {
         let problems = supervisor.problems();
         assert_eq!(problems.len(), 1);
         assert!(problems[0].contains("flaky"), "{problems:?}");
+        assert!(supervisor.notices().is_empty());
+        // Once it has run well for a while, the failure is history: a notice, not a problem.
+        tokio::time::advance(RECENT).await;
+        assert!(supervisor.problems().is_empty());
+        assert_eq!(supervisor.notices().len(), 1);
         shutdown.cancel();
         supervisor.join(Duration::from_secs(5)).await;
     }
@@ -241,5 +281,30 @@ mod tests {
         assert!(!status[0].running);
         assert_eq!(status[0].restarts, 0);
         assert!(supervisor.problems().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_job_that_ignores_the_shutdown_is_aborted_after_the_wait() {
+        struct Dropped(Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let shutdown = CancellationToken::new();
+        let supervisor = Supervisor::new(shutdown.clone());
+        let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = dropped.clone();
+        supervisor.spawn("stubborn", Lifetime::Daemon, move || {
+            let guard = Dropped(flag.clone());
+            Box::pin(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            })
+        });
+        until(|| supervisor.status()[0].running).await;
+        shutdown.cancel();
+        supervisor.join(Duration::from_millis(50)).await;
+        until(|| dropped.load(Ordering::SeqCst)).await;
     }
 }

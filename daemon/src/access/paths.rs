@@ -357,8 +357,20 @@ fn check_plain(path: &Path) -> Result<(), PathError> {
     if plain {
         Ok(())
     } else {
-        Err(PathError::NotPlain(path.to_path_buf()))
+        Err(PathError::NotPlain(shown(path)))
     }
+}
+
+/// How a refused path is named in answers and logs: whole up to 256 bytes, else its start
+/// and its length (a client must not make the daemon echo megabytes).
+fn shown(path: &Path) -> PathBuf {
+    const SHOWN: usize = 256;
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if bytes.len() <= SHOWN {
+        return path.to_path_buf();
+    }
+    let start = String::from_utf8_lossy(&bytes[..SHOWN]);
+    PathBuf::from(format!("{start}... ({} bytes)", bytes.len()))
 }
 
 /// A plain absolute path's parent and file name.
@@ -451,4 +463,14 @@ mod tests {
         ));
         assert!(!tmp.path().join("a/new").exists());
     }
+}
+
+#[test]
+fn a_refused_path_is_named_but_never_echoed_whole() {
+    let long = format!("relative/{}", "x".repeat(1 << 20));
+    let message = admit(Path::new(&long)).expect_err("relative").to_string();
+    assert!(message.len() < 1024, "{} bytes", message.len());
+    assert!(message.contains("relative/xxx") && message.contains(&format!("{} bytes", long.len())));
+    let short = admit(Path::new("a/b")).expect_err("relative").to_string();
+    assert!(short.contains("\"a/b\""), "{short}");
 }

@@ -98,7 +98,7 @@ pub fn may_use(caller: &Caller, ns: &str, write: bool, config: &Config) -> bool 
     let rights = &settings.rights;
     let listed = |names: &Option<Vec<String>>, ids: &Option<Vec<Who>>| {
         if rights.resolved {
-            ids.as_ref().map(|ids| ids.iter().any(|who| names_caller(caller, *who)))
+            ids.as_ref().map(|ids| ids.iter().any(|who| names_caller(caller, who.clone())))
         } else {
             // A config built in code (tests) was never loaded: resolve as we go.
             names.as_ref().map(|l| l.iter().any(|e| names_caller(caller, resolve_who(e))))
@@ -125,11 +125,15 @@ fn namespace_right(caller: &Caller, ns: &str, write: bool, config: &Config) -> R
     )))
 }
 
-/// Whether a resolved `readers`/`writers` entry names the caller.
+/// Whether a resolved `readers`/`writers` entry names the caller; a name unknown at load
+/// is looked up again (it names nobody while the system does not know it).
 fn names_caller(caller: &Caller, who: Who) -> bool {
     match who {
         Who::User(uid) => uid == caller.peer.uid,
         Who::Group(gid) => caller.in_group(gid),
-        Who::Nobody => false,
+        Who::Unresolved(entry) => match resolve_who(&entry) {
+            Who::Unresolved(_) => false,
+            known => names_caller(caller, known),
+        },
     }
 }

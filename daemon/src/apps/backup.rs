@@ -311,7 +311,8 @@ impl AppService {
         let doomed = if routine { prune(&mut catalog, &app.keep) } else { Vec::new() };
         self.save_catalog(app, &catalog)?;
         let name = app.name.clone();
-        let remove = move || delete_pruned(&dir, &name, &doomed);
+        // A file that cannot be deleted stays, unlisted; the next prune does not see it.
+        let remove = move || drop(delete_pruned(&dir, &name, &doomed));
         // Unlinking a pruned 50 MB file costs ~10 ms of freeing extents. The catalog no
         // longer lists it, so it is deleted after the answer, on the blocking pool.
         match tokio::runtime::Handle::try_current() {

@@ -248,17 +248,20 @@ pub fn prune(catalog: &mut Catalog, policy: &RetentionPolicy) -> Vec<Pruned> {
 }
 
 /// The one prune path, step two: deletes the files of backups [`prune`] took out of a
-/// catalog that is saved already. Blocking. A file that cannot be deleted stays, unlisted,
-/// and is logged.
-pub fn delete_pruned(dir: &Path, app: &str, pruned: &[Pruned]) {
+/// catalog that is saved already. Blocking. Returns the ones whose files could not be
+/// deleted (logged), for the caller to list again.
+pub fn delete_pruned(dir: &Path, app: &str, pruned: &[Pruned]) -> Vec<Pruned> {
+    let mut kept = Vec::new();
     for gone in pruned {
         match remove_backup_files(dir, &gone.record) {
             Ok(()) => tracing::info!(app, backup = %gone.record.name, "pruned: {}", gone.reason),
             Err(err) => {
-                tracing::warn!(app, backup = %gone.record.name, "cannot delete a pruned backup: {err}")
+                tracing::warn!(app, backup = %gone.record.name, "cannot delete a pruned backup: {err}");
+                kept.push(gone.clone());
             }
         }
     }
+    kept
 }
 
 /// Deletes a backup's file and its external copy (a copy already gone is fine). Never

@@ -58,13 +58,21 @@ impl AppService {
         let app = self.record(name)?;
         let mut catalog = self.catalog(&app)?;
         let dir = self.backup_dir(&app);
-        let pruned = prune(&mut catalog, &app.keep);
+        let mut pruned = prune(&mut catalog, &app.keep);
         if !dry_run && !pruned.is_empty() {
             self.save_catalog(&app, &catalog)?;
-            let (dir, name, pruned) = (dir.clone(), app.name.clone(), pruned.clone());
-            tokio::task::spawn_blocking(move || delete_pruned(&dir, &name, &pruned))
+            let (dir, name, doomed) = (dir.clone(), app.name.clone(), pruned.clone());
+            let stayed = tokio::task::spawn_blocking(move || delete_pruned(&dir, &name, &doomed))
                 .await
                 .map_err(|err| AppError::storage("pruning backups", std::io::Error::other(err)))?;
+            if !stayed.is_empty() {
+                // Their files are still there: list them again, as kept.
+                pruned.retain(|p| !stayed.iter().any(|s| s.record.name == p.record.name));
+                for kept in stayed {
+                    catalog.add(kept.record);
+                }
+                self.save_catalog(&app, &catalog)?;
+            }
         }
         let kept = catalog.backups.len() as u64;
         let removed =

@@ -129,14 +129,15 @@ pub struct NamespaceConfig {
 }
 
 /// A `readers`/`writers` entry as the kernel names callers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Who {
     /// A user (`alice` or `1000`).
     User(u32),
     /// A group (`@staff` or `@50`).
     Group(u32),
-    /// A name the system does not know: it names nobody.
-    Nobody,
+    /// A name the system did not know at load (a directory service not up yet): looked up
+    /// again when a request needs it.
+    Unresolved(String),
 }
 
 /// A namespace's `readers` and `writers`, resolved ([`Config::load`] fills them).
@@ -152,9 +153,10 @@ pub struct ResolvedRights {
 
 /// Resolves one `readers`/`writers` entry through NSS (blocking).
 pub fn resolve_who(entry: &str) -> Who {
+    let unresolved = || Who::Unresolved(entry.to_owned());
     match entry.strip_prefix('@') {
-        Some(group) => crate::nss::group_id(group).map_or(Who::Nobody, Who::Group),
-        None => crate::nss::user_id(entry).map_or(Who::Nobody, Who::User),
+        Some(group) => crate::nss::group_id(group).map_or_else(unresolved, Who::Group),
+        None => crate::nss::user_id(entry).map_or_else(unresolved, Who::User),
     }
 }
 
@@ -352,10 +354,15 @@ impl Config {
     /// Looks up every namespace's `readers` and `writers` once (blocking: NSS), so deciding
     /// a request never waits on the user database.
     pub fn resolve_rights(&mut self) {
-        let resolve = |list: &Option<Vec<String>>| {
+        let resolve = |list: &Option<Vec<String>>| -> Option<Vec<Who>> {
             list.as_ref().map(|entries| entries.iter().map(|e| resolve_who(e)).collect())
         };
-        for ns in self.namespaces.values_mut() {
+        for (name, ns) in &mut self.namespaces {
+            for list in [&ns.readers, &ns.writers].into_iter().flatten() {
+                for entry in list.iter().filter(|e| matches!(resolve_who(e), Who::Unresolved(_))) {
+                    tracing::warn!(namespace = %name, "readers/writers entry {entry:?} names no user or group known now; it is looked up again when a request needs it");
+                }
+            }
             ns.rights = ResolvedRights {
                 resolved: true,
                 readers: resolve(&ns.readers),
@@ -517,7 +524,8 @@ mod tests {
         let config = Config::load(Some(&path)).expect("loads");
         let rights = &config.namespaces["team"].rights;
         assert!(rights.resolved);
-        assert_eq!(rights.readers, Some(vec![Who::User(0), Who::Group(0), Who::Nobody]));
+        let unknown = Who::Unresolved("no-such-user-4242".into());
+        assert_eq!(rights.readers, Some(vec![Who::User(0), Who::Group(0), unknown]));
         assert_eq!(rights.writers, Some(vec![Who::User(0)]));
         assert_eq!(config.namespaces["team"].readers.as_ref().map(Vec::len), Some(3), "kept");
     }

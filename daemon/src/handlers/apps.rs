@@ -182,15 +182,16 @@ pub async fn restore(
     })
 }
 
-/// Adds the background jobs' health: a job that failed since the start (it was restarted,
-/// or waits to be) makes the daemon unhealthy until it restarts cleanly... and stays a
-/// problem line, so an operator sees it happened.
+/// Adds the background jobs' health: a job waiting to restart, or one that failed within
+/// the last ten minutes, makes the daemon unhealthy; an older failure (the job has run
+/// since) stays a notice, so an operator still sees it happened.
 fn add_jobs_status(state: &DaemonContext, status: &mut cachemgr_proto::DaemonStatus) {
     let problems = state.jobs.problems();
     if !problems.is_empty() {
         status.healthy = false;
         status.problems.extend(problems);
     }
+    status.notices.extend(state.jobs.notices());
     status.jobs = state.jobs.status();
 }
 

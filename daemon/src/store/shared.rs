@@ -171,8 +171,8 @@ impl Store {
             return self.keys_page(ns, matcher, cursor, count);
         };
         // Redis answers a whole SCAN step at once: a page is at most one step of SCAN_CHUNK.
-        let count = count.min(super::shared_write::SCAN_CHUNK);
-        match redis.scan(ns, cursor, count).await {
+        let step = count.min(super::shared_write::SCAN_CHUNK);
+        match redis.scan(ns, cursor, step).await {
             Ok(page) => {
                 let keys = page
                     .entries
