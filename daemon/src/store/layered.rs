@@ -28,36 +28,6 @@ const DISK_CHUNK: usize = 1024;
 impl Store {
     /// Reads a value (a copy: no lock is held while it is sent).
     pub fn get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.get_from_memory(ns, key) {
-            Ok(found) => Ok(found),
-            Err(namespace) => self.read_through(&namespace, key),
-        }
-    }
-
-    /// [`Store::get`] for a request: a read that must go to the disk layer (redb, then
-    /// opening the sealed record, milliseconds for a big value) runs on the blocking pool,
-    /// so the runtime worker keeps serving its other connections.
-    pub async fn get_off_runtime(
-        self: &Arc<Self>,
-        ns: &str,
-        key: &str,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.get_from_memory(ns, key) {
-            Ok(found) => Ok(found),
-            Err(namespace) => {
-                let (store, key) = (self.clone(), key.to_owned());
-                tokio::task::spawn_blocking(move || store.read_through(&namespace, &key))
-                    .await
-                    .map_err(|err| {
-                        let what = format!("the read did not finish: {err}");
-                        StoreError::Disk(super::disk::DiskError::Storage(what))
-                    })?
-            }
-        }
-    }
-
-    /// The memory layer's answer (`Ok`), or the namespace whose disk layer must answer.
-    fn get_from_memory(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, Arc<Namespace>> {
         let now = self.clock().now_ms();
         let namespace = {
             let map = self.map();
@@ -73,7 +43,7 @@ impl Store {
             }
             namespace.clone()
         };
-        Err(namespace)
+        self.read_through(&namespace, key)
     }
 
     /// Reads many keys, charging each value to `budget` as it is copied.

@@ -39,14 +39,8 @@ impl Store {
     }
 
     /// Reads a value through every layer (the clients' read).
-    pub async fn fetch(
-        self: &Arc<Self>,
-        ns: &str,
-        key: &str,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some((namespace, redis)) = self.shared(ns)? else {
-            return self.get_off_runtime(ns, key).await;
-        };
+    pub async fn fetch(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some((namespace, redis)) = self.shared(ns)? else { return self.get(ns, key) };
         if redis.memory_trusted() {
             let now = self.clock().now_ms();
             if let Some(value) = namespace.lock().get(key, now) {
@@ -55,7 +49,7 @@ impl Store {
         }
         if !redis.available() {
             redis.note_degraded(ns);
-            return self.get_off_runtime(ns, key).await;
+            return self.get(ns, key);
         }
         let epoch = namespace.epoch.load(Ordering::Acquire);
         match redis.get(ns, key).await {
@@ -77,7 +71,7 @@ impl Store {
             Err(RedisFailure::Refused(refused)) => Err(StoreError::Refused(refused)),
             Err(_) => {
                 redis.note_degraded(ns);
-                self.get_off_runtime(ns, key).await
+                self.get(ns, key)
             }
         }
     }

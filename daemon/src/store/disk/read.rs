@@ -58,6 +58,20 @@ fn table(
     }
 }
 
+/// A record at least this big is opened off the runtime worker.
+const OFF_WORKER_BYTES: usize = 256 * 1024;
+
+/// Runs blocking `work` without stalling a multi-thread runtime's worker (`block_in_place`);
+/// anywhere else (a current-thread runtime, no runtime) it just runs.
+fn off_worker<T>(work: impl FnOnce() -> T) -> T {
+    let flavor = tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor());
+    if flavor.is_ok_and(|f| f == tokio::runtime::RuntimeFlavor::MultiThread) {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
+}
+
 impl DiskLayer {
     /// Reads and opens a live value. A value that fails to open counts as `corrupt`, is
     /// logged (namespace and key, never bytes), queued for deletion and reported as a miss.
@@ -68,10 +82,14 @@ impl DiskLayer {
             state.counters.misses.fetch_add(1, Ordering::Relaxed);
             return Ok(None);
         };
-        let opened = {
+        let open = || {
             let keys = state.keys.read().unwrap_or_else(PoisonError::into_inner);
             record::open(&bytes, ns, key, self.plain, |id| keys.get(id))
         };
+        // Opening a big record (decrypt, decompress: milliseconds at 4 MiB) first hands the
+        // runtime worker's other tasks to another thread; small ones stay inline (a hop per
+        // read cost 40% of small disk-tier GETs, docs/benchmarks.md).
+        let opened = if bytes.len() >= OFF_WORKER_BYTES { off_worker(open) } else { open() };
         match opened {
             Ok(value) => {
                 state.counters.hits.fetch_add(1, Ordering::Relaxed);
